@@ -1,0 +1,21 @@
+"""Constants shared by the models, the controllers and the tools (no Odoo import)."""
+
+# Paths that must be registered on the Intuit app (Keys & credentials, Webhooks).
+OAUTH_CALLBACK_PATH = "/biller_genie_qbo/oauth/callback"
+WEBHOOK_PATH = "/biller_genie_qbo/webhook"
+
+# System parameters (instance level, readable by system administrators only).
+PARAM_CLIENT_ID = "biller_genie_qbo.client_id"
+PARAM_CLIENT_SECRET = "biller_genie_qbo.client_secret"
+PARAM_ENVIRONMENT = "biller_genie_qbo.environment"
+PARAM_VERIFIER_TOKEN = "biller_genie_qbo.webhook_verifier_token"
+
+ENVIRONMENTS = ("sandbox", "production")
+
+# The system items of the seed's "Item Mapping" section.
+SYSTEM_ITEMS = [
+    ("late_fee", "Late Fees"),
+    ("refund", "Refunds"),
+    ("tech_fee_dual_pricing", "Technology Fees (Dual Pricing)"),
+    ("tech_fee_surcharge", "Technology Fees (Surcharge)"),
+]

@@ -1,0 +1,55 @@
+"""Cache of the QuickBooks Online items of a connection (refreshed by every sync)."""
+
+from odoo import api, fields, models
+
+
+class QboItem(models.Model):
+    _name = "biller_genie_qbo.item"
+    _description = "QuickBooks Online Item"
+    _order = "name, id"
+    _check_company_auto = True
+
+    connection_id = fields.Many2one(
+        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
+    qbo_id = fields.Char("QuickBooks ID", required=True)
+    name = fields.Char(required=True)
+    item_type = fields.Selection(
+        [
+            ("Service", "Service"),
+            ("NonInventory", "Non-inventory"),
+            ("Inventory", "Inventory"),
+            ("Group", "Bundle"),
+            ("Category", "Category"),
+            ("Other", "Other"),
+        ],
+        string="Type",
+        required=True,
+        default="Service",
+    )
+    income_account_qbo_id = fields.Char("Income Account ID")
+    income_account_name = fields.Char("Income Account")
+    has_income_account = fields.Boolean(compute="_compute_has_income_account", store=True)
+    active = fields.Boolean(default=True)
+
+    _sql_constraints = [
+        (
+            "qbo_id_uniq",
+            "unique(connection_id, qbo_id)",
+            "This QuickBooks item is in the cache already.",
+        )
+    ]
+
+    @api.depends("income_account_qbo_id")
+    def _compute_has_income_account(self):
+        for item in self:
+            item.has_income_account = bool(item.income_account_qbo_id)
+
+    @api.depends("name", "income_account_name")
+    def _compute_display_name(self):
+        for item in self:
+            if item.income_account_name:
+                item.display_name = f"{item.name} ({item.income_account_name})"
+            else:
+                item.display_name = item.name

@@ -1,0 +1,89 @@
+"""Item Mapping: Odoo's system items (late fees, refunds, technology fees) to QBO items."""
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from .. import const
+
+
+class QboItemMapping(models.Model):
+    _name = "biller_genie_qbo.item.mapping"
+    _description = "QuickBooks Online Item Mapping"
+    _order = "sequence, id"
+    _check_company_auto = True
+
+    sequence = fields.Integer(default=10)
+    connection_id = fields.Many2one(
+        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
+    system_item = fields.Selection(const.SYSTEM_ITEMS, required=True)
+    product_id = fields.Many2one(
+        "product.product",
+        string="Odoo Product",
+        compute="_compute_product_id",
+        help="The Odoo product whose invoice lines are written with the mapped QuickBooks item.",
+    )
+    qbo_item_id = fields.Many2one(
+        "biller_genie_qbo.item",
+        string="QuickBooks Item",
+        ondelete="restrict",
+        check_company=True,
+        domain="[('connection_id', '=', connection_id), ('has_income_account', '=', True)]",
+        help="Only QuickBooks items tied to an income account can be selected. A mapped item "
+        "cannot be remapped until the existing mapping is removed.",
+    )
+
+    _sql_constraints = [
+        (
+            "system_item_uniq",
+            "unique(connection_id, system_item)",
+            "Each system item can be mapped once per connection.",
+        ),
+        (
+            "qbo_item_uniq",
+            "unique(connection_id, qbo_item_id)",
+            "This QuickBooks item is mapped already: remove that mapping first.",
+        ),
+    ]
+
+    @api.depends("system_item")
+    def _compute_product_id(self):
+        for mapping in self:
+            mapping.product_id = self.env.ref(
+                f"biller_genie_qbo.product_{mapping.system_item}", raise_if_not_found=False
+            )
+
+    @api.constrains("qbo_item_id")
+    def _check_income_account(self):
+        for mapping in self:
+            item = mapping.qbo_item_id
+            if item and not item.has_income_account:
+                raise ValidationError(
+                    self.env._(
+                        "QuickBooks item %(item)s is not tied to an income account: only items "
+                        "with an income account can be mapped.",
+                        item=item.name,
+                    )
+                )
+            if item and item.connection_id != mapping.connection_id:
+                raise ValidationError(self.env._("The item belongs to another QuickBooks company."))
+
+    def write(self, vals):
+        if vals.get("qbo_item_id"):
+            for mapping in self:
+                if mapping.qbo_item_id and mapping.qbo_item_id.id != vals["qbo_item_id"]:
+                    raise ValidationError(
+                        self.env._(
+                            "%(item)s is mapped to QuickBooks item %(qbo)s. Remove the existing "
+                            "mapping before mapping it to another item.",
+                            item=mapping._fields["system_item"].convert_to_export(
+                                mapping.system_item, mapping
+                            ),
+                            qbo=mapping.qbo_item_id.name,
+                        )
+                    )
+        return super().write(vals)
+
+    def action_remove_mapping(self):
+        self.write({"qbo_item_id": False})
