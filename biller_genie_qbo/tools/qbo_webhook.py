@@ -1,0 +1,348 @@
+"""QuickBooks Online webhooks: signature verification and event parsing.
+
+Intuit signs the raw request body: header ``intuit-signature`` =
+base64(HMAC-SHA256(key=verifier token, message=raw body bytes)), for both payload formats.
+
+Two formats are parsed into one :class:`WebhookEvent` per changed entity:
+
+- legacy: ``{"eventNotifications": [{"realmId", "dataChangeEvent": {"entities": [{"name", "id",
+  "operation", "lastUpdated", "deletedId"?}]}}]}``;
+- CloudEvents: a JSON array (or a single object) of ``{"specversion", "id", "source",
+  "type": "qbo.<entity>.<action>.v1", "time", "intuitentityid", "intuitaccountid",
+  "datacontenttype"?, "data"?}``, sent as ``application/json`` or
+  ``application/cloudevents+json``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime
+import hashlib
+import hmac
+import json
+import re
+from typing import Any
+
+from .qbo_errors import QboPayloadError
+
+SIGNATURE_HEADER = "intuit-signature"
+
+# Intuit's entity names, keyed by their lower-case spelling (CloudEvents types are lower-case).
+ENTITY_NAMES = {
+    name.lower(): name
+    for name in (
+        "Account",
+        "Attachable",
+        "Bill",
+        "BillPayment",
+        "Budget",
+        "Class",
+        "CompanyCurrency",
+        "CompanyInfo",
+        "CreditCardPayment",
+        "CreditMemo",
+        "Currency",
+        "Customer",
+        "CustomerType",
+        "Department",
+        "Deposit",
+        "Employee",
+        "Estimate",
+        "ExchangeRate",
+        "Invoice",
+        "Item",
+        "JournalCode",
+        "JournalEntry",
+        "Payment",
+        "PaymentMethod",
+        "Preferences",
+        "Purchase",
+        "PurchaseOrder",
+        "RecurringTransaction",
+        "RefundReceipt",
+        "SalesReceipt",
+        "TaxAgency",
+        "TaxCode",
+        "TaxRate",
+        "Term",
+        "TimeActivity",
+        "Transfer",
+        "Vendor",
+        "VendorCredit",
+    )
+}
+
+# Legacy operations and CloudEvents actions → the legacy operation names.
+OPERATIONS = {
+    "create": "Create",
+    "created": "Create",
+    "update": "Update",
+    "updated": "Update",
+    "delete": "Delete",
+    "deleted": "Delete",
+    "merge": "Merge",
+    "merged": "Merge",
+    "void": "Void",
+    "voided": "Void",
+    "emailed": "Emailed",
+    "email": "Emailed",
+}
+
+_TYPE_RE = re.compile(r"^qbo\.([a-z0-9_]+)\.([a-z_]+)(?:\.v\d+)?$", re.IGNORECASE)
+_TIME_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_JSON_TYPES = (
+    "application/json",
+    "application/cloudevents+json",
+    "application/cloudevents-batch+json",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Signature
+
+
+def sign(raw_body: bytes, verifier_token: str) -> str:
+    """The ``intuit-signature`` value of a body (used by tests and the emulator's peers)."""
+    digest = hmac.new(verifier_token.encode("utf-8"), raw_body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def verify_signature(
+    raw_body: bytes, verifier_token: str | None, signature_header: str | None
+) -> bool:
+    """True when ``signature_header`` is the base64 HMAC-SHA256 of ``raw_body`` keyed with the
+    verifier token. Constant-time; False (never an exception) when anything is missing or
+    garbled."""
+    try:
+        if not verifier_token or not signature_header:
+            return False
+        if isinstance(raw_body, str):
+            raw_body = raw_body.encode("utf-8")
+        if not isinstance(raw_body, (bytes, bytearray, memoryview)):
+            return False
+        header = signature_header.strip()
+        try:
+            given = base64.b64decode(header, validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        if len(given) != hashlib.sha256().digest_size:
+            return False
+        expected = hmac.new(
+            str(verifier_token).encode("utf-8"), bytes(raw_body), hashlib.sha256
+        ).digest()
+        return hmac.compare_digest(expected, given)
+    except Exception:  # a verifier must never raise
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Events
+
+
+@dataclasses.dataclass
+class WebhookEvent:
+    """One changed entity, whatever the payload format."""
+
+    realm_id: str
+    entity: str
+    entity_id: str
+    operation: str
+    occurred_at: datetime.datetime | None
+    event_id: str
+    deleted_id: str | None = None
+    raw: dict = dataclasses.field(default_factory=dict, repr=False)
+
+
+def parse_time(value: Any) -> datetime.datetime | None:
+    """ISO-8601 with up to 9 fractional digits and ``Z``/offsets → naive UTC (None if empty)."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise QboPayloadError(f"Invalid event time {value!r}", code="webhook_time")
+    match = _TIME_RE.match(value.strip())
+    if not match:
+        raise QboPayloadError(f"Invalid event time {value!r}", code="webhook_time")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    try:
+        moment = datetime.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            micro,
+        )
+    except ValueError:
+        raise QboPayloadError(f"Invalid event time {value!r}", code="webhook_time")
+    if zone and zone not in ("Z", "z"):
+        sign_ = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        hours = int(digits[:2])
+        minutes = int(digits[2:4] or 0)
+        if hours > 23 or minutes > 59:
+            raise QboPayloadError(f"Invalid event time {value!r}", code="webhook_time")
+        moment -= sign_ * datetime.timedelta(hours=hours, minutes=minutes)
+    return moment
+
+
+def _entity_name(name: Any) -> str:
+    if not isinstance(name, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", name.strip()):
+        raise QboPayloadError(f"Invalid entity name {name!r}", code="webhook_entity")
+    name = name.strip()
+    return ENTITY_NAMES.get(name.lower(), name[0].upper() + name[1:])
+
+
+def _operation(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise QboPayloadError(f"Invalid operation {value!r}", code="webhook_operation")
+    text = value.strip()
+    return OPERATIONS.get(text.lower(), text[0].upper() + text[1:])
+
+
+def _required_id(value: Any, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise QboPayloadError(f"Missing or invalid {what}", code="webhook_id")
+    text = str(value).strip()
+    if not text:
+        raise QboPayloadError(f"Missing {what}", code="webhook_id")
+    return text
+
+
+def _optional_id(value: Any) -> str | None:
+    if value in (None, "") or isinstance(value, bool):
+        return None
+    if isinstance(value, (str, int)):
+        return str(value).strip() or None
+    return None
+
+
+def legacy_event_id(realm_id, entity, entity_id, operation, last_updated) -> str:
+    """A deterministic id for a legacy notification (it carries none)."""
+    key = "|".join(str(x or "") for x in (realm_id, entity, entity_id, operation, last_updated))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _parse_legacy(document: dict) -> list[WebhookEvent]:
+    notifications = document.get("eventNotifications")
+    if not isinstance(notifications, list):
+        raise QboPayloadError("eventNotifications is not a list", code="webhook_shape")
+    events = []
+    for notification in notifications:
+        if not isinstance(notification, dict):
+            raise QboPayloadError("An eventNotification is not an object", code="webhook_shape")
+        realm_id = _required_id(notification.get("realmId"), "realmId")
+        change = notification.get("dataChangeEvent")
+        if change is None:
+            continue
+        if not isinstance(change, dict) or not isinstance(change.get("entities", []), list):
+            raise QboPayloadError("Invalid dataChangeEvent", code="webhook_shape")
+        for entity in change.get("entities", []):
+            if not isinstance(entity, dict):
+                raise QboPayloadError("A changed entity is not an object", code="webhook_shape")
+            name = _entity_name(entity.get("name"))
+            entity_id = _required_id(entity.get("id"), "entity id")
+            operation = _operation(entity.get("operation"))
+            last_updated = entity.get("lastUpdated")
+            events.append(
+                WebhookEvent(
+                    realm_id=realm_id,
+                    entity=name,
+                    entity_id=entity_id,
+                    operation=operation,
+                    occurred_at=parse_time(last_updated),
+                    event_id=legacy_event_id(realm_id, name, entity_id, operation, last_updated),
+                    deleted_id=_optional_id(entity.get("deletedId")),
+                    raw={"realmId": realm_id, **entity},
+                )
+            )
+    return events
+
+
+def _deleted_id_of(event: dict) -> str | None:
+    data = event.get("data")
+    sources = [event]
+    if isinstance(data, dict):
+        sources.append(data)
+    for source in sources:
+        for key in ("deletedId", "deletedid", "intuitdeletedentityid", "deletedEntityId"):
+            value = _optional_id(source.get(key))
+            if value:
+                return value
+    return None
+
+
+def _parse_cloudevent(event: Any) -> WebhookEvent:
+    if not isinstance(event, dict):
+        raise QboPayloadError("A CloudEvent is not an object", code="webhook_shape")
+    event_id = _required_id(event.get("id"), "CloudEvent id")
+    event_type = event.get("type")
+    match = _TYPE_RE.match(event_type.strip()) if isinstance(event_type, str) else None
+    if not match:
+        raise QboPayloadError(f"Unknown CloudEvent type {event_type!r}", code="webhook_type")
+    data = event.get("data")
+    if data is not None and not isinstance(data, (dict, list, str)):
+        raise QboPayloadError("Invalid CloudEvent data", code="webhook_shape")
+    return WebhookEvent(
+        realm_id=_required_id(event.get("intuitaccountid"), "intuitaccountid"),
+        entity=_entity_name(match.group(1)),
+        entity_id=_required_id(event.get("intuitentityid"), "intuitentityid"),
+        operation=_operation(match.group(2)),
+        occurred_at=parse_time(event.get("time")),
+        event_id=event_id,
+        deleted_id=_deleted_id_of(event),
+        raw=event,
+    )
+
+
+def _check_content_type(content_type: str | None):
+    if not content_type:
+        return
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not media:
+        return
+    if media in _JSON_TYPES or media.endswith("+json") or media == "text/json":
+        return
+    raise QboPayloadError(f"Unsupported content type {media!r}", code="webhook_content_type")
+
+
+def parse_events(raw_body: bytes, content_type: str | None = None) -> list[WebhookEvent]:
+    """Parse a webhook body (legacy or CloudEvents) into :class:`WebhookEvent` objects.
+
+    Raises :class:`QboPayloadError` (and nothing else) on anything malformed."""
+    try:
+        _check_content_type(content_type)
+        if isinstance(raw_body, (bytes, bytearray, memoryview)):
+            try:
+                text = bytes(raw_body).decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise QboPayloadError("The webhook body is not UTF-8", code="webhook_encoding")
+        elif isinstance(raw_body, str):
+            text = raw_body
+        else:
+            raise QboPayloadError("The webhook body must be bytes", code="webhook_shape")
+        if not text.strip():
+            raise QboPayloadError("Empty webhook body", code="webhook_empty")
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise QboPayloadError(f"The webhook body is not JSON: {exc}", code="webhook_json")
+        if isinstance(document, list):
+            return [_parse_cloudevent(event) for event in document]
+        if isinstance(document, dict):
+            if "eventNotifications" in document:
+                return _parse_legacy(document)
+            if "type" in document or "specversion" in document:
+                return [_parse_cloudevent(document)]
+        raise QboPayloadError("Unknown webhook payload shape", code="webhook_shape")
+    except QboPayloadError:
+        raise
+    except Exception as exc:  # the contract: only QboPayloadError
+        raise QboPayloadError(f"Malformed webhook body ({type(exc).__name__})", code="webhook")
