@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+from qbo_emulator import DEMO_REALM_ID, Emulator
+
+from .conftest import api, connect
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_snapshot_roundtrip(tmp_path):
+    path = str(tmp_path / "snap.json")
+    with Emulator(port=0, seed="demo", snapshot=path, throttle=False) as emu:
+        ac, _qb = connect(emu)
+        r = api(emu, ac, DEMO_REALM_ID, "POST", "customer", json={"DisplayName": "Persisted"})
+        cid = r.json()["Customer"]["Id"]
+        st = api(emu, ac, DEMO_REALM_ID, "GET", "invoice/8").json()["Invoice"]["SyncToken"]
+        r = api(
+            emu,
+            ac,
+            DEMO_REALM_ID,
+            "POST",
+            "invoice",
+            params={"operation": "delete"},
+            json={"Id": "8", "SyncToken": st},
+        )
+        assert r.json()["Invoice"]["status"] == "Deleted"
+        assert emu.control.snapshot() == path
+        rt = ac.refresh_token
+    assert os.path.exists(path)
+    with Emulator(port=0, seed="demo", snapshot=path, throttle=False) as emu2:
+        c = emu2.control.entity(DEMO_REALM_ID, "Customer", cid)
+        assert c["DisplayName"] == "Persisted"
+        invs = emu2.control.entities(DEMO_REALM_ID, "Invoice")
+        assert any(i["Id"] == "8" and i.get("status") == "Deleted" for i in invs)
+        # tokens survive a restart
+        r = requests.post(
+            emu2.base_url + "/oauth2/v1/tokens/bearer",
+            data={"grant_type": "refresh_token", "refresh_token": rt},
+            auth=("emulator-client-id", "emulator-client-secret"),
+            timeout=5,
+        )
+        assert r.status_code == 200
+        # the balances are recomputed identically
+        cust = emu2.control.entity(DEMO_REALM_ID, "Customer", "1")
+        assert cust["Balance"] >= 0
+
+
+def test_reset_and_realms(emu, ctl):
+    rid = ctl.create_realm("none", company_name="Empty Co")
+    assert rid in [r["realm_id"] for r in ctl.realms()]
+    assert ctl.entities(rid, "Customer") == []
+    assert ctl.entities(rid, "Account")  # a new company still has a chart of accounts
+    rid2 = ctl.create_realm("demo", realm_id="123145000000042")
+    assert rid2 == "123145000000042"
+
+
+def test_generate_is_fast(ctl):
+    rid = ctl.create_realm("none")
+    t0 = time.time()
+    res = ctl.generate(rid, customers=500, items=50, invoices=20000, payments=2000, seed=3)
+    took = time.time() - t0
+    assert res["invoices"] == 20000 and res["payments"] == 2000
+    assert took < 30, took
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_cli_starts_prints_and_exits_cleanly(tmp_path):
+    port = _free_port()
+    snap = str(tmp_path / "cli.json")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qbo_emulator",
+            "--port",
+            str(port),
+            "--seed",
+            "demo",
+            "--snapshot",
+            snap,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = p.stdout.readline().strip()
+        assert line == (
+            f"QBO emulator listening on http://127.0.0.1:{port} (realm {DEMO_REALM_ID})"
+        )
+        r = requests.get(f"http://127.0.0.1:{port}/.well-known/openid_configuration/", timeout=5)
+        assert r.status_code == 200
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=10)
+    assert p.returncode == 0
+    assert os.path.exists(snap)
