@@ -3,6 +3,7 @@
 # Paths that must be registered on the Intuit app (Keys & credentials, Webhooks).
 OAUTH_CALLBACK_PATH = "/biller_genie_qbo/oauth/callback"
 WEBHOOK_PATH = "/biller_genie_qbo/webhook"
+DISCONNECT_PATH = "/biller_genie_qbo/disconnect"
 
 # System parameters (instance level, readable by system administrators only).
 PARAM_CLIENT_ID = "biller_genie_qbo.client_id"

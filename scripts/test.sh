@@ -3,7 +3,7 @@
 # Odoo 18.0) in a fresh PostgreSQL database that this script creates and drops.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k webhook
 # For a fast development loop, DEV_DB=<name> keeps that database between runs (created and
-# installed the first time, updated with -u afterwards) and skips the linters.
+# installed the first time, updated afterwards) and skips the linters.
 source "$(dirname "$0")/_env.sh"
 cd "$REPO_ROOT"
 
@@ -11,12 +11,11 @@ if [ -n "${DEV_DB:-}" ]; then
     CONF="$REPO_ROOT/var/$DEV_DB.conf"
     mkdir -p "$REPO_ROOT/var"
     write_odoo_conf "$CONF" "$DEV_DB"
-    if psql -d postgres -Atc "select 1 from pg_database where datname='$DEV_DB'" | grep -q 1; then
-        mode=(-u biller_genie_qbo)
-    else
-        createdb "$DEV_DB"; mode=(-i biller_genie_qbo)
-    fi
-    "$PYTHON" -m odoo -c "$CONF" -d "$DEV_DB" "${mode[@]}" --stop-after-init --log-level=warn
+    psql -d postgres -Atc "select 1 from pg_database where datname='$DEV_DB'" | grep -q 1 \
+        || createdb "$DEV_DB"
+    # -i installs the addon, or updates it when it is installed already.
+    "$PYTHON" -m odoo -c "$CONF" -d "$DEV_DB" -i biller_genie_qbo --stop-after-init \
+        --log-level=warn
     exec "$PYTHON" -m pytest --odoo-config="$CONF" --odoo-database="$DEV_DB" --odoo-http \
         --odoo-log-level=warn -q "${@:-biller_genie_qbo/tests}"
 fi

@@ -1,15 +1,40 @@
 """The QuickBooks Online add-on page: one connection record per Odoo company."""
 
+import hashlib
 import logging
+import secrets
+from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import consteq
 
 from .. import const
+from ..tools import qbo_client, qbo_oauth
+from ..tools.qbo_errors import QboError, QboReconnectRequired
 
 _logger = logging.getLogger(__name__)
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
+OAUTH_STATE_TTL = 600  # seconds
+
+
+def _fmt(value):
+    return value and fields.Datetime.to_string(value)
+
+
+def _hash_state(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class _LockedRefresher:
+    """Stands in for QboOAuth inside QboClient: refreshes through the connection's lock."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def refresh(self, refresh_token, realm_id=None):
+        return self.connection._qbo_refresh_tokens(stale_refresh_token=refresh_token)
 
 
 class QboConnection(models.Model):
@@ -43,11 +68,30 @@ class QboConnection(models.Model):
     status_message = fields.Char(compute="_compute_status_message")
 
     # Tokens: system administrators only; never shown in a view, never logged.
-    access_token = fields.Char(groups="base.group_system", copy=False)
-    refresh_token = fields.Char(groups="base.group_system", copy=False)
-    access_token_expires_at = fields.Datetime(groups="base.group_system", copy=False)
-    refresh_token_expires_at = fields.Datetime(groups="base.group_system", copy=False)
-    refresh_token_hard_expires_at = fields.Datetime(groups="base.group_system", copy=False)
+    token_ids = fields.One2many(
+        "biller_genie_qbo.token", "connection_id", groups="base.group_system", copy=False
+    )
+    access_token = fields.Char(compute="_compute_tokens", groups="base.group_system")
+    refresh_token = fields.Char(compute="_compute_tokens", groups="base.group_system")
+    access_token_expires_at = fields.Datetime(compute="_compute_tokens", groups="base.group_system")
+    refresh_token_expires_at = fields.Datetime(
+        "Authorization Expires", compute="_compute_tokens", groups="base.group_system"
+    )
+    refresh_token_hard_expires_at = fields.Datetime(
+        "Reauthorization Needed By", compute="_compute_tokens", groups="base.group_system"
+    )
+    oauth_state_hash = fields.Char(groups="base.group_system", copy=False)
+    oauth_state_user_id = fields.Many2one("res.users", groups="base.group_system", copy=False)
+    oauth_state_expires_at = fields.Datetime(groups="base.group_system", copy=False)
+    oauth_error_message = fields.Char("Connection Error", readonly=True, copy=False)
+    last_connected_at = fields.Datetime("Last Connected", readonly=True, copy=False)
+    last_disconnected_at = fields.Datetime("Last Disconnected", readonly=True, copy=False)
+    qbo_custom_txn_numbers = fields.Boolean(
+        "QuickBooks Custom Transaction Numbers",
+        readonly=True,
+        help="The company preference SalesFormsPrefs.CustomTxnNumbers, read on connect and on "
+        "every sync.",
+    )
 
     # 1. Webhooks Auto Sync
     webhooks_auto_sync = fields.Selection(
@@ -142,6 +186,39 @@ class QboConnection(models.Model):
         ("realm_uniq", "unique(realm_id)", "This QuickBooks company is connected already."),
     ]
 
+    @api.depends(
+        "token_ids.access_token",
+        "token_ids.refresh_token",
+        "token_ids.access_expires_at",
+        "token_ids.refresh_expires_at",
+        "token_ids.refresh_hard_expires_at",
+    )
+    def _compute_tokens(self):
+        for conn in self:
+            token = conn.token_ids[:1]
+            conn.access_token = token.access_token
+            conn.refresh_token = token.refresh_token
+            conn.access_token_expires_at = token.access_expires_at
+            conn.refresh_token_expires_at = token.refresh_expires_at
+            conn.refresh_token_hard_expires_at = token.refresh_hard_expires_at
+
+    def _qbo_store_tokens(self, tokens):
+        """Write the tokens (None: forget them) on the token row, never on the connection row."""
+        self.ensure_one()
+        vals = {
+            "access_token": tokens and tokens.access_token,
+            "refresh_token": tokens and tokens.refresh_token,
+            "access_expires_at": tokens and tokens.access_expires_at,
+            "refresh_expires_at": tokens and tokens.refresh_expires_at,
+            "refresh_hard_expires_at": tokens and tokens.refresh_hard_expires_at,
+            "refreshed_at": tokens and fields.Datetime.now(),
+        }
+        token = self.sudo().token_ids[:1]
+        if token:
+            token.write(vals)
+        elif tokens:
+            self.env["biller_genie_qbo.token"].sudo().create({"connection_id": self.id, **vals})
+
     @api.depends("state", "qbo_company_name", "realm_id")
     def _compute_status_message(self):
         for conn in self:
@@ -169,6 +246,8 @@ class QboConnection(models.Model):
         "last_sync_message",
         "state",
         "realm_id",
+        "last_connected_at",
+        "last_disconnected_at",
     )
     def _compute_support_details(self):
         for conn in self:
@@ -180,7 +259,7 @@ class QboConnection(models.Model):
         result = dict(self._fields["last_sync_result"]._description_selection(self.env))
         state = dict(self._fields["state"]._description_selection(self.env))
         webhooks = dict(self._fields["webhooks_auto_sync"]._description_selection(self.env))
-        last_sync = self.last_sync_at and fields.Datetime.to_string(self.last_sync_at)
+        last_sync = _fmt(self.last_sync_at)
         return [
             self.env._("Webhooks Auto Sync: %(value)s", value=webhooks[self.webhooks_auto_sync]),
             self.env._(
@@ -196,11 +275,29 @@ class QboConnection(models.Model):
                 state=state[self.state],
                 realm=self.realm_id or "-",
             ),
+            self.env._(
+                "Last connected: %(connected)s; last disconnected: %(disconnected)s",
+                connected=_fmt(self.last_connected_at) or self.env._("never"),
+                disconnected=_fmt(self.last_disconnected_at) or self.env._("never"),
+            ),
         ]
 
     # ------------------------------------------------------------------
     # Page
     # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        connections = super().create(vals_list)
+        # One mapping row per system item, so that the page always lists all four.
+        self.env["biller_genie_qbo.item.mapping"].create(
+            [
+                {"connection_id": conn.id, "system_item": key, "sequence": seq}
+                for conn in connections
+                for seq, (key, _label) in enumerate(const.SYSTEM_ITEMS)
+            ]
+        )
+        return connections
+
     @api.model
     def _qbo_get_or_create(self, company=None):
         company = company or self.env.company
@@ -220,16 +317,304 @@ class QboConnection(models.Model):
         return action
 
     # ------------------------------------------------------------------
-    # Buttons
+    # Connect / disconnect (OAuth 2.0 through intuit-oauth)
     # ------------------------------------------------------------------
+    def _qbo_check_manager(self):
+        if not self.env.user.has_group("biller_genie_qbo.group_qbo_manager"):
+            raise AccessError(self.env._("Only QuickBooks Online managers can do this."))
+
+    @api.model
+    def _qbo_oauth(self):
+        """The OAuth client of the Intuit app configured in Settings."""
+        creds = self._qbo_app_credentials()
+        if not creds["client_id"] or not creds["client_secret"]:
+            raise UserError(
+                self.env._(
+                    "Enter the Client ID and Client Secret of your Intuit app in Settings > "
+                    "Invoicing > QuickBooks Online first."
+                )
+            )
+        try:
+            return qbo_oauth.QboOAuth(
+                creds["client_id"],
+                creds["client_secret"],
+                creds["redirect_uri"],
+                creds["environment"],
+            )
+        except QboError as error:
+            raise UserError(
+                self.env._("QuickBooks Online cannot be reached: %(error)s", error=error.message)
+            ) from error
+
     def action_qbo_connect(self):
-        raise UserError(self.env._("Connecting to QuickBooks Online is not available yet."))
+        """Start Intuit's consent flow for this company (state: random, single use, bound to
+        the user and the company, valid 10 minutes)."""
+        self.ensure_one()
+        self._qbo_check_manager()
+        oauth = self._qbo_oauth()
+        token = secrets.token_urlsafe(32)
+        self.sudo().write(
+            {
+                "oauth_state_hash": _hash_state(token),
+                "oauth_state_user_id": self.env.uid,
+                "oauth_state_expires_at": fields.Datetime.now()
+                + timedelta(seconds=OAUTH_STATE_TTL),
+                "oauth_error_message": False,
+            }
+        )
+        return {
+            "type": "ir.actions.act_url",
+            "url": oauth.authorization_url(f"{self.id}:{token}"),
+            "target": "self",
+        }
+
+    @api.model
+    def _qbo_oauth_callback(self, state, code=None, realm_id=None, error=None):
+        """Finish the consent flow; returns the connection to show. Every failure leaves the
+        connection as it was and records a message shown on the page."""
+        self._qbo_check_manager()
+        conn, message = self._qbo_consume_state(state)
+        if conn and not message:
+            message = conn._qbo_complete_connect(code, realm_id, error)
+        if not conn:
+            conn = self._qbo_get_or_create()
+        if message:
+            conn.sudo().oauth_error_message = message
+            _logger.warning("QuickBooks connection %s: connect failed: %s", conn.id, message)
+        return conn
+
+    @api.model
+    def _qbo_consume_state(self, state):
+        conn_id, _sep, token = (state or "").partition(":")
+        invalid = self.env._(
+            "This QuickBooks authorization request is invalid, was already used or has "
+            "expired. Click Connect to QuickBooks again."
+        )
+        if not conn_id.isdigit() or not token:
+            return None, invalid
+        conn = self.browse(int(conn_id)).exists()
+        if not conn or conn.company_id not in self.env.user.company_ids:
+            return None, invalid
+        conn_sudo = conn.sudo()
+        valid = (
+            conn_sudo.oauth_state_hash
+            and consteq(conn_sudo.oauth_state_hash, _hash_state(token))
+            and conn_sudo.oauth_state_user_id == self.env.user
+            and conn_sudo.oauth_state_expires_at
+            and conn_sudo.oauth_state_expires_at >= fields.Datetime.now()
+        )
+        # Single use: whatever happens next, this state cannot be replayed.
+        if conn_sudo.oauth_state_hash and consteq(conn_sudo.oauth_state_hash, _hash_state(token)):
+            conn_sudo.write({"oauth_state_hash": False, "oauth_state_expires_at": False})
+        return conn, (None if valid else invalid)
+
+    def _qbo_complete_connect(self, code, realm_id, error):
+        self.ensure_one()
+        if error:
+            if error == "access_denied":
+                return self.env._(
+                    "The connection was declined in QuickBooks Online: nothing was changed."
+                )
+            return self.env._("QuickBooks Online refused the connection (%(error)s).", error=error)
+        if not code or not realm_id:
+            return self.env._("QuickBooks Online did not return an authorization code.")
+        other = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("realm_id", "=", realm_id), ("id", "!=", self.id)], limit=1)
+        )
+        if other:
+            return self.env._(
+                "This QuickBooks Online company is already connected to the Odoo company "
+                "%(company)s. Disconnect it there first.",
+                company=other.company_id.name,
+            )
+        oauth = self._qbo_oauth()
+        try:
+            tokens = oauth.exchange_code(code, realm_id)
+            client = self._qbo_build_client(realm_id, tokens, oauth, token_saver=lambda t: None)
+            info = client.company_info()
+            prefs = client.preferences()
+        except QboReconnectRequired:
+            return self.env._(
+                "QuickBooks Online rejected the authorization code (already used or expired). "
+                "Click Connect to QuickBooks again."
+            )
+        except QboError as err:
+            return self.env._(
+                "QuickBooks Online could not complete the connection: %(error)s",
+                error=err.message,
+            )
+        # Everything is known: store it at once.
+        self._qbo_store_tokens(client.tokens)
+        vals = {
+            "realm_id": realm_id,
+            "qbo_company_name": info.get("CompanyName") or realm_id,
+            "state": "connected",
+            "oauth_error_message": False,
+            "last_connected_at": fields.Datetime.now(),
+        }
+        vals.update(self._qbo_preference_vals(prefs))
+        self.sudo().write(vals)
+        self.message_post(
+            body=self.env._(
+                "Connected to QuickBooks Online company %(name)s (realm %(realm)s).",
+                name=vals["qbo_company_name"],
+                realm=realm_id,
+            )
+        )
+        return None
+
+    @api.model
+    def _qbo_preference_vals(self, prefs):
+        sales = (prefs or {}).get("SalesFormsPrefs") or {}
+        return {"qbo_custom_txn_numbers": bool(sales.get("CustomTxnNumbers"))}
 
     def action_qbo_disconnect(self):
-        raise UserError(self.env._("Disconnecting from QuickBooks Online is not available yet."))
+        """Revoke the grant at Intuit, forget the tokens, keep bindings and history."""
+        self.ensure_one()
+        self._qbo_check_manager()
+        revoke_error = None
+        refresh_token = self.sudo().refresh_token
+        if refresh_token:
+            try:
+                self._qbo_oauth().revoke(refresh_token)
+            except (QboError, UserError) as error:
+                revoke_error = getattr(error, "message", None) or str(error)
+                _logger.warning(
+                    "QuickBooks connection %s: revoke failed: %s", self.id, revoke_error
+                )
+        self._qbo_mark_disconnected(
+            self.env._("Disconnected from QuickBooks Online by %(user)s.", user=self.env.user.name)
+        )
+        if revoke_error:
+            return self._qbo_notify(
+                self.env._(
+                    "Disconnected in Odoo, but QuickBooks Online could not be told (%(error)s): "
+                    "remove the app under Apps > My Apps in QuickBooks as well.",
+                    error=revoke_error,
+                ),
+                "warning",
+            )
+        return self._qbo_notify(self.env._("Disconnected from QuickBooks Online."), "success")
 
-    def action_qbo_sync_now(self):
-        raise UserError(self.env._("Syncing with QuickBooks Online is not available yet."))
+    def _qbo_mark_disconnected(self, note, state="disconnected"):
+        self._qbo_store_tokens(None)
+        self.sudo().write({"state": state, "last_disconnected_at": fields.Datetime.now()})
+        self.message_post(body=note)
+
+    def _qbo_notify(self, message, kind="success"):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "message": message,
+                "type": kind,
+                "sticky": kind != "success",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    @api.model
+    def _qbo_handle_intuit_disconnect(self, realm_id):
+        """Intuit's Disconnect URL: the user removed the app inside QuickBooks. Flip the page
+        only when Intuit indeed refuses our grant (a mere link must not disconnect us)."""
+        conn = self.search([("realm_id", "=", realm_id)], limit=1) if realm_id else self
+        if not conn or conn.state != "connected":
+            return conn
+        try:
+            conn._qbo_refresh_tokens(force=True)
+        except QboReconnectRequired:
+            conn._qbo_mark_disconnected(
+                self.env._("QuickBooks Online reports that the app was disconnected in QuickBooks.")
+            )
+        except QboError as error:
+            _logger.warning("QuickBooks connection %s: disconnect check failed: %s", conn.id, error)
+        return conn
+
+    # ------------------------------------------------------------------
+    # Tokens and the API client
+    # ------------------------------------------------------------------
+    def _qbo_tokens(self):
+        conn = self.sudo()
+        return qbo_oauth.TokenSet(
+            access_token=conn.access_token,
+            refresh_token=conn.refresh_token,
+            access_expires_at=conn.access_token_expires_at,
+            refresh_expires_at=conn.refresh_token_expires_at,
+            refresh_hard_expires_at=conn.refresh_token_hard_expires_at,
+            realm_id=conn.realm_id,
+        )
+
+    @api.model
+    def _qbo_build_client(self, realm_id, tokens, oauth, token_saver):
+        _discovery, api_url = qbo_oauth.resolve_environment(
+            self._qbo_app_credentials()["environment"]
+        )
+        return qbo_client.QboClient(realm_id, api_url, tokens, oauth, token_saver)
+
+    def _qbo_get_client(self):
+        """A ready API client; refreshed tokens are committed at once, under a row lock."""
+        self.ensure_one()
+        if self.state != "connected":
+            raise UserError(
+                self.env._(
+                    "Connect %(company)s to QuickBooks Online first.", company=self.company_id.name
+                )
+            )
+        return self._qbo_build_client(
+            self.realm_id, self._qbo_tokens(), _LockedRefresher(self), token_saver=lambda t: None
+        )
+
+    def _qbo_refresh_tokens(self, stale_refresh_token=None, force=False):
+        """Refresh the tokens in a transaction of its own, under a row lock.
+
+        Two workers never refresh at once: the second one waits for the lock, then finds the
+        refresh token already rotated and uses the stored tokens. A rotated refresh token is
+        committed the moment Intuit returns it, whatever happens to the caller's transaction.
+        """
+        self.ensure_one()
+        oauth = self._qbo_oauth()
+        with self.env.registry.cursor() as cr:
+            # Read committed: after waiting for the lock we must see the other worker's tokens
+            # (Odoo's default repeatable read would fail with a serialization error instead).
+            if not self.env.registry.in_test_mode():
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            # Never wait forever for a worker that holds the row.
+            cr.execute("SET LOCAL lock_timeout = '15s'")
+            cr.execute(
+                "SELECT refresh_token FROM biller_genie_qbo_token"
+                " WHERE connection_id = %s FOR UPDATE",
+                [self.id],
+            )
+            row = cr.fetchone()
+            current = row and row[0]
+            env = self.env(cr=cr, su=True)
+            conn = env[self._name].browse(self.id)
+            if not current:
+                raise QboReconnectRequired("No refresh token is stored.", code="no_refresh_token")
+            if not force and stale_refresh_token and current != stale_refresh_token:
+                return conn._qbo_tokens()  # another worker refreshed meanwhile
+            try:
+                tokens = oauth.refresh(current)
+            except QboReconnectRequired:
+                cr.rollback()
+                conn._qbo_mark_disconnected(
+                    env._(
+                        "QuickBooks Online refused our authorization (revoked or expired): "
+                        "reconnect to resume syncing."
+                    ),
+                    state="needs_reconnect",
+                )
+                # Our own short transaction, not the caller's: the flip must survive it.
+                cr.commit()  # pylint: disable=invalid-commit
+                raise
+            conn._qbo_store_tokens(tokens)
+            # Our own short transaction: Intuit has rotated the refresh token, persist it now.
+            cr.commit()  # pylint: disable=invalid-commit
+        self.invalidate_recordset()
+        self.sudo().token_ids.invalidate_recordset()
+        return tokens
 
     # ------------------------------------------------------------------
     # App credentials (instance level)

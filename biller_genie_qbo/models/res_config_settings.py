@@ -42,6 +42,9 @@ class ResConfigSettings(models.TransientModel):
     qbo_webhook_url = fields.Char(
         "Webhook Endpoint URL", compute="_compute_qbo_urls", groups="base.group_system"
     )
+    qbo_disconnect_url = fields.Char(
+        "Disconnect URL", compute="_compute_qbo_urls", groups="base.group_system"
+    )
 
     @api.depends("company_id")
     def _compute_qbo_urls(self):
@@ -49,6 +52,7 @@ class ResConfigSettings(models.TransientModel):
         for settings in self:
             settings.qbo_redirect_uri = base_url + const.OAUTH_CALLBACK_PATH
             settings.qbo_webhook_url = base_url + const.WEBHOOK_PATH
+            settings.qbo_disconnect_url = base_url + const.DISCONNECT_PATH
 
     @api.model
     def get_values(self):

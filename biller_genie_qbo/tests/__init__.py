@@ -1,1 +1,16 @@
-
+from . import (
+    test_connection_page,
+    test_cron,
+    test_item_mapping,
+    test_push_invoice,
+    test_push_partner,
+    test_push_payment,
+    test_security,
+    test_sync_engine,
+    test_sync_invoice,
+    test_sync_partner,
+    test_sync_payment,
+    test_sync_product,
+    test_ui_tour,
+    test_webhook,
+)

@@ -1,0 +1,95 @@
+"""Intuit's webhook endpoint: verify, store, trigger, answer. No QuickBooks call here.
+
+Intuit wants a 200 within 3 seconds and retries anything else (a 400 marks the whole batch as
+failed and retries it forever), so the answers are:
+
+- 403, nothing stored: no verifier token configured, or a missing or wrong ``intuit-signature``;
+- 413: a body over :data:`MAX_BODY_SIZE`; 411: no Content-Length (a chunked body of unknown
+  size is never read);
+- 200: stored (or known already), or well signed but unparseable (logged: it never will parse),
+  or for a QuickBooks company no Odoo company is connected to (logged);
+- 503: the events could not be stored (Intuit delivers them again later). Never a 500.
+"""
+
+import logging
+import time
+
+from odoo import http
+from odoo.http import request
+
+from .. import const
+from ..tools import qbo_webhook
+from ..tools.qbo_errors import QboPayloadError
+
+_logger = logging.getLogger(__name__)
+
+MAX_BODY_SIZE = 1024 * 1024  # Intuit: up to ~1 MB and 100 events per delivery
+
+
+class QboWebhookController(http.Controller):
+    @http.route(
+        const.WEBHOOK_PATH,
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
+    def qbo_webhook(self, **kwargs):
+        started = time.perf_counter()
+        try:
+            status, answer = self._qbo_handle_webhook()
+        except Exception:  # never a 500: Intuit would retry, and we log the cause
+            _logger.exception("QuickBooks webhook: the events could not be stored")
+            status, answer = 503, "retry later"
+        _logger.debug(
+            "QuickBooks webhook answered %s in %.1f ms",
+            status,
+            (time.perf_counter() - started) * 1000,
+        )
+        headers = [("Retry-After", "60")] if status == 503 else None
+        return request.make_json_response({"status": answer}, headers=headers, status=status)
+
+    def _qbo_handle_webhook(self):
+        httprequest = request.httprequest
+        length = httprequest.content_length
+        if length is None:
+            # Chunked: its size is unknown until read whole. Intuit always sends a length.
+            _logger.warning("QuickBooks webhook refused: no Content-Length")
+            return 411, "length required"
+        if length > MAX_BODY_SIZE:
+            _logger.warning("QuickBooks webhook refused: body of %s bytes is too large", length)
+            return 413, "payload too large"
+        raw = httprequest.get_data(cache=True)
+        if len(raw) > MAX_BODY_SIZE:
+            _logger.warning("QuickBooks webhook refused: body of %s bytes is too large", len(raw))
+            return 413, "payload too large"
+
+        env = request.env(su=True)
+        verifier = env["ir.config_parameter"].get_param(const.PARAM_VERIFIER_TOKEN)
+        if not verifier:
+            _logger.warning(
+                "QuickBooks webhook refused: no webhook verifier token is configured in Settings"
+            )
+            return 403, "forbidden"
+        signature = httprequest.headers.get(qbo_webhook.SIGNATURE_HEADER)
+        if not signature:
+            _logger.warning("QuickBooks webhook refused: no intuit-signature header")
+            return 403, "forbidden"
+        if not qbo_webhook.verify_signature(raw, verifier, signature):
+            _logger.warning(
+                "QuickBooks webhook refused: wrong intuit-signature (from %s)",
+                httprequest.remote_addr,
+            )
+            return 403, "forbidden"
+
+        try:
+            events = qbo_webhook.parse_events(raw, httprequest.headers.get("Content-Type"))
+        except QboPayloadError as error:
+            # Well signed but it will never parse: acknowledge, or Intuit retries forever.
+            _logger.warning("QuickBooks webhook: unparseable body acknowledged (%s)", error)
+            return 200, "ignored"
+
+        with env.cr.savepoint():
+            stored = env["biller_genie_qbo.connection"]._qbo_store_webhook_events(events)
+        return 200, "ok" if stored is not None else "ignored"

@@ -1,0 +1,480 @@
+"""QBO Payments -> customer payments reconciled with the invoices (and credit memos) they are
+applied to, with QBO's amounts; an unapplied remainder stays as customer credit.
+
+The payment's journal entry has one receivable line per application (QBO's LinkedTxn with its
+own amount) plus one for the unapplied remainder, each reconciled with its own invoice: Odoo's
+greedy reconciliation would otherwise spread a payment differently from QBO.
+"""
+
+from decimal import Decimal
+
+from markupsafe import Markup
+
+from odoo import Command, api, fields, models
+
+from .qbo_mapping import (
+    QboMappingError,
+    add_error,
+    count,
+    dec,
+    empty_result,
+    is_deleted,
+    is_voided,
+    money,
+    ref_name,
+    ref_value,
+)
+
+ZERO = Decimal(0)
+LINKABLE = ("Invoice", "CreditMemo")
+
+
+class AccountPayment(models.Model):
+    _inherit = "account.payment"
+
+    qbo_binding_ids = fields.One2many(
+        "biller_genie_qbo.binding",
+        "res_id",
+        string="QuickBooks Bindings",
+        domain=[("res_model", "=", "account.payment")],
+        groups="biller_genie_qbo.group_qbo_user",
+    )
+
+    def _synchronize_to_moves(self, changed_fields):
+        # Payments imported from QBO carry one receivable line per application: their journal
+        # entry is rewritten by the importer, not by the generic synchronisation.
+        if self.env.context.get("qbo_skip_move_sync"):
+            return None
+        return super()._synchronize_to_moves(changed_fields)
+
+    # ------------------------------------------------------------------
+    # Mapper (pure)
+    # ------------------------------------------------------------------
+    @api.model
+    def _qbo_values_from_remote(self, remote, ctx):
+        """(vals, applications, expected) of a QBO Payment.
+
+        ``ctx``: ``partners`` {qbo id: partner id}, ``moves`` {(entity, qbo id): move id},
+        ``journal_id``, ``currency``. ``applications`` = [{"entity", "qbo_id", "amount"}]."""
+        partner_id = ctx["partners"].get(ref_value(remote.get("CustomerRef")))
+        if not partner_id:
+            raise QboMappingError(
+                self.env._(
+                    "The customer %(customer)s is not synced.",
+                    customer=ref_name(remote.get("CustomerRef"))
+                    or ref_value(remote.get("CustomerRef")),
+                ),
+                code="missing_customer",
+            )
+        currency = ref_value(remote.get("CurrencyRef"))
+        if currency and ctx.get("currency") and currency != ctx["currency"]:
+            raise QboMappingError(
+                self.env._("Currency %(currency)s payments are not synced.", currency=currency),
+                code="currency",
+            )
+        if not ctx.get("journal_id"):
+            raise QboMappingError(
+                self.env._("The company has no bank or cash journal to record payments in."),
+                code="journal",
+            )
+        applications = []
+        for line in remote.get("Line") or []:
+            links = [lt for lt in line.get("LinkedTxn") or [] if lt.get("TxnType") in LINKABLE]
+            amount = money(dec(line.get("Amount"), ZERO))
+            for link in links[:1]:  # QBO applies one line to one transaction
+                key = (link["TxnType"], str(link.get("TxnId")))
+                if key not in ctx["moves"]:
+                    raise QboMappingError(
+                        self.env._(
+                            "The %(type)s %(id)s this payment is applied to is not synced.",
+                            type=link["TxnType"],
+                            id=link.get("TxnId"),
+                        ),
+                        code="missing_invoice",
+                    )
+                if amount:
+                    applications.append({"entity": key[0], "qbo_id": key[1], "amount": amount})
+        total = money(dec(remote.get("TotalAmt"), ZERO))
+        vals = {
+            "payment_type": "inbound",
+            "partner_type": "customer",
+            "partner_id": partner_id,
+            "amount": float(total),
+            "date": remote.get("TxnDate") or fields.Date.context_today(self),
+            "journal_id": ctx["journal_id"],
+            "memo": remote.get("PaymentRefNum") or False,
+            "invoice_ids": [
+                Command.set(
+                    [
+                        ctx["moves"][(a["entity"], a["qbo_id"])]
+                        for a in applications
+                        if a["entity"] == "Invoice"
+                    ]
+                )
+            ],
+        }
+        expected = {
+            "total": total,
+            "unapplied": money(dec(remote.get("UnappliedAmt"), ZERO)),
+            "voided": is_voided(remote),
+        }
+        return vals, applications, expected
+
+    # ------------------------------------------------------------------
+    # Import (one page)
+    # ------------------------------------------------------------------
+    @api.model
+    def _qbo_payment_context(self, connection, remotes):
+        Binding = self.env["biller_genie_qbo.binding"]
+        company = connection.company_id
+        customers, linked = set(), {"Invoice": set(), "CreditMemo": set()}
+        for remote in remotes:
+            if ref_value(remote.get("CustomerRef")):
+                customers.add(ref_value(remote.get("CustomerRef")))
+            for line in remote.get("Line") or []:
+                for link in line.get("LinkedTxn") or []:
+                    if link.get("TxnType") in LINKABLE:
+                        linked[link["TxnType"]].add(str(link.get("TxnId")))
+        moves = {}
+        for entity, ids in linked.items():
+            for qbo_id, binding in Binding._qbo_fetch(connection, entity, ids).items():
+                moves[(entity, qbo_id)] = binding.res_id
+        journal = self.env["account.journal"].search(
+            [
+                *self.env["account.journal"]._check_company_domain(company),
+                ("type", "in", ("bank", "cash")),
+            ],
+            order="type, sequence, id",
+            limit=1,
+        )
+        return {
+            "partners": {
+                q: b.res_id
+                for q, b in Binding._qbo_fetch(connection, "Customer", customers).items()
+            },
+            "moves": moves,
+            "journal_id": journal.id,
+            "currency": company.currency_id.name,
+        }
+
+    @api.model
+    def _qbo_ensure_dependencies(self, connection, remotes, client, result):
+        """Import first the customers, invoices and credit memos not bound yet."""
+        Binding = self.env["biller_genie_qbo.binding"]
+        Move = self.env["account.move"]
+        customers = set()
+        linked = {"Invoice": set(), "CreditMemo": set()}
+        for remote in remotes:
+            if is_deleted(remote):
+                continue
+            if ref_value(remote.get("CustomerRef")):
+                customers.add(ref_value(remote.get("CustomerRef")))
+            for line in remote.get("Line") or []:
+                for link in line.get("LinkedTxn") or []:
+                    if link.get("TxnType") in LINKABLE:
+                        linked[link["TxnType"]].add(str(link.get("TxnId")))
+        missing = customers - set(Binding._qbo_fetch(connection, "Customer", customers))
+        if missing:
+            records = client.read_many("Customer", sorted(missing), include_inactive=True)
+            if records:
+                sub = self.env["res.partner"]._qbo_import_records(
+                    connection, "Customer", records, client
+                )
+                result.setdefault("deps", []).append(("Customer", sub))
+        for entity, ids in linked.items():
+            missing = ids - set(Binding._qbo_fetch(connection, entity, ids))
+            if missing:
+                records = client.read_many(entity, sorted(missing))
+                if records:
+                    sub = Move._qbo_import_records(connection, entity, records, client)
+                    result.setdefault("deps", []).extend(sub.pop("deps", []))
+                    result["deps"].append((entity, sub))
+
+    @api.model
+    def _qbo_import_records(self, connection, entity, remotes, client):
+        result = empty_result()
+        Binding = self.env["biller_genie_qbo.binding"]
+        force = self.env.context.get("qbo_force")
+        self._qbo_ensure_dependencies(connection, remotes, client, result)
+        ctx = self._qbo_payment_context(connection, remotes)
+        ids = [str(r["Id"]) for r in remotes]
+        bindings = Binding._qbo_fetch(connection, entity, ids)
+        Payment = self.with_context(qbo_skip_move_sync=True)
+        Payment.browse([b.res_id for b in bindings.values()]).fetch(["state", "move_id"])
+        to_create, to_update = [], []
+        for remote in remotes:
+            qbo_id = str(remote["Id"])
+            binding = bindings.get(qbo_id)
+            payment = Payment.browse(binding.res_id).exists() if binding else Payment
+            if binding and not payment:
+                binding.unlink()
+                binding = None
+            if is_deleted(remote):
+                if binding:
+                    payment._qbo_cancel(
+                        self.env._("Deleted in QuickBooks Online: this payment is cancelled.")
+                    )
+                    binding.write({"state": "deleted", "sync_date": fields.Datetime.now()})
+                count(result, "cancelled")
+                result["ok_ids"].append(qbo_id)
+                continue
+            if (
+                binding
+                and not force
+                and binding.state in ("synced", "voided")
+                and binding.qbo_sync_token == remote.get("SyncToken")
+            ):
+                count(result, "unchanged")
+                result["ok_ids"].append(qbo_id)
+                continue
+            if binding and is_voided(remote):
+                payment._qbo_cancel(
+                    self.env._("Voided in QuickBooks Online: this payment is cancelled.")
+                )
+                binding.write(dict(Binding._qbo_remote_vals(remote), state="voided", error=False))
+                count(result, "cancelled")
+                result["ok_ids"].append(qbo_id)
+                continue
+            try:
+                vals, applications, expected = self._qbo_values_from_remote(remote, ctx)
+            except QboMappingError as error:
+                add_error(result, entity, remote, error.message, code=error.code)
+                if binding:
+                    binding.write({"state": "error", "error": error.message})
+                continue
+            digest = self.env["account.move"]._qbo_digest([vals, applications], expected)
+            if binding:
+                if binding.qbo_hash == digest and not force and binding.state == "synced":
+                    binding.write(Binding._qbo_remote_vals(remote))
+                    count(result, "unchanged")
+                    result["ok_ids"].append(qbo_id)
+                else:
+                    to_update.append((remote, binding, payment, vals, applications, expected))
+            else:
+                to_create.append((remote, vals, applications, expected, digest))
+        if to_create:
+            Payment._qbo_create_payments(connection, entity, to_create, ctx, result)
+        for remote, binding, payment, vals, applications, expected in to_update:
+            digest = self.env["account.move"]._qbo_digest([vals, applications], expected)
+            with self.env.cr.savepoint():
+                payment._qbo_update_payment(vals, applications, expected, ctx)
+            binding.write(
+                dict(
+                    Binding._qbo_remote_vals(remote),
+                    qbo_hash=digest,
+                    state="voided" if expected["voided"] else "synced",
+                    error=False,
+                )
+            )
+            count(result, "updated")
+            result["ok_ids"].append(str(remote["Id"]))
+        return result
+
+    @api.model
+    def _qbo_create_payments(self, connection, entity, to_create, ctx, result):
+        Binding = self.env["biller_genie_qbo.binding"]
+        payments = self.create([vals for _r, vals, _a, _e, _d in to_create])
+        moves_vals = [
+            payment._qbo_move_values(applications, expected, ctx)
+            for payment, (_r, _v, applications, expected, _d) in zip(
+                payments, to_create, strict=True
+            )
+        ]
+        moves = self.env["account.move"].create(moves_vals)
+        for payment, move in zip(payments, moves, strict=True):
+            payment.move_id = move
+        voided = payments.browse(
+            [p.id for p, item in zip(payments, to_create, strict=True) if item[3]["voided"]]
+        )
+        (payments - voided).action_post()
+        voided.action_cancel()
+        plan = []
+        for payment, (_r, _v, applications, expected, _d) in zip(payments, to_create, strict=True):
+            if not expected["voided"]:
+                plan += payment._qbo_reconciliation_plan(applications, ctx)
+        if plan:
+            self.env["account.move.line"]._reconcile_plan(plan)
+        Binding.create(
+            [
+                dict(
+                    Binding._qbo_remote_vals(remote),
+                    connection_id=connection.id,
+                    qbo_entity=entity,
+                    qbo_id=str(remote["Id"]),
+                    res_model=self._name,
+                    res_id=payment.id,
+                    qbo_hash=digest,
+                    state="voided" if expected["voided"] else "synced",
+                )
+                for payment, (remote, _v, _a, expected, digest) in zip(
+                    payments, to_create, strict=True
+                )
+            ]
+        )
+        result["ok_ids"] += [str(item[0]["Id"]) for item in to_create]
+        count(result, "created", len(to_create))
+
+    def _qbo_update_payment(self, vals, applications, expected, ctx):
+        """Re-apply a changed QBO payment: back to draft (unreconciled), new amounts and
+        journal items, posted and reconciled again."""
+        self.ensure_one()
+        if self.state != "draft":
+            self.action_draft()
+        self.write(vals)
+        move_vals = self._qbo_move_values(applications, expected, ctx)
+        move = self.move_id
+        if move:
+            move.write(
+                {
+                    "date": move_vals["date"],
+                    "partner_id": move_vals["partner_id"],
+                    "ref": move_vals["ref"],
+                    "line_ids": [Command.clear(), *move_vals["line_ids"]],
+                }
+            )
+        else:
+            self.move_id = self.env["account.move"].create(move_vals)
+        if expected["voided"]:
+            self.action_cancel()
+            return
+        self.action_post()
+        plan = self._qbo_reconciliation_plan(applications, ctx)
+        if plan:
+            self.env["account.move.line"]._reconcile_plan(plan)
+
+    def _qbo_move_values(self, applications, expected, ctx):
+        """The journal entry: liquidity line, one receivable line per QBO application (on the
+        invoice's own receivable account) and one for the unapplied remainder."""
+        self.ensure_one()
+        Move = self.env["account.move"]
+        partner = self.partner_id.commercial_partner_id
+        label = "".join(x[1] for x in self._get_aml_default_display_name_list())
+        total = expected["total"]
+
+        def line(account, amount, name):
+            amount = float(amount)
+            return {
+                "name": name,
+                "account_id": account.id,
+                "partner_id": partner.id,
+                "currency_id": self.currency_id.id,
+                "amount_currency": amount,
+                "debit": amount if amount > 0 else 0.0,
+                "credit": -amount if amount < 0 else 0.0,
+                "date_maturity": self.date,
+            }
+
+        lines = [line(self.outstanding_account_id, total, label)]
+        remainder = total
+        for app in applications:
+            invoice = Move.browse(ctx["moves"][(app["entity"], app["qbo_id"])])
+            account = invoice._qbo_receivable_lines()[:1].account_id or self.destination_account_id
+            sign = -1 if app["entity"] == "Invoice" else 1
+            name = f"{label} - {invoice.qbo_doc_number or invoice.name}"
+            lines.append(line(account, sign * app["amount"], name))
+            remainder += sign * app["amount"]
+        if remainder:
+            lines.append(line(self.destination_account_id, -remainder, label))
+        return {
+            "move_type": "entry",
+            "ref": self.memo,
+            "date": self.date,
+            "journal_id": self.journal_id.id,
+            "company_id": self.company_id.id,
+            "partner_id": self.partner_id.id,
+            "currency_id": self.currency_id.id,
+            "line_ids": [Command.create(vals) for vals in lines],
+            "origin_payment_id": self.id,
+        }
+
+    def _qbo_reconciliation_plan(self, applications, ctx):
+        """[payment line + invoice receivable lines] per application, in creation order."""
+        self.ensure_one()
+        Move = self.env["account.move"]
+        lines = self.move_id.line_ids.sorted("id")[1 : 1 + len(applications)]
+        plan = []
+        for app, pay_line in zip(applications, lines, strict=True):
+            invoice = Move.browse(ctx["moves"][(app["entity"], app["qbo_id"])])
+            if invoice.state != "posted":
+                continue
+            receivable = invoice._qbo_receivable_lines().filtered(
+                lambda r, a=pay_line.account_id: r.account_id == a and not r.reconciled
+            )
+            if receivable:
+                plan.append(pay_line + receivable)
+        return plan
+
+    def _qbo_cancel(self, note):
+        for payment in self:
+            if payment.state != "canceled":
+                payment.action_cancel()
+            payment._message_log(body=Markup("<p>%s</p>") % note)
+
+    # ------------------------------------------------------------------
+    # Refund receipts: the money paid back, reconciled with the credit note
+    # ------------------------------------------------------------------
+    @api.model
+    def _qbo_sync_refund_payments(self, connection, remotes, ctx):
+        Binding = self.env["biller_genie_qbo.binding"]
+        bindings = Binding._qbo_fetch(connection, "RefundReceipt", [str(r["Id"]) for r in remotes])
+        moves = self.env["account.move"].browse([b.res_id for b in bindings.values()]).exists()
+        journal = self.env["account.journal"].search(
+            [
+                *self.env["account.journal"]._check_company_domain(connection.company_id),
+                ("type", "in", ("bank", "cash")),
+            ],
+            order="type, sequence, id",
+            limit=1,
+        )
+        to_create = []
+        for move in moves:
+            payment = move.qbo_refund_payment_id
+            if move.state != "posted":
+                if payment and payment.state != "canceled":
+                    payment.action_cancel()
+                continue
+            if payment and payment.state != "canceled":
+                if money(Decimal(str(payment.amount))) == money(Decimal(str(move.amount_total))):
+                    if not move.currency_id.is_zero(move.amount_residual):
+                        self._qbo_reconcile_refund(move, payment)
+                    continue
+                payment.action_cancel()
+            to_create.append(move)
+        if not to_create or not journal:
+            return
+        payments = self.create(
+            [
+                {
+                    "payment_type": "outbound",
+                    "partner_type": "customer",
+                    "partner_id": move.partner_id.id,
+                    "amount": move.amount_total,
+                    "date": move.invoice_date,
+                    "journal_id": journal.id,
+                    "memo": move.qbo_doc_number or move.name,
+                }
+                for move in to_create
+            ]
+        )
+        payments.action_post()
+        for move, payment in zip(to_create, payments, strict=True):
+            move.qbo_refund_payment_id = payment
+        plan = []
+        for move, payment in zip(to_create, payments, strict=True):
+            plan += self._qbo_refund_plan(move, payment)
+        if plan:
+            self.env["account.move.line"]._reconcile_plan(plan)
+
+    @api.model
+    def _qbo_refund_plan(self, move, payment):
+        receivable = move._qbo_receivable_lines().filtered(lambda r: not r.reconciled)
+        pay_lines = payment.move_id.line_ids.filtered(
+            lambda r: r.account_id in receivable.account_id and not r.reconciled
+        )
+        return [pay_lines + receivable] if receivable and pay_lines else []
+
+    @api.model
+    def _qbo_reconcile_refund(self, move, payment):
+        plan = self._qbo_refund_plan(move, payment)
+        if plan:
+            self.env["account.move.line"]._reconcile_plan(plan)

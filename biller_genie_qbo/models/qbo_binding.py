@@ -1,0 +1,145 @@
+"""One row per synced record: (connection, QBO entity, QBO Id) <-> (Odoo model, record).
+
+Every match between QuickBooks Online and Odoo goes through this table: a QBO entity is never
+matched twice (unique per connection, entity and Id) and an Odoo record is bound at most once
+per connection (unique per connection, model and record).
+"""
+
+import datetime
+
+from odoo import api, fields, models
+
+# QBO entities handled by the inbound sync, in dependency order.
+QBO_ENTITIES = [
+    ("Item", "Item"),
+    ("Customer", "Customer"),
+    ("Invoice", "Invoice"),
+    ("CreditMemo", "Credit Memo"),
+    ("Payment", "Payment"),
+    ("RefundReceipt", "Refund Receipt"),
+]
+
+
+class QboBinding(models.Model):
+    _name = "biller_genie_qbo.binding"
+    _description = "QuickBooks Online Binding"
+    _order = "connection_id, qbo_entity, id"
+    _rec_names_search = ["qbo_id", "res_model"]
+    _check_company_auto = True
+
+    connection_id = fields.Many2one(
+        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
+    qbo_entity = fields.Selection(QBO_ENTITIES, string="QuickBooks Entity", required=True)
+    qbo_id = fields.Char("QuickBooks ID", required=True)
+    res_model = fields.Char("Odoo Model", required=True, index=True)
+    res_id = fields.Many2oneReference("Odoo Record", model_field="res_model", required=True)
+    qbo_sync_token = fields.Char("SyncToken", help="The SyncToken last seen in QuickBooks.")
+    qbo_last_updated = fields.Datetime(
+        "QuickBooks Last Updated", help="MetaData.LastUpdatedTime last seen (UTC)."
+    )
+    qbo_hash = fields.Char(
+        "Content Digest", help="Digest of the Odoo values last applied (change detection)."
+    )
+    sync_date = fields.Datetime("Last Synced", default=fields.Datetime.now)
+    state = fields.Selection(
+        [
+            ("synced", "Synced"),
+            ("error", "Error"),
+            ("voided", "Voided"),
+            ("deleted", "Deleted in QuickBooks"),
+        ],
+        default="synced",
+        required=True,
+    )
+    error = fields.Text()
+
+    _sql_constraints = [
+        (
+            "qbo_uniq",
+            "unique(connection_id, qbo_entity, qbo_id)",
+            "This QuickBooks record is bound already.",
+        ),
+        (
+            "record_uniq",
+            "unique(connection_id, res_model, res_id)",
+            "This Odoo record is bound to a QuickBooks record already.",
+        ),
+    ]
+
+    @api.depends("qbo_entity", "qbo_id")
+    def _compute_display_name(self):
+        labels = dict(QBO_ENTITIES)
+        for binding in self:
+            binding.display_name = f"{labels.get(binding.qbo_entity, '')} {binding.qbo_id}"
+
+    # ------------------------------------------------------------------
+    # Batch helpers (one query per page, never one per record)
+    # ------------------------------------------------------------------
+    @api.model
+    def _qbo_fetch(self, connection, entity, qbo_ids):
+        """Bindings of `entity` for these QBO ids: {qbo_id: binding}, in one query."""
+        if not qbo_ids:
+            return {}
+        bindings = self.search(
+            [
+                ("connection_id", "=", connection.id),
+                ("qbo_entity", "=", entity),
+                ("qbo_id", "in", list(set(qbo_ids))),
+            ]
+        )
+        return {b.qbo_id: b for b in bindings}
+
+    @api.model
+    def _qbo_fetch_records(self, connection, res_model, res_ids):
+        """Bindings of these Odoo records: {res_id: binding}, in one query."""
+        if not res_ids:
+            return {}
+        bindings = self.search(
+            [
+                ("connection_id", "=", connection.id),
+                ("res_model", "=", res_model),
+                ("res_id", "in", list(set(res_ids))),
+            ]
+        )
+        return {b.res_id: b for b in bindings}
+
+    def _qbo_record(self):
+        """The bound Odoo record (empty recordset when gone)."""
+        self.ensure_one()
+        return self.env[self.res_model].browse(self.res_id).exists()
+
+    @api.model
+    def _qbo_remote_vals(self, remote):
+        """SyncToken and LastUpdatedTime of a QBO payload, as binding values."""
+        meta = remote.get("MetaData") or {}
+        return {
+            "qbo_sync_token": remote.get("SyncToken"),
+            "qbo_last_updated": parse_qbo_datetime(meta.get("LastUpdatedTime")),
+            "sync_date": fields.Datetime.now(),
+        }
+
+    def action_open_record(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+
+def parse_qbo_datetime(value):
+    """Intuit's ISO-8601 time with offset (2024-01-31T10:20:30-08:00) -> naive UTC datetime."""
+    if not value:
+        return False
+    text = str(value).strip().replace("Z", "+00:00")
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.replace(microsecond=0)

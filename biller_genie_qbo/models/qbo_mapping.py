@@ -1,0 +1,139 @@
+"""Pure helpers shared by the QBO -> Odoo mappers (no ORM, no I/O)."""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+
+# QBO writes countries as ISO 3166 alpha-3 since 2025 ("USA"), sometimes as names.
+ALPHA3 = {
+    "USA": "US",
+    "CAN": "CA",
+    "MEX": "MX",
+    "GBR": "GB",
+    "AUS": "AU",
+    "NZL": "NZ",
+    "IND": "IN",
+    "FRA": "FR",
+    "DEU": "DE",
+    "IRL": "IE",
+    "ZAF": "ZA",
+    "PRI": "PR",
+}
+COUNTRY_NAMES = {
+    "united states": "US",
+    "united states of america": "US",
+    "us": "US",
+    "u.s.": "US",
+    "u.s.a.": "US",
+    "canada": "CA",
+    "mexico": "MX",
+    "united kingdom": "GB",
+    "australia": "AU",
+}
+
+
+class QboMappingError(Exception):
+    """A QBO record that cannot be represented in Odoo (no matching tax, unknown item...)."""
+
+    def __init__(self, message, code="mapping"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def dec(value, default=None):
+    """A QBO number (float, int, str) as a Decimal; ``default`` when absent."""
+    if value is None or value == "":
+        return default
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return default
+
+
+def number_text(value):
+    """A Decimal as plain text without exponent or trailing zeros (10, 8.25)."""
+    return format(Decimal(value).normalize(), "f")
+
+
+def money(value):
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def ref_value(ref):
+    """The id of a QBO reference ({"value": "12", "name": ...}) or None."""
+    if isinstance(ref, dict):
+        value = ref.get("value")
+    else:
+        value = ref
+    if value in (None, ""):
+        return None
+    return str(value)
+
+
+def ref_name(ref):
+    return ref.get("name") if isinstance(ref, dict) else None
+
+
+def is_deleted(remote):
+    return (remote.get("status") or "").lower() == "deleted"
+
+
+def is_voided(remote):
+    """QBO keeps a voided transaction with zero amounts and the private note "Voided"."""
+    note = (remote.get("PrivateNote") or "").strip().lower()
+    total = dec(remote.get("TotalAmt"), Decimal(0))
+    return note.startswith("voided") and total == 0
+
+
+def first_email(text):
+    """QBO's PrimaryEmailAddr may hold several addresses separated by commas."""
+    if not text:
+        return ""
+    for part in str(text).replace(";", ",").split(","):
+        part = part.strip()
+        if part:
+            return part.lower()
+    return ""
+
+
+def country_code(value):
+    """Normalise QBO's Country (alpha-2, alpha-3 or a name) to an alpha-2 code (or "")."""
+    if not value:
+        return ""
+    text = str(value).strip()
+    upper = text.upper()
+    if len(upper) == 2 and upper.isalpha():
+        return upper
+    if upper in ALPHA3:
+        return ALPHA3[upper]
+    return COUNTRY_NAMES.get(text.lower(), "")
+
+
+def chunks(items, size):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def empty_result():
+    return {"counts": {}, "errors": [], "ok_ids": []}
+
+
+def count(result, key, number=1):
+    result["counts"][key] = result["counts"].get(key, 0) + number
+
+
+def add_error(result, entity, remote, message, code="mapping", error=None):
+    entry = {
+        "qbo_entity": entity,
+        "qbo_id": str(remote.get("Id")),
+        "code": code,
+        "message": message,
+    }
+    if error is not None:
+        entry.update(
+            code=str(getattr(error, "code", code) or code),
+            detail=getattr(error, "detail", "") or False,
+            intuit_tid=getattr(error, "intuit_tid", None) or False,
+        )
+    result["errors"].append(entry)

@@ -1,0 +1,112 @@
+"""Outbound sync (Odoo -> QuickBooks Online): the push state shared by contacts, invoices and
+payments.
+
+ORM overrides only set the dirty flag (``qbo_push_dirty``) and trigger the push cron; the
+cron (or the Sync button's run) does the API calls. Writes made by the inbound sync carry the
+context key ``qbo_no_push`` so that a change read from QuickBooks is never bounced back.
+"""
+
+import hashlib
+
+from odoo import api, fields, models
+
+PUSH_STATES = [
+    ("pending", "Waiting to be sent"),
+    ("held", "Held"),
+    ("error", "Error"),
+    ("unknown", "Sent, answer lost"),
+    ("done", "Sent"),
+    ("skipped", "Not sent"),
+]
+# States the push cron picks up by itself (errors wait for a change or a Retry).
+RUNNABLE_STATES = ("pending", "unknown")
+NO_PUSH_KEY = "qbo_no_push"
+CRON_PUSH = "biller_genie_qbo.ir_cron_qbo_push"
+
+
+def request_id(*parts):
+    """A deterministic Intuit ``requestid`` (hex, 32 chars) for these parts."""
+    text = "|".join(str(p) for p in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class QboPushMixin(models.AbstractModel):
+    _name = "biller_genie_qbo.push.mixin"
+    _description = "QuickBooks Online Outbound Sync State"
+
+    qbo_push_dirty = fields.Boolean(
+        "To Send to QuickBooks",
+        copy=False,
+        index="btree_not_null",
+        help="Changed in Odoo since it was last sent to QuickBooks Online.",
+    )
+    qbo_push_state = fields.Selection(
+        PUSH_STATES, string="QuickBooks Push", copy=False, readonly=True
+    )
+    qbo_push_message = fields.Text("QuickBooks Push Message", copy=False, readonly=True)
+    qbo_push_seq = fields.Integer(
+        "QuickBooks Push Attempt",
+        copy=False,
+        readonly=True,
+        help="Incremented after every definitive answer of QuickBooks; part of the requestid.",
+    )
+    qbo_push_request_id = fields.Char(
+        "Pending requestid",
+        copy=False,
+        readonly=True,
+        help="The requestid of a write whose answer was lost (timeout): the next attempt "
+        "re-sends it with the same requestid, so QuickBooks replays its first answer instead "
+        "of creating a second record.",
+    )
+
+    def _qbo_synced_fields(self):
+        """Fields whose change must be sent to QuickBooks Online."""
+        return set()
+
+    def _qbo_pushable(self):
+        """The records of ``self`` that the push handles at all (company connected...)."""
+        return self.browse()
+
+    def _qbo_mark_dirty(self, vals_keys=None):
+        """Set the dirty flag on the pushable records when a synced field changed; trigger the
+        push cron. Never calls QuickBooks."""
+        if self.env.context.get(NO_PUSH_KEY) or not self:
+            return
+        if vals_keys is not None and not set(vals_keys) & self._qbo_synced_fields():
+            return
+        todo = self._qbo_pushable()
+        if not todo:
+            return
+        todo.with_context(**{NO_PUSH_KEY: True}).sudo().write(
+            {"qbo_push_dirty": True, "qbo_push_state": "pending", "qbo_push_message": False}
+        )
+        cron = self.env.ref(CRON_PUSH, raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
+
+    @api.model
+    def _qbo_connections_of(self, companies):
+        """{company id: connection} of the companies linked to a QuickBooks company (1 query).
+        A connection that is temporarily disconnected still collects changes."""
+        if not companies:
+            return {}
+        connections = (
+            self.env["biller_genie_qbo.connection"]
+            .sudo()
+            .search([("company_id", "in", companies.ids), ("realm_id", "!=", False)])
+        )
+        return {conn.company_id.id: conn for conn in connections}
+
+
+class QboPushProblem(Exception):
+    """A record that cannot be sent as it is; explained before QuickBooks is called.
+
+    ``held``: the push waits for a configuration fix (mapping, Custom Transaction Numbers) and
+    resumes by itself once it is made; otherwise the record is in error until changed or
+    retried."""
+
+    def __init__(self, message, code="preflight", held=False):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.held = held

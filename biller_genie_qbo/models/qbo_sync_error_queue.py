@@ -1,0 +1,309 @@
+"""Failures are work items: the per-record sync errors as a queue with Intuit's codes in plain
+words, Retry and Dismiss, automatic retries with backoff and a give-up after a few attempts.
+
+One record = one live work item: when the same record fails again, the new error inherits the
+attempts of the previous one, which is marked superseded (it stays in the sync history).
+"""
+
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+from . import qbo_sync_run  # noqa: F401 - defines the models extended here
+
+_logger = logging.getLogger(__name__)
+
+ACTIVE_STATES = ("open", "retrying", "given_up")
+MAX_ATTEMPTS = 5
+RETRY_BASE = timedelta(minutes=5)  # 5 min, 20 min, 80 min, 5 h 20 min, then given up
+RETRY_FACTOR = 4
+RETRY_BATCH = 200
+
+
+def next_retry_delay(attempts):
+    """Backoff before the next automatic retry after ``attempts`` failed attempts."""
+    return RETRY_BASE * (RETRY_FACTOR ** max(0, attempts - 1))
+
+
+class QboSyncError(models.Model):
+    _inherit = "biller_genie_qbo.sync.error"
+
+    state = fields.Selection(
+        selection_add=[
+            ("retrying", "Retrying"),
+            ("given_up", "Given up"),
+            ("dismissed", "Dismissed"),
+            ("superseded", "Superseded"),
+        ],
+        ondelete={
+            "retrying": "set default",
+            "given_up": "set default",
+            "dismissed": "set default",
+            "superseded": "set default",
+        },
+    )
+    direction = fields.Selection(
+        [("pull", "QuickBooks → Odoo"), ("push", "Odoo → QuickBooks")],
+        default="pull",
+        required=True,
+    )
+    attempts = fields.Integer(
+        default=0, readonly=True, help="Retries already made (automatic and manual)."
+    )
+    next_retry_at = fields.Datetime("Next Retry", readonly=True, index=True)
+    explanation = fields.Text("What It Means", compute="_compute_explanation")
+
+    # ------------------------------------------------------------------
+    # Intuit's codes in plain words
+    # ------------------------------------------------------------------
+    def _qbo_code_explanations(self):
+        duplicate_number = self.env._(
+            "Duplicate document number: another transaction in QuickBooks Online already uses "
+            "this number. Change the number in Odoo, or set Custom Transaction Numbers to No so "
+            "QuickBooks numbers its own transactions, then retry."
+        )
+        return {
+            "610": self.env._(
+                "Object not found: the record, or something it refers to (customer, item, "
+                "account), was deleted or made inactive in QuickBooks Online. Reactivate it in "
+                "QuickBooks or correct the reference in Odoo, then retry."
+            ),
+            "2010": self.env._(
+                "QuickBooks Online does not accept one of the fields sent (invalid or "
+                "unsupported property). Check the record's values; if it keeps failing, contact "
+                "support with these details."
+            ),
+            "2020": self.env._(
+                "A required value is missing (for example the customer, an item or an amount). "
+                "Complete the record in Odoo, then retry."
+            ),
+            "2030": self.env._(
+                "An invalid QuickBooks ID was sent. Retry; if it persists, contact support."
+            ),
+            "2050": self.env._(
+                "A value is too long for QuickBooks Online (for example a name over 100 "
+                "characters or an invoice number over 21). Shorten it in Odoo, then retry."
+            ),
+            "3001": self.env._(
+                "QuickBooks Online's request limit was reached (throttling). Nothing is wrong "
+                "with the record: it is retried automatically a little later."
+            ),
+            "3100": self.env._(
+                "QuickBooks Online refused access: the app is not authorized for this company "
+                "or this kind of data. Reconnect to QuickBooks from the QuickBooks Online page."
+            ),
+            "3200": self.env._(
+                "Authentication failed: the authorization tokens expired or were revoked. "
+                "Reconnect to QuickBooks from the QuickBooks Online page."
+            ),
+            "5010": self.env._(
+                "Stale object: someone changed this record in QuickBooks Online while Odoo was "
+                "updating it. Retry: Odoo reads the latest version first."
+            ),
+            "6000": self.env._(
+                "Business validation error: QuickBooks Online refused the record because of an "
+                "accounting rule (see the detail, e.g. a closed period or an amount that does "
+                "not match). Correct it, then retry."
+            ),
+            "6140": duplicate_number,
+            "6210": duplicate_number,
+            "6190": self.env._(
+                "Invalid company status: the QuickBooks Online subscription has ended or is "
+                "suspended. Reactivate it in QuickBooks, then retry."
+            ),
+            "6240": self.env._(
+                "Duplicate name: another customer, vendor or employee in QuickBooks Online "
+                "already uses this name (names must be unique across these lists). Rename one "
+                "of them, then retry."
+            ),
+            "invalid_grant": self.env._(
+                "QuickBooks Online no longer accepts our authorization (revoked or expired). "
+                "Reconnect to QuickBooks from the QuickBooks Online page."
+            ),
+            "odoo": self.env._(
+                "Odoo could not apply the change (see the message): correct the Odoo data, "
+                "then retry."
+            ),
+        }
+
+    @api.depends("code")
+    def _compute_explanation(self):
+        explanations = self._qbo_code_explanations()
+        for error in self:
+            code = (error.code or "").strip()
+            text = explanations.get(code)
+            if not text and (code.startswith("http_5") or code == "server_error"):
+                text = self.env._(
+                    "QuickBooks Online was unavailable or answered with a server error. It is "
+                    "retried automatically."
+                )
+            error.explanation = text or self.env._(
+                "QuickBooks Online answered error %(code)s: see the message and the detail. "
+                "Retry once corrected.",
+                code=code or "?",
+            )
+
+    # ------------------------------------------------------------------
+    # One live work item per record
+    # ------------------------------------------------------------------
+    def _qbo_key(self):
+        self.ensure_one()
+        if self.qbo_entity and self.qbo_id:
+            return (self.direction, "qbo", self.qbo_entity, self.qbo_id)
+        return (self.direction, "odoo", self.res_model, self.res_id)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        errors = super().create(vals_list)
+        errors._qbo_supersede_previous()
+        return errors
+
+    def _qbo_supersede_previous(self):
+        """A record failing again: carry the attempts over, close the older item."""
+        if not self:
+            return
+        domain = [
+            ("id", "not in", self.ids),
+            ("connection_id", "in", self.connection_id.ids),
+            ("state", "in", ACTIVE_STATES),
+            "|",
+            ("qbo_id", "in", [q for q in self.mapped("qbo_id") if q]),
+            ("res_id", "in", [r for r in self.mapped("res_id") if r]),
+        ]
+        previous = {}
+        for old in self.search(domain):
+            key = (old.connection_id.id, old._qbo_key())
+            previous[key] = previous.get(key, self.browse()) | old
+        now = fields.Datetime.now()
+        superseded = self.browse()
+        for error in self:
+            older = previous.get((error.connection_id.id, error._qbo_key()))
+            attempts = max(older.mapped("attempts")) if older else 0
+            vals = {"attempts": attempts, "next_retry_at": now + next_retry_delay(attempts)}
+            if attempts >= MAX_ATTEMPTS:
+                vals.update(state="given_up", next_retry_at=False)
+            elif attempts:
+                vals["state"] = "retrying"
+            error.write(vals)
+            if older:
+                superseded |= older
+        superseded.write({"state": "superseded", "next_retry_at": False})
+
+    @api.model
+    def _qbo_resolve(self, connection, entity, qbo_ids):
+        result = super()._qbo_resolve(connection, entity, qbo_ids)
+        if qbo_ids:
+            self.search(
+                [
+                    ("connection_id", "=", connection.id),
+                    ("qbo_entity", "=", entity),
+                    ("qbo_id", "in", list(qbo_ids)),
+                    ("direction", "=", "pull"),
+                    ("state", "in", ("retrying", "given_up")),
+                ]
+            ).write({"state": "resolved", "next_retry_at": False})
+        return result
+
+    # ------------------------------------------------------------------
+    # Retry and Dismiss
+    # ------------------------------------------------------------------
+    def action_retry(self):
+        """Retry now (also a given-up item); returns a notification."""
+        self._qbo_check_user()
+        todo = self.filtered(lambda e: e.state in ACTIVE_STATES)
+        if not todo:
+            return False
+        runs = todo.sudo()._qbo_retry()
+        failed = [run for run in runs if run.state in ("failed", "warning")]
+        connection = todo.connection_id[:1]
+        if failed:
+            return connection._qbo_notify(
+                failed[0].message
+                or self.env._("The records still fail: see the failures for the reasons."),
+                "warning",
+            )
+        return connection._qbo_notify(self.env._("The records are synced again."), "success")
+
+    def action_dismiss(self):
+        """Stop retrying and hide from the queue (kept in the sync history)."""
+        self._qbo_check_user()
+        self.filtered(lambda e: e.state in ACTIVE_STATES).sudo().write(
+            {"state": "dismissed", "next_retry_at": False}
+        )
+        return True
+
+    def _qbo_check_user(self):
+        if not self.env.user.has_group("biller_genie_qbo.group_qbo_user"):
+            raise AccessError(self.env._("Only QuickBooks Online users can do this."))
+        self.check_access("read")
+
+    def _qbo_retry(self):
+        """Retry these items, one sync run per connection; returns the runs. Items still
+        failing afterwards are rescheduled with backoff or given up."""
+        runs = []
+        for connection in self.connection_id:
+            items = self.filtered(lambda e, c=connection: e.connection_id == c)
+            for item in items:
+                item.attempts += 1
+            item_ids = items.ids
+            pull = items.filtered(lambda e: e.direction == "pull" and e.qbo_entity and e.qbo_id)
+            push = items - pull
+            ids_by_entity = {}
+            for item in pull:
+                ids_by_entity.setdefault(item.qbo_entity, []).append(item.qbo_id)
+            if ids_by_entity:
+                runs.append(connection._qbo_sync_ids(ids_by_entity, trigger="retry"))
+            if push:
+                run = connection._qbo_retry_push(push)
+                if run:
+                    runs.append(run)
+            # Still active (neither resolved nor superseded by a new error): reschedule.
+            now = fields.Datetime.now()
+            for item in self.browse(item_ids).exists():
+                if item.state not in ACTIVE_STATES:
+                    continue
+                if item.attempts >= MAX_ATTEMPTS:
+                    item.write({"state": "given_up", "next_retry_at": False})
+                else:
+                    item.write(
+                        {
+                            "state": "retrying",
+                            "next_retry_at": now + next_retry_delay(item.attempts),
+                        }
+                    )
+        return runs
+
+    @api.model
+    def _cron_qbo_retry_failures(self):
+        """Retry the due items of every connected company. Never raises."""
+        Connection = self.env["biller_genie_qbo.connection"]
+        now = fields.Datetime.now()
+        due = self.search(
+            [
+                ("state", "in", ("open", "retrying")),
+                ("attempts", "<", MAX_ATTEMPTS),
+                "|",
+                ("next_retry_at", "=", False),
+                ("next_retry_at", "<=", now),
+                ("connection_id.state", "=", "connected"),
+            ],
+            order="next_retry_at, id",
+            limit=RETRY_BATCH,
+        )
+        for connection in due.connection_id:
+            items = due.filtered(lambda e, c=connection: e.connection_id == c)
+            try:
+                items.with_company(connection.company_id)._qbo_retry()
+            except Exception:
+                _logger.exception(
+                    "QuickBooks connection %s: retrying %s failure(s) crashed",
+                    connection.id,
+                    len(items),
+                )
+                if Connection._qbo_can_commit():
+                    self.env.cr.rollback()
+            Connection._qbo_commit()
+        if len(due) == RETRY_BATCH:
+            self.env.ref("biller_genie_qbo.ir_cron_qbo_retry_failures")._trigger()

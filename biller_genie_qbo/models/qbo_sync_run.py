@@ -1,0 +1,199 @@
+"""The sync history: one row per sync run, with its per-record errors."""
+
+from odoo import api, fields, models
+
+from .qbo_binding import QBO_ENTITIES
+
+COUNT_KEYS = ("created", "updated", "unchanged", "cancelled", "errors")
+
+
+class QboSyncRun(models.Model):
+    _name = "biller_genie_qbo.sync.run"
+    _description = "QuickBooks Online Sync Run"
+    _order = "start_at desc, id desc"
+    _check_company_auto = True
+
+    connection_id = fields.Many2one(
+        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
+    trigger = fields.Selection(
+        [
+            ("button", "Sync button"),
+            ("cron", "Background sync"),
+            ("webhook", "Webhook"),
+            ("retry", "Retry"),
+        ],
+        required=True,
+        default="button",
+    )
+    mode = fields.Selection(
+        [("full", "Full import"), ("cdc", "Changes since the last sync"), ("ids", "Records")],
+        readonly=True,
+    )
+    start_at = fields.Datetime("Started", required=True, default=fields.Datetime.now)
+    end_at = fields.Datetime("Ended")
+    state = fields.Selection(
+        [
+            ("running", "Running"),
+            ("success", "Successful"),
+            ("warning", "Completed with errors"),
+            ("failed", "Failed"),
+        ],
+        string="Result",
+        default="running",
+        required=True,
+    )
+    message = fields.Text()
+    entity_counts = fields.Json(
+        help="Per QuickBooks entity: created, updated, unchanged, cancelled, errors."
+    )
+    summary = fields.Text(compute="_compute_summary")
+    record_count = fields.Integer("Records", compute="_compute_summary")
+    cursor_before = fields.Char("Cursor at Start", readonly=True)
+    cursor_after = fields.Char("Cursor at End", readonly=True)
+    error_ids = fields.One2many("biller_genie_qbo.sync.error", "run_id", string="Errors")
+    error_count = fields.Integer(compute="_compute_error_count", store=True)
+
+    @api.depends("error_ids")
+    def _compute_error_count(self):
+        data = dict(
+            self.env["biller_genie_qbo.sync.error"]._read_group(
+                [("run_id", "in", self.ids)], ["run_id"], ["__count"]
+            )
+        )
+        for run in self:
+            run.error_count = data.get(run, 0)
+
+    @api.depends("entity_counts")
+    def _compute_summary(self):
+        labels = dict(QBO_ENTITIES)
+        for run in self:
+            lines = []
+            total = 0
+            for entity, _label in QBO_ENTITIES:
+                counts = (run.entity_counts or {}).get(entity)
+                if not counts:
+                    continue
+                total += sum(counts.get(key, 0) for key in COUNT_KEYS if key != "errors")
+                lines.append(
+                    self.env._(
+                        "%(entity)s: %(created)s created, %(updated)s updated, %(unchanged)s "
+                        "unchanged, %(cancelled)s cancelled or archived, %(errors)s errors",
+                        entity=labels[entity],
+                        **{key: counts.get(key, 0) for key in COUNT_KEYS},
+                    )
+                )
+            run.summary = "\n".join(lines)
+            run.record_count = total
+
+    @api.depends("start_at", "connection_id")
+    def _compute_display_name(self):
+        for run in self:
+            run.display_name = self.env._(
+                "Sync of %(date)s",
+                date=(run.start_at and fields.Datetime.to_string(run.start_at)) or "",
+            )
+
+    def _qbo_add_counts(self, entity, **counts):
+        """Add to the counters of an entity (kept in memory until the run is flushed)."""
+        self.ensure_one()
+        data = dict(self.entity_counts or {})
+        current = dict(data.get(entity) or {})
+        for key, value in counts.items():
+            if value:
+                current[key] = current.get(key, 0) + value
+        data[entity] = current
+        self.entity_counts = data
+
+    def _qbo_add_errors(self, errors):
+        """Record per-record errors: a list of dicts (qbo_entity, qbo_id, code, message, ...),
+        created in one batch."""
+        self.ensure_one()
+        # A record that fails twice in one run (e.g. again as a dependency) is reported once.
+        known = {(e.qbo_entity, e.qbo_id, e.message) for e in self.error_ids if e.state == "open"}
+        unique = []
+        for error in errors:
+            key = (error["qbo_entity"], error["qbo_id"], error["message"])
+            if key not in known:
+                known.add(key)
+                unique.append(error)
+        errors = unique
+        if not errors:
+            return self.env["biller_genie_qbo.sync.error"]
+        per_entity = {}
+        for error in errors:
+            per_entity[error["qbo_entity"]] = per_entity.get(error["qbo_entity"], 0) + 1
+        for entity, count in per_entity.items():
+            self._qbo_add_counts(entity, errors=count)
+        return self.env["biller_genie_qbo.sync.error"].create(
+            [{**error, "run_id": self.id} for error in errors]
+        )
+
+    def action_open_errors(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Sync Errors"),
+            "res_model": "biller_genie_qbo.sync.error",
+            "view_mode": "list,form",
+            "domain": [("run_id", "=", self.id)],
+        }
+
+
+class QboSyncError(models.Model):
+    _name = "biller_genie_qbo.sync.error"
+    _description = "QuickBooks Online Sync Error"
+    _order = "id desc"
+    _check_company_auto = True
+
+    run_id = fields.Many2one(
+        "biller_genie_qbo.sync.run", required=True, ondelete="cascade", index=True
+    )
+    connection_id = fields.Many2one(
+        related="run_id.connection_id", store=True, index=True, readonly=True
+    )
+    company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
+    qbo_entity = fields.Selection(QBO_ENTITIES, string="QuickBooks Entity")
+    qbo_id = fields.Char("QuickBooks ID")
+    res_model = fields.Char("Odoo Model")
+    res_id = fields.Many2oneReference("Odoo Record", model_field="res_model")
+    code = fields.Char(help="Intuit's error code, or ours (mapping, odoo).")
+    message = fields.Text(required=True)
+    detail = fields.Text()
+    intuit_tid = fields.Char("intuit_tid", help="Intuit's transaction id, for Intuit support.")
+    state = fields.Selection(
+        [("open", "Open"), ("resolved", "Resolved")], default="open", required=True, index=True
+    )
+    create_date = fields.Datetime("Date", readonly=True)
+
+    @api.depends("qbo_entity", "qbo_id", "message")
+    def _compute_display_name(self):
+        for error in self:
+            error.display_name = f"{error.qbo_entity or ''} {error.qbo_id or ''}: {error.message}"
+
+    @api.model
+    def _qbo_resolve(self, connection, entity, qbo_ids):
+        """Close the open errors of these records (they synced fine since)."""
+        if not qbo_ids:
+            return
+        self.search(
+            [
+                ("connection_id", "=", connection.id),
+                ("qbo_entity", "=", entity),
+                ("qbo_id", "in", list(qbo_ids)),
+                ("state", "=", "open"),
+            ]
+        ).write({"state": "resolved"})
+
+    def action_retry(self):
+        """Re-read the records from QuickBooks Online and apply them again, now."""
+        to_retry = self.filtered(lambda e: e.qbo_entity and e.qbo_id and e.state == "open")
+        result = None
+        for connection in to_retry.connection_id:
+            errors = to_retry.filtered(lambda e, c=connection: e.connection_id == c)
+            ids_by_entity = {}
+            for error in errors:
+                ids_by_entity.setdefault(error.qbo_entity, []).append(error.qbo_id)
+            result = connection._qbo_action_sync_ids(ids_by_entity, trigger="retry")
+        return result

@@ -1,0 +1,314 @@
+"""QBO Customers -> contacts (sub-customers as child contacts, inactive ones archived)."""
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.tools import email_normalize
+
+from .qbo_mapping import count, country_code, empty_result, is_deleted, ref_value
+
+# Name lists nest at most 5 levels deep in QBO.
+MAX_LEVELS = 6
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    qbo_binding_ids = fields.One2many(
+        "biller_genie_qbo.binding",
+        "res_id",
+        string="QuickBooks Bindings",
+        domain=[("res_model", "=", "res.partner")],
+        groups="biller_genie_qbo.group_qbo_user",
+    )
+    qbo_customer_id = fields.Char(
+        "QuickBooks Customer ID",
+        compute="_compute_qbo_customer_id",
+        groups="biller_genie_qbo.group_qbo_user",
+    )
+
+    @api.depends("qbo_binding_ids.qbo_id")
+    def _compute_qbo_customer_id(self):
+        for partner in self:
+            partner.qbo_customer_id = ", ".join(partner.qbo_binding_ids.mapped("qbo_id")) or False
+
+    # ------------------------------------------------------------------
+    # Mapper (pure)
+    # ------------------------------------------------------------------
+    @api.model
+    def _qbo_values_from_remote(self, remote, geo=None):
+        """Contact values of a QBO Customer. ``geo`` resolves codes to ids without I/O:
+        {"countries": {"US": id}, "states": {(country_id, "CA"): id}, "default_country": id}.
+        The parent (ParentRef) is resolved by the importer."""
+        geo = geo or {}
+        display = (remote.get("DisplayName") or "").strip()
+        company = (remote.get("CompanyName") or "").strip()
+        person = " ".join(
+            p for p in (remote.get("GivenName"), remote.get("FamilyName")) if p
+        ).strip()
+        name = display or company or person or str(remote["Id"])
+        parent = ref_value(remote.get("ParentRef"))
+        vals = {
+            "name": name,
+            "is_company": bool(company) and not parent and name == company,
+            "email": (remote.get("PrimaryEmailAddr") or {}).get("Address") or False,
+            "phone": (remote.get("PrimaryPhone") or {}).get("FreeFormNumber") or False,
+            "mobile": (remote.get("Mobile") or {}).get("FreeFormNumber") or False,
+            "website": (remote.get("WebAddr") or {}).get("URI") or False,
+            "comment": remote.get("Notes") or False,
+            "active": remote.get("Active", True) is not False,
+            "customer_rank": 1,
+        }
+        if parent:
+            # A sub-customer keeps its own address (a 'contact' child copies its parent's).
+            vals["type"] = "other"
+        vals.update(self._qbo_address_values(remote.get("BillAddr") or {}, geo))
+        return vals
+
+    @api.model
+    def _qbo_address_values(self, addr, geo):
+        if not addr:
+            return {}
+        extra = [addr.get(f"Line{i}") for i in range(2, 6)]
+        country_id = geo.get("countries", {}).get(country_code(addr.get("Country")))
+        if not country_id and addr.get("CountrySubDivisionCode"):
+            country_id = geo.get("default_country")
+        state_code = (addr.get("CountrySubDivisionCode") or "").strip().upper()
+        state_id = geo.get("states", {}).get((country_id, state_code)) if country_id else None
+        return {
+            "street": addr.get("Line1") or False,
+            "street2": ", ".join(x for x in extra if x) or False,
+            "city": addr.get("City") or False,
+            "zip": addr.get("PostalCode") or False,
+            "country_id": country_id or False,
+            "state_id": state_id or False,
+        }
+
+    @api.model
+    def _qbo_geo(self, connection, remotes):
+        """Countries and states needed by these customers, in two queries."""
+        codes, country_codes = set(), {connection.company_id.country_id.code or "US"}
+        for remote in remotes:
+            addr = remote.get("BillAddr") or {}
+            if addr.get("CountrySubDivisionCode"):
+                codes.add(addr["CountrySubDivisionCode"].strip().upper())
+            if country_code(addr.get("Country")):
+                country_codes.add(country_code(addr.get("Country")))
+        countries = {
+            c.code: c.id
+            for c in self.env["res.country"].search([("code", "in", list(country_codes))])
+        }
+        states = {}
+        if codes:
+            for state in self.env["res.country.state"].search([("code", "in", list(codes))]):
+                states[(state.country_id.id, state.code.upper())] = state.id
+        return {
+            "countries": countries,
+            "states": states,
+            "default_country": connection.company_id.country_id.id,
+        }
+
+    # ------------------------------------------------------------------
+    # Import (one page)
+    # ------------------------------------------------------------------
+    @api.model
+    def _qbo_import_records(self, connection, entity, remotes, client):
+        result = empty_result()
+        Binding = self.env["biller_genie_qbo.binding"]
+        force = self.env.context.get("qbo_force")
+        remotes = self._qbo_with_parents(connection, list(remotes), client)
+        ids = [str(r["Id"]) for r in remotes]
+        bindings = Binding._qbo_fetch(connection, "Customer", ids)
+        Partner = self.with_context(active_test=False)
+        geo = self._qbo_geo(connection, remotes)
+        partner_ids = {qbo_id: b.res_id for qbo_id, b in bindings.items()}
+        Partner.browse(list(partner_ids.values())).fetch(["name", "active"])
+
+        to_create, to_link = [], []
+        for remote in remotes:
+            qbo_id = str(remote["Id"])
+            binding = bindings.get(qbo_id)
+            if is_deleted(remote):
+                if binding:
+                    partner = Partner.browse(binding.res_id)
+                    partner.active = False
+                    partner._message_log(body=self.env._("Deleted in QuickBooks Online: archived."))
+                    binding.write({"state": "deleted", "sync_date": fields.Datetime.now()})
+                count(result, "cancelled")
+                result["ok_ids"].append(qbo_id)
+                continue
+            if (
+                binding
+                and not force
+                and binding.state == "synced"
+                and binding.qbo_sync_token == remote.get("SyncToken")
+            ):
+                count(result, "unchanged")
+                result["ok_ids"].append(qbo_id)
+                continue
+            vals = self._qbo_values_from_remote(remote, geo)
+            if binding:
+                parent = ref_value(remote.get("ParentRef"))
+                vals["parent_id"] = partner_ids.get(parent, False) if parent else False
+                Partner.browse(binding.res_id).write(vals)
+                binding.write(dict(Binding._qbo_remote_vals(remote), state="synced", error=False))
+                count(result, "updated")
+            else:
+                to_create.append((remote, vals))
+            result["ok_ids"].append(qbo_id)
+
+        # An existing, unbound Odoo contact with the same email (or exact name) is linked.
+        matches = self._qbo_match_existing(connection, to_create)
+        new_bindings = []
+        remaining = []
+        for remote, vals in to_create:
+            partner = matches.get(str(remote["Id"]))
+            if partner:
+                to_link.append((remote, partner, vals))
+            else:
+                remaining.append((remote, vals))
+        for remote, partner, vals in to_link:
+            # Keep what Odoo knows; fill what it does not.
+            fill = {k: v for k, v in vals.items() if v and not partner[k] and k != "customer_rank"}
+            parent = ref_value(remote.get("ParentRef"))
+            if parent and not partner.parent_id and partner_ids.get(parent):
+                fill["parent_id"] = partner_ids[parent]
+            fill["customer_rank"] = max(partner.customer_rank, 1)
+            if remote.get("Active") is False:
+                fill["active"] = False
+            partner.write(fill)
+            partner_ids[str(remote["Id"])] = partner.id
+            new_bindings.append((remote, partner.id))
+            count(result, "updated")
+
+        # Parents before sub-customers: create level by level (one batch per level).
+        # Field defaults that cost a query per record are computed once for the page.
+        defaults = self.default_get(
+            [f for f in ("display_invoice_template_pdf_report_id",) if f in self._fields]
+        )
+        levels = {}
+        for remote, vals in remaining:
+            levels.setdefault(self._qbo_level(remote, remotes), []).append((remote, vals))
+        for level in sorted(levels):
+            batch = levels[level]
+            for remote, vals in batch:
+                parent = ref_value(remote.get("ParentRef"))
+                if parent:
+                    vals["parent_id"] = partner_ids.get(parent, False)
+            created = Partner.create(
+                [dict(defaults, **vals, company_id=connection.company_id.id) for _r, vals in batch]
+            )
+            for (remote, _vals), partner in zip(batch, created, strict=True):
+                partner_ids[str(remote["Id"])] = partner.id
+                new_bindings.append((remote, partner.id))
+            count(result, "created", len(batch))
+
+        Binding.create(
+            [
+                dict(
+                    Binding._qbo_remote_vals(remote),
+                    connection_id=connection.id,
+                    qbo_entity="Customer",
+                    qbo_id=str(remote["Id"]),
+                    res_model=self._name,
+                    res_id=partner_id,
+                )
+                for remote, partner_id in new_bindings
+            ]
+        )
+        return result
+
+    @api.model
+    def _qbo_level(self, remote, remotes):
+        level = remote.get("Level")
+        if isinstance(level, int):
+            return level
+        by_id = {str(r["Id"]): r for r in remotes}
+        depth, current = 0, remote
+        while ref_value(current.get("ParentRef")) and depth < MAX_LEVELS:
+            current = by_id.get(ref_value(current["ParentRef"])) or {}
+            depth += 1
+        return depth
+
+    @api.model
+    def _qbo_with_parents(self, connection, remotes, client):
+        """Prepend the parents that are neither in the page nor bound yet (read in one call per
+        level), so that sub-customers always find their parent contact."""
+        Binding = self.env["biller_genie_qbo.binding"]
+        for _level in range(MAX_LEVELS):
+            present = {str(r["Id"]) for r in remotes}
+            wanted = {
+                ref_value(r.get("ParentRef"))
+                for r in remotes
+                if ref_value(r.get("ParentRef")) and not is_deleted(r)
+            } - present
+            if not wanted:
+                break
+            wanted -= set(Binding._qbo_fetch(connection, "Customer", list(wanted)))
+            if not wanted:
+                break
+            parents = client.read_many("Customer", sorted(wanted), include_inactive=True)
+            if not parents:
+                break
+            remotes = parents + remotes
+        return remotes
+
+    @api.model
+    def _qbo_match_existing(self, connection, to_create):
+        """{qbo_id: partner} for new QBO customers matching an unbound Odoo contact of the
+        company by email, else by exact name; a contact is linked at most once."""
+        if not to_create:
+            return {}
+        emails = {}
+        names = {}
+        for remote, vals in to_create:
+            email = email_normalize(vals.get("email") or "", strict=True)
+            if email:
+                emails[str(remote["Id"])] = email
+            names[str(remote["Id"])] = vals["name"]
+        company = connection.company_id
+        domain_company = [("company_id", "in", [False, company.id])]
+        excluded = (
+            self.env["res.company"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("partner_id", "!=", False)])
+            .partner_id.ids
+        )
+        candidates = self.with_context(active_test=False).search(
+            [
+                *domain_company,
+                ("id", "not in", excluded),
+                ("user_ids", "=", False),
+                "|",
+                ("email_normalized", "in", list(set(emails.values()))),
+                ("name", "in", list(set(names.values()))),
+            ],
+            order="id",
+        )
+        if not candidates:
+            return {}
+        bound = self.env["biller_genie_qbo.binding"]._qbo_fetch_records(
+            connection, self._name, candidates.ids
+        )
+        candidates = candidates.filtered(lambda p: p.id not in bound)
+        by_email, by_name = {}, {}
+        for partner in candidates:
+            if partner.email_normalized:
+                by_email.setdefault(partner.email_normalized, partner)
+            by_name.setdefault(partner.name, partner)
+        used = set()
+        matches = {}
+        for remote, _vals in to_create:
+            qbo_id = str(remote["Id"])
+            partner = by_email.get(emails.get(qbo_id))
+            if not partner or partner.id in used:
+                partner = by_name.get(names[qbo_id])
+            if partner and partner.id not in used:
+                used.add(partner.id)
+                matches[qbo_id] = partner
+        return matches
+
+    def _qbo_note(self, text):
+        for partner in self:
+            partner._message_log(body=Markup("<p>%s</p>") % text)

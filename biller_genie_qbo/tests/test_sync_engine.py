@@ -1,0 +1,294 @@
+"""The inbound sync engine against the emulator's demo company: full import, idempotency,
+CDC, the 30-day window, faults, the crash between pages, the Sync button and the cron."""
+
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import fields, sql_db
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.base.tests.test_ir_cron import CronMixinCase
+
+from .common import QboCommon
+
+ENGINE = "odoo.addons.biller_genie_qbo.models.qbo_connection_sync"
+QUIET = (ENGINE, "odoo.addons.biller_genie_qbo.tools.qbo_client")
+
+
+@tagged("post_install", "-at_install")
+class TestSyncEngine(QboCommon, CronMixinCase):
+    def test_full_import_then_idempotent_rerun(self):
+        run = self.qbo_sync()
+        self.assertRunOk(run)
+        self.assertEqual(run.mode, "full")
+        counts = run.entity_counts
+        self.assertEqual(counts["Item"]["created"], 20)
+        self.assertEqual(counts["Customer"]["created"], 33)
+        self.assertEqual(counts["Invoice"]["created"], 60)
+        self.assertEqual(counts["Payment"]["created"], 26)
+        self.assertEqual(self.assertQboTotals("Invoice"), 59)  # + the voided one
+        self.assertEqual(self.assertQboTotals("CreditMemo"), 1)
+        conn = self.connection
+        self.assertEqual(conn.last_sync_result, "success")
+        self.assertTrue(conn.last_success_at)
+        self.assertTrue(conn.qbo_cursor)
+        self.assertFalse(conn.sync_running)
+        self.assertTrue(conn.qbo_custom_txn_numbers, "preferences read on every sync")
+        bindings = self.binding_count()
+        moves = self.env["account.move"].search_count([("company_id", "=", conn.company_id.id)])
+
+        # Second run: CDC from the cursor, nothing new, nothing duplicated.
+        again = self.qbo_sync(trigger="cron")
+        self.assertRunOk(again)
+        self.assertEqual(again.mode, "cdc")
+        self.assertEqual(self.binding_count(), bindings)
+        self.assertEqual(
+            self.env["account.move"].search_count([("company_id", "=", conn.company_id.id)]),
+            moves,
+        )
+        # A forced full re-scan is idempotent as well.
+        conn.sudo().qbo_cursor = False
+        rescan = self.qbo_sync()
+        self.assertRunOk(rescan)
+        self.assertEqual(rescan.mode, "full")
+        self.assertFalse(
+            any(c.get("created") for c in rescan.entity_counts.values()), rescan.entity_counts
+        )
+        self.assertEqual(self.binding_count(), bindings)
+        self.assertEqual(self.assertQboTotals("Invoice"), 59)
+        self.assertEqual(conn.sync_run_count, 3)
+
+    def test_cdc_after_qbo_edits(self):
+        self.assertRunOk(self.qbo_sync())
+        customer = self.qbo_entities("Customer")[0]
+        self.qbo_edit("Customer", customer["Id"], DisplayName="Renamed In QuickBooks")
+        invoice = next(
+            i
+            for i in self.qbo_entities("Invoice")
+            if float(i["Balance"]) and not i.get("LinkedTxn") and len(i["Line"]) == 2
+        )
+        line = invoice["Line"][0]
+        detail = line["SalesItemLineDetail"]
+        qty = float(detail["Qty"]) + 1
+        line["Amount"] = round(qty * float(detail["UnitPrice"]), 2)
+        detail["Qty"] = qty
+        self.qbo_edit("Invoice", invoice["Id"], Line=invoice["Line"][:1])
+        new_customer = self.control.create_entity(
+            self.realm_id, "Customer", {"DisplayName": "Brand New Customer"}
+        )
+        run = self.qbo_sync()
+        self.assertRunOk(run)
+        self.assertEqual(run.mode, "cdc")
+        self.assertEqual(self.bound("Customer", customer["Id"]).name, "Renamed In QuickBooks")
+        self.assertEqual(self.bound("Customer", new_customer["Id"]).name, "Brand New Customer")
+        self.assertEqual(run.entity_counts["Invoice"].get("updated"), 1)
+        self.assertQboTotals("Invoice")
+
+    def test_cursor_older_than_cdc_window_rescans(self):
+        self.assertRunOk(self.qbo_sync())
+        self.connection.sudo().qbo_cursor = fields.Datetime.now() - timedelta(days=31)
+        run = self.qbo_sync()
+        self.assertRunOk(run)
+        self.assertEqual(run.mode, "full")
+        self.assertGreater(self.connection.qbo_cursor, fields.Datetime.now() - timedelta(days=1))
+
+    @mute_logger(*QUIET)
+    def test_transient_faults_are_retried(self):
+        self.control.fault("429", count=2, path_contains="query")
+        self.control.fault("500", count=1, path_contains="query")
+        self.control.fault("503", count=1, path_contains="preferences")
+        self.control.fault("401", count=1, path_contains="query")
+        run = self.qbo_sync()
+        self.assertRunOk(run)
+        self.assertEqual(self.assertQboTotals("Invoice"), 59)
+        self.assertFalse(self.control.faults()["rules"], "every injected fault was hit")
+
+    @mute_logger(*QUIET, "odoo.addons.biller_genie_qbo.models.qbo_connection")
+    def test_invalid_grant_needs_reconnect(self):
+        self.control.revoke_realm(self.realm_id)
+        self.control.expire_access_tokens(self.realm_id)
+        run = self.qbo_sync()
+        self.assertEqual(run.state, "failed")
+        self.assertIn("reconnect", run.message)
+        self.assertEqual(self.connection.state, "needs_reconnect")
+        self.assertEqual(self.connection.last_sync_result, "failed")
+        self.assertFalse(self.connection.qbo_cursor)
+
+    @mute_logger(*QUIET)
+    def test_random_faults_import_ends_identical(self):
+        self.control.random_faults(0.1, seed=7, delay=0.05)
+        run = self.qbo_sync(qbo_page_size=25)
+        self.control.clear_faults()
+        self.assertRunOk(run)
+        self.assertEqual(self.assertQboTotals("Invoice"), 59)
+        self.assertEqual(self.binding_count("Customer"), len(self.qbo_entities("Customer")))
+        self.assertEqual(self.binding_count("Payment"), len(self.qbo_entities("Payment")))
+
+    @mute_logger(*QUIET)
+    def test_crash_between_pages(self):
+        Connection = type(self.connection)
+        original = Connection._qbo_apply_page
+        pages = []
+
+        def apply_then_break(conn, entity, records, run, client):
+            result = original(conn, entity, records, run, client)
+            pages.append(entity)
+            if len(pages) == 1:
+                # The next query fails for good (retries exhausted): the run stops there.
+                self.control.fault("500", count=50, path_contains="query")
+            return result
+
+        with patch.object(Connection, "_qbo_apply_page", apply_then_break):
+            run = self.qbo_sync(qbo_page_size=8)
+        self.assertEqual(run.state, "failed")
+        self.assertEqual(pages, ["Item"])
+        self.assertEqual(self.binding_count("Item"), 8, "the first page is kept")
+        self.assertFalse(self.connection.qbo_cursor, "the cursor did not move")
+        self.control.clear_faults()
+
+        again = self.qbo_sync(qbo_page_size=8)
+        self.assertRunOk(again)
+        self.assertEqual(again.mode, "full")
+        self.assertEqual(again.entity_counts["Item"]["unchanged"], 8)
+        self.assertEqual(self.binding_count("Item"), 20)
+        self.assertEqual(
+            self.env["product.product"]
+            .with_context(active_test=False)
+            .search_count([("company_id", "=", self.connection.company_id.id)]),
+            16,
+            "no duplicated product",
+        )
+        self.assertEqual(self.assertQboTotals("Invoice"), 59)
+
+    def test_query_count_does_not_grow_with_page_size(self):
+        Partner = self.env["res.partner"].sudo().with_context(tracking_disable=True)
+        conn = self.connection.sudo()
+
+        def fake_customers(start, size):
+            return [
+                {
+                    "Id": str(100000 + start + i),
+                    "SyncToken": "0",
+                    "DisplayName": f"Generated {start + i}",
+                    "GivenName": "Gen",
+                    "FamilyName": f"C{i}",
+                    "PrimaryEmailAddr": {"Address": f"gen{start + i}@example.com"},
+                    "BillAddr": {
+                        "Line1": "1 Main St",
+                        "City": "Palo Alto",
+                        "CountrySubDivisionCode": "CA",
+                        "Country": "USA",
+                    },
+                    "MetaData": {"LastUpdatedTime": "2025-01-01T10:00:00-08:00"},
+                }
+                for i in range(size)
+            ]
+
+        def queries_for(records):
+            self.env.flush_all()
+            before = self.env.cr.sql_log_count
+            calls = self.control.counters()["total"]
+            Partner._qbo_import_records(conn, "Customer", records, client=None)
+            self.env.flush_all()
+            return self.env.cr.sql_log_count - before, self.control.counters()["total"] - calls
+
+        queries_for(fake_customers(0, 5))  # warm the caches
+        small, small_calls = queries_for(fake_customers(1000, 50))
+        large, large_calls = queries_for(fake_customers(2000, 200))
+        self.assertEqual((small_calls, large_calls), (0, 0), "no API call per record")
+        self.assertLessEqual(large, small + 10, f"{small} queries for 50, {large} for 200")
+        # Re-applying an unchanged page reads the bindings only.
+        unchanged, _calls = queries_for(fake_customers(2000, 200))
+        self.assertLessEqual(unchanged, 5)
+
+    def test_api_calls_per_page_are_bounded(self):
+        self.control.reset_counters()
+        run = self.qbo_sync(qbo_page_size=10)
+        self.assertRunOk(run)
+        by_endpoint = self.control.counters()["by_endpoint"]
+        queries = sum(n for key, n in by_endpoint.items() if "query" in key)
+        records = sum(sum(c.values()) for c in run.entity_counts.values())
+        pages = sum(-(-c.get("created", 0) // 10) for c in run.entity_counts.values())
+        # One query per page (+ the final short page per entity), no read per record.
+        self.assertLessEqual(queries, pages + 6, f"{queries} queries for {records} records")
+
+    def test_one_sync_per_connection_at_a_time(self):
+        conn = self.connection.sudo()
+        other = sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            other.execute("SELECT pg_try_advisory_lock(%s, %s)", [74201, conn.id])
+            self.assertTrue(other.fetchone()[0])
+            self.assertIsNone(conn._qbo_run_sync("cron"), "another worker is syncing")
+            self.assertFalse(conn.sync_run_ids)
+            self.assertFalse(conn._qbo_sync_lock_is_free())
+        finally:
+            other.rollback()
+            other.execute("SELECT pg_advisory_unlock_all()")
+            other.close()
+        self.assertTrue(conn._qbo_sync_lock_is_free())
+
+    def test_sync_button_queues_once(self):
+        conn = self.connection.sudo()
+        Connection = type(conn)
+        original = Connection._qbo_sync
+        seen = []
+
+        def watch(connection, run, client):
+            seen.append((connection.sync_running, connection.sync_status, run.state))
+            return original(connection, run, client)
+
+        with self.capture_triggers("biller_genie_qbo.ir_cron_qbo_sync") as capture:
+            action = conn.action_qbo_sync_now()
+            self.assertEqual(action["params"]["type"], "success")
+            self.assertTrue(conn.sync_requested)
+            self.assertTrue(conn.sync_status)
+            second = conn.action_qbo_sync_now()
+            self.assertEqual(second["params"]["type"], "info")
+        self.assertEqual(len(capture.records), 1, "a second click does not queue another")
+        with patch.object(Connection, "_qbo_sync", watch):
+            self.env["biller_genie_qbo.connection"].sudo()._cron_qbo_sync()
+        self.assertEqual(len(seen), 1)
+        self.assertTrue(seen[0][0], "the page shows the sync as running")
+        self.assertIn("running", seen[0][1])
+        self.assertEqual(seen[0][2], "running")
+        self.assertFalse(conn.sync_requested)
+        self.assertFalse(conn.sync_running)
+        self.assertEqual(conn.last_sync_result, "success")
+        self.assertEqual(conn.sync_run_ids[:1].trigger, "button")
+        history = conn.action_qbo_open_sync_runs()
+        self.assertEqual(history["res_model"], "biller_genie_qbo.sync.run")
+        self.assertEqual(
+            self.env["biller_genie_qbo.sync.run"].search(history["domain"]), conn.sync_run_ids
+        )
+
+    @mute_logger(*QUIET, "odoo.addons.biller_genie_qbo.models.qbo_connection")
+    def test_cron_carries_on_after_a_failing_connection(self):
+        other_company = self.setup_other_company()["company"]
+        broken_realm = self.control.create_realm(seed="demo")
+        broken = self._qbo_connect(other_company, broken_realm)
+        self.control.revoke_realm(broken_realm)
+        self.control.expire_access_tokens(broken_realm)
+        self.env["biller_genie_qbo.connection"].sudo()._cron_qbo_sync()
+        self.assertEqual(broken.last_sync_result, "failed")
+        self.assertEqual(broken.state, "needs_reconnect")
+        self.assertEqual(self.connection.last_sync_result, "success")
+        self.assertEqual(self.assertQboTotals("Invoice"), 59)
+
+    @mute_logger(*QUIET)
+    def test_record_errors_and_retry(self):
+        # No 8.25% sale tax: taxed invoices are reported, one error each, the rest imports.
+        self.tax_8_25.active = False
+        run = self.qbo_sync()
+        self.assertEqual(run.state, "warning")
+        self.assertEqual(self.connection.last_sync_result, "success")
+        errors = run.error_ids.filtered(lambda e: e.qbo_entity == "Invoice")
+        self.assertTrue(errors)
+        self.assertIn("8.25%", errors[0].message)
+        self.assertEqual(errors[0].code, "tax_missing")
+        self.assertFalse(self.bound("Invoice", errors[0].qbo_id))
+        self.tax_8_25.active = True
+        errors.sudo().action_retry()
+        self.assertTrue(self.bound("Invoice", errors[0].qbo_id))
+        self.assertNotIn("open", errors.mapped("state"))
+        self.assertEqual(len(errors), len(set(errors.mapped("qbo_id"))), "one error per record")

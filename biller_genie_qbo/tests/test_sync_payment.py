@@ -1,0 +1,217 @@
+"""QBO Payments -> payments reconciled with QBO's amounts; refund receipts; voids and deletes."""
+
+from decimal import Decimal
+
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.biller_genie_qbo.models.qbo_mapping import QboMappingError
+
+from .common import QboCommon
+
+
+@tagged("post_install", "-at_install")
+class TestPaymentMapper(TransactionCase):
+    def test_values_from_remote(self):
+        Payment = self.env["account.payment"]
+        ctx = {
+            "partners": {"C1": 11},
+            "moves": {("Invoice", "5"): 51, ("Invoice", "6"): 61, ("CreditMemo", "9"): 91},
+            "journal_id": 7,
+            "currency": "USD",
+        }
+        remote = {
+            "Id": "40",
+            "CustomerRef": {"value": "C1"},
+            "TotalAmt": 150.0,
+            "UnappliedAmt": 20.0,
+            "TxnDate": "2025-04-02",
+            "PaymentRefNum": "CHK-1001",
+            "Line": [
+                {"Amount": 100.0, "LinkedTxn": [{"TxnId": "5", "TxnType": "Invoice"}]},
+                {"Amount": 50.0, "LinkedTxn": [{"TxnId": "6", "TxnType": "Invoice"}]},
+                {"Amount": 20.0, "LinkedTxn": [{"TxnId": "9", "TxnType": "CreditMemo"}]},
+            ],
+        }
+        vals, applications, expected = Payment._qbo_values_from_remote(remote, ctx)
+        self.assertEqual(vals["partner_id"], 11)
+        self.assertEqual(vals["amount"], 150.0)
+        self.assertEqual(vals["payment_type"], "inbound")
+        self.assertEqual(vals["memo"], "CHK-1001")
+        self.assertEqual(vals["invoice_ids"], [(6, 0, [51, 61])])
+        self.assertEqual(
+            [(a["entity"], a["qbo_id"], a["amount"]) for a in applications],
+            [
+                ("Invoice", "5", Decimal("100.00")),
+                ("Invoice", "6", Decimal("50.00")),
+                ("CreditMemo", "9", Decimal("20.00")),
+            ],
+        )
+        self.assertEqual(expected["unapplied"], Decimal("20.00"))
+        remote["Line"].append({"Amount": 5, "LinkedTxn": [{"TxnId": "77", "TxnType": "Invoice"}]})
+        with self.assertRaises(QboMappingError):
+            Payment._qbo_values_from_remote(remote, ctx)
+
+
+@tagged("post_install", "-at_install")
+class TestSyncPayment(QboCommon):
+    def test_payments_reconciled_like_qbo(self):
+        self.assertRunOk(self.qbo_sync())
+        payments = self.qbo_entities("Payment")
+        for remote in payments:
+            payment = self.bound("Payment", remote["Id"])
+            self.assertEqual(payment.amount, float(remote["TotalAmt"]))
+            self.assertIn(payment.state, ("in_process", "paid"))
+            self.assertEqual(str(payment.date), remote["TxnDate"])
+        # Balances per invoice equal QBO's (full and partial payments).
+        self.assertQboTotals("Invoice")
+        paid = next(
+            i
+            for i in self.qbo_entities("Invoice")
+            if i.get("LinkedTxn") and float(i["Balance"]) == 0 and float(i["TotalAmt"])
+        )
+        self.assertEqual(self.bound("Invoice", paid["Id"]).payment_state, "paid")
+        partial = next(
+            i
+            for i in self.qbo_entities("Invoice")
+            if i.get("LinkedTxn") and 0 < float(i["Balance"]) < float(i["TotalAmt"])
+        )
+        self.assertEqual(self.bound("Invoice", partial["Id"]).payment_state, "partial")
+
+        # The unapplied payment stays customer credit.
+        unapplied = next(p for p in payments if p.get("PaymentRefNum") == "UNAPPLIED-1")
+        payment = self.bound("Payment", unapplied["Id"])
+        receivable = payment.move_id.line_ids.filtered(
+            lambda ln: ln.account_id.account_type == "asset_receivable"
+        )
+        self.assertAlmostEqual(sum(receivable.mapped("amount_residual")), -500.0)
+        # ... and the customer's balance is QBO's.
+        customer = self.qbo_entity("Customer", unapplied["CustomerRef"]["value"])
+        self.assertAlmostEqual(
+            payment.partner_id.commercial_partner_id.credit, float(customer["Balance"]), 2
+        )
+
+        # The refund receipt: a credit note paid back.
+        refund = self.bound("RefundReceipt", self.qbo_entities("RefundReceipt")[0]["Id"])
+        self.assertEqual(refund.move_type, "out_refund")
+        self.assertEqual(refund.payment_state, "paid")
+        self.assertEqual(refund.qbo_refund_payment_id.payment_type, "outbound")
+        # The credit memo keeps its remaining credit open.
+        memo_remote = self.qbo_entities("CreditMemo")[0]
+        memo = self.bound("CreditMemo", memo_remote["Id"])
+        self.assertAlmostEqual(memo.amount_residual, float(memo_remote["RemainingCredit"]))
+
+    def test_payment_split_over_invoices_with_credit(self):
+        self.assertRunOk(self.qbo_sync())
+        customer = self.qbo_entities("Customer")[1]
+        items = {i["Name"]: i for i in self.qbo_entities("Item")}
+
+        def invoice(amount):
+            return self.control.create_entity(
+                self.realm_id,
+                "Invoice",
+                {
+                    "CustomerRef": {"value": customer["Id"]},
+                    "Line": [
+                        {
+                            "DetailType": "SalesItemLineDetail",
+                            "Amount": amount,
+                            "SalesItemLineDetail": {
+                                "ItemRef": {"value": items["Design"]["Id"]},
+                                "Qty": 1,
+                                "UnitPrice": amount,
+                            },
+                        }
+                    ],
+                },
+            )
+
+        first, second = invoice(300), invoice(200)
+        pay = self.control.create_entity(
+            self.realm_id,
+            "Payment",
+            {
+                "CustomerRef": {"value": customer["Id"]},
+                "TotalAmt": 400,
+                "Line": [
+                    {"Amount": 120, "LinkedTxn": [{"TxnId": first["Id"], "TxnType": "Invoice"}]},
+                    {"Amount": 200, "LinkedTxn": [{"TxnId": second["Id"], "TxnType": "Invoice"}]},
+                ],
+            },
+        )
+        # Invoices and payment arrive in the same CDC response.
+        run = self.qbo_sync()
+        self.assertRunOk(run)
+        self.assertEqual(run.mode, "cdc")
+        self.assertAlmostEqual(self.bound("Invoice", first["Id"]).amount_residual, 180)
+        self.assertAlmostEqual(self.bound("Invoice", second["Id"]).amount_residual, 0)
+        payment = self.bound("Payment", pay["Id"])
+        open_credit = payment.move_id.line_ids.filtered(
+            lambda ln: ln.account_id.account_type == "asset_receivable" and not ln.reconciled
+        )
+        self.assertAlmostEqual(sum(open_credit.mapped("amount_residual")), -80)
+
+        # QBO moves the money: 300 on the first invoice, nothing on the second.
+        self.qbo_edit(
+            "Payment",
+            pay["Id"],
+            Line=[{"Amount": 300, "LinkedTxn": [{"TxnId": first["Id"], "TxnType": "Invoice"}]}],
+        )
+        run = self.qbo_sync()
+        self.assertRunOk(run)
+        self.assertEqual(run.entity_counts["Payment"]["updated"], 1)
+        self.assertAlmostEqual(self.bound("Invoice", first["Id"]).amount_residual, 0)
+        self.assertAlmostEqual(self.bound("Invoice", second["Id"]).amount_residual, 200)
+        self.assertQboTotals("Invoice")
+
+    def test_voided_and_deleted_payments(self):
+        self.assertRunOk(self.qbo_sync())
+        applied = [p for p in self.qbo_entities("Payment") if p["Line"]]
+        to_void, to_delete = applied[0], applied[1]
+        self.control.void_entity(self.realm_id, "Payment", to_void["Id"])
+        self.control.delete_entity(self.realm_id, "Payment", to_delete["Id"])
+        run = self.qbo_sync()
+        self.assertRunOk(run)
+        for remote, word in ((to_void, "Voided"), (to_delete, "Deleted")):
+            payment = self.bound("Payment", remote["Id"])
+            self.assertEqual(payment.state, "canceled")
+            self.assertIn(word, str(payment.message_ids[0].body))
+            invoice_id = remote["Line"][0]["LinkedTxn"][0]["TxnId"]
+            invoice = self.bound("Invoice", invoice_id)
+            self.assertEqual(invoice.payment_state, "not_paid")
+        self.assertQboTotals("Invoice")
+
+    def test_credit_memo_applied_to_an_invoice(self):
+        self.assertRunOk(self.qbo_sync())
+        memo = self.qbo_entities("CreditMemo")[0]
+        open_invoice = next(
+            i
+            for i in self.qbo_entities("Invoice")
+            if i["CustomerRef"]["value"] == memo["CustomerRef"]["value"]
+            and float(i["Balance"]) >= float(memo["TotalAmt"])
+        )
+        amount = float(memo["TotalAmt"])
+        pay = self.control.create_entity(
+            self.realm_id,
+            "Payment",
+            {
+                "CustomerRef": memo["CustomerRef"],
+                "TotalAmt": 0,
+                "Line": [
+                    {
+                        "Amount": amount,
+                        "LinkedTxn": [{"TxnId": open_invoice["Id"], "TxnType": "Invoice"}],
+                    },
+                    {
+                        "Amount": amount,
+                        "LinkedTxn": [{"TxnId": memo["Id"], "TxnType": "CreditMemo"}],
+                    },
+                ],
+            },
+        )
+        self.assertRunOk(self.qbo_sync())
+        self.assertTrue(self.bound("Payment", pay["Id"]))
+        self.assertAlmostEqual(self.bound("CreditMemo", memo["Id"]).amount_residual, 0)
+        self.assertAlmostEqual(
+            self.bound("Invoice", open_invoice["Id"]).amount_residual,
+            float(self.qbo_entity("Invoice", open_invoice["Id"])["Balance"]),
+        )
