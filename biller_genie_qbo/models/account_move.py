@@ -422,65 +422,17 @@ class AccountMove(models.Model):
     @api.model
     def _qbo_import_records(self, connection, entity, remotes, client):
         result = empty_result()
-        Binding = self.env["biller_genie_qbo.binding"]
-        force = self.env.context.get("qbo_force")
         self._qbo_ensure_dependencies(connection, remotes, client, result)
         ctx = self._qbo_mapping_context(connection, entity, remotes)
-        ids = [str(r["Id"]) for r in remotes]
-        bindings = Binding._qbo_fetch(connection, entity, ids)
-        Move = self.with_context(active_test=False)
-        Move.browse([b.res_id for b in bindings.values()]).fetch(["state", "move_type"])
-        to_create, to_update = [], []
-        for remote in remotes:
-            qbo_id = str(remote["Id"])
-            binding = bindings.get(qbo_id)
-            move = Move.browse(binding.res_id).exists() if binding else Move
-            if binding and not move:
-                binding.unlink()  # the Odoo record was deleted: import it again
-                binding = None
-            if is_deleted(remote):
-                if binding:
-                    move._qbo_cancel(
-                        self.env._("Deleted in QuickBooks Online: this entry is cancelled.")
-                    )
-                    binding.write({"state": "deleted", "sync_date": fields.Datetime.now()})
-                count(result, "cancelled")
-                result["ok_ids"].append(qbo_id)
-                continue
-            if (
-                binding
-                and not force
-                and binding.state in ("synced", "voided")
-                and binding.qbo_sync_token == remote.get("SyncToken")
-            ):
-                count(result, "unchanged")
-                result["ok_ids"].append(qbo_id)
-                continue
-            if binding and is_voided(remote):
-                move._qbo_cancel(
-                    self.env._("Voided in QuickBooks Online: this entry is cancelled.")
-                )
-                binding.write(dict(Binding._qbo_remote_vals(remote), state="voided", error=False))
-                count(result, "cancelled")
-                result["ok_ids"].append(qbo_id)
-                continue
-            try:
-                vals, expected = self._qbo_values_from_remote(remote, ctx)
-            except QboMappingError as error:
-                add_error(result, entity, remote, error.message, code=error.code)
-                if binding:
-                    binding.write({"state": "error", "error": error.message})
-                continue
-            digest = self._qbo_digest(vals, expected)
-            if binding:
-                if binding.qbo_hash == digest and not force and binding.state == "synced":
-                    binding.write(Binding._qbo_remote_vals(remote))
-                    count(result, "unchanged")
-                    result["ok_ids"].append(qbo_id)
-                else:
-                    to_update.append((remote, binding, move, vals, expected, digest))
-            else:
-                to_create.append((remote, vals, expected, digest))
+        to_create, to_update = self.env["biller_genie_qbo.binding"]._qbo_triage(
+            connection,
+            entity,
+            remotes,
+            self.with_context(active_test=False),
+            ["state", "move_type"],
+            ctx,
+            result,
+        )
         if to_create:
             self._qbo_create_moves(connection, entity, to_create, result)
         for remote, binding, move, vals, expected, digest in to_update:
@@ -488,6 +440,18 @@ class AccountMove(models.Model):
         if entity == "RefundReceipt":
             self.env["account.payment"]._qbo_sync_refund_payments(connection, remotes, ctx)
         return result
+
+    @api.model
+    def _qbo_map_remote(self, remote, ctx):
+        """((vals, expected), digest) of a QBO transaction, for the binding's triage."""
+        vals, expected = self._qbo_values_from_remote(remote, ctx)
+        return (vals, expected), self._qbo_digest(vals, expected)
+
+    @api.model
+    def _qbo_cancel_note(self, reason):
+        if reason == "deleted":
+            return self.env._("Deleted in QuickBooks Online: this entry is cancelled.")
+        return self.env._("Voided in QuickBooks Online: this entry is cancelled.")
 
     @api.model
     def _qbo_digest(self, vals, expected):

@@ -313,15 +313,7 @@ class AccountMove(models.Model):
         """The QBO Invoice body (create; add Id/SyncToken/sparse for an update)."""
         self.ensure_one()
         lines, tax_code = self._qbo_sales_lines(pctx)
-        body = {
-            "CustomerRef": {"value": pctx["customers"][self._qbo_customer(pctx).id]},
-            "TxnDate": fields.Date.to_string(self.invoice_date),
-            "Line": lines,
-            "PrivateNote": self.env._("Odoo %(name)s", name=self.name),
-        }
-        doc_number = self._qbo_doc_number(pctx)
-        if doc_number:
-            body["DocNumber"] = doc_number
+        body = self._qbo_sales_body(lines, pctx)
         if self.invoice_date_due:
             body["DueDate"] = fields.Date.to_string(self.invoice_date_due)
         term = self.invoice_payment_term_id
@@ -345,11 +337,10 @@ class AccountMove(models.Model):
         self._qbo_po_number(body, pctx)
         return body
 
-    def _qbo_prepare_refund_receipt(self, pctx):
-        """The QBO RefundReceipt of a refunded credit note: its lines on the item mapped to
-        Refunds, with their amounts and tax treatment."""
+    def _qbo_sales_body(self, lines, pctx):
+        """The fields an Invoice and a RefundReceipt body share: customer, date, lines,
+        private note and (when Odoo numbers them) the DocNumber."""
         self.ensure_one()
-        lines, tax_code = self._qbo_sales_lines(pctx, refund=True)
         body = {
             "CustomerRef": {"value": pctx["customers"][self._qbo_customer(pctx).id]},
             "TxnDate": fields.Date.to_string(self.invoice_date),
@@ -359,6 +350,14 @@ class AccountMove(models.Model):
         doc_number = self._qbo_doc_number(pctx)
         if doc_number:
             body["DocNumber"] = doc_number
+        return body
+
+    def _qbo_prepare_refund_receipt(self, pctx):
+        """The QBO RefundReceipt of a refunded credit note: its lines on the item mapped to
+        Refunds, with their amounts and tax treatment."""
+        self.ensure_one()
+        lines, tax_code = self._qbo_sales_lines(pctx, refund=True)
+        body = self._qbo_sales_body(lines, pctx)
         if tax_code:
             body["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": tax_code}}
         return body

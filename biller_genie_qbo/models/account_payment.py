@@ -14,7 +14,6 @@ from odoo import Command, api, fields, models
 
 from .qbo_mapping import (
     QboMappingError,
-    add_error,
     count,
     dec,
     empty_result,
@@ -124,9 +123,9 @@ class AccountPayment(models.Model):
     # Import (one page)
     # ------------------------------------------------------------------
     @api.model
-    def _qbo_payment_context(self, connection, remotes):
-        Binding = self.env["biller_genie_qbo.binding"]
-        company = connection.company_id
+    def _qbo_references(self, remotes):
+        """(customer qbo ids, {"Invoice": qbo ids, "CreditMemo": qbo ids}) these payments
+        refer to."""
         customers, linked = set(), {"Invoice": set(), "CreditMemo": set()}
         for remote in remotes:
             if ref_value(remote.get("CustomerRef")):
@@ -135,6 +134,13 @@ class AccountPayment(models.Model):
                 for link in line.get("LinkedTxn") or []:
                     if link.get("TxnType") in LINKABLE:
                         linked[link["TxnType"]].add(str(link.get("TxnId")))
+        return customers, linked
+
+    @api.model
+    def _qbo_payment_context(self, connection, remotes):
+        Binding = self.env["biller_genie_qbo.binding"]
+        company = connection.company_id
+        customers, linked = self._qbo_references(remotes)
         moves = {}
         for entity, ids in linked.items():
             for qbo_id, binding in Binding._qbo_fetch(connection, entity, ids).items():
@@ -162,17 +168,7 @@ class AccountPayment(models.Model):
         """Import first the customers, invoices and credit memos not bound yet."""
         Binding = self.env["biller_genie_qbo.binding"]
         Move = self.env["account.move"]
-        customers = set()
-        linked = {"Invoice": set(), "CreditMemo": set()}
-        for remote in remotes:
-            if is_deleted(remote):
-                continue
-            if ref_value(remote.get("CustomerRef")):
-                customers.add(ref_value(remote.get("CustomerRef")))
-            for line in remote.get("Line") or []:
-                for link in line.get("LinkedTxn") or []:
-                    if link.get("TxnType") in LINKABLE:
-                        linked[link["TxnType"]].add(str(link.get("TxnId")))
+        customers, linked = self._qbo_references([r for r in remotes if not is_deleted(r)])
         missing = customers - set(Binding._qbo_fetch(connection, "Customer", customers))
         if missing:
             records = client.read_many("Customer", sorted(missing), include_inactive=True)
@@ -194,68 +190,15 @@ class AccountPayment(models.Model):
     def _qbo_import_records(self, connection, entity, remotes, client):
         result = empty_result()
         Binding = self.env["biller_genie_qbo.binding"]
-        force = self.env.context.get("qbo_force")
         self._qbo_ensure_dependencies(connection, remotes, client, result)
         ctx = self._qbo_payment_context(connection, remotes)
-        ids = [str(r["Id"]) for r in remotes]
-        bindings = Binding._qbo_fetch(connection, entity, ids)
         Payment = self.with_context(qbo_skip_move_sync=True)
-        Payment.browse([b.res_id for b in bindings.values()]).fetch(["state", "move_id"])
-        to_create, to_update = [], []
-        for remote in remotes:
-            qbo_id = str(remote["Id"])
-            binding = bindings.get(qbo_id)
-            payment = Payment.browse(binding.res_id).exists() if binding else Payment
-            if binding and not payment:
-                binding.unlink()
-                binding = None
-            if is_deleted(remote):
-                if binding:
-                    payment._qbo_cancel(
-                        self.env._("Deleted in QuickBooks Online: this payment is cancelled.")
-                    )
-                    binding.write({"state": "deleted", "sync_date": fields.Datetime.now()})
-                count(result, "cancelled")
-                result["ok_ids"].append(qbo_id)
-                continue
-            if (
-                binding
-                and not force
-                and binding.state in ("synced", "voided")
-                and binding.qbo_sync_token == remote.get("SyncToken")
-            ):
-                count(result, "unchanged")
-                result["ok_ids"].append(qbo_id)
-                continue
-            if binding and is_voided(remote):
-                payment._qbo_cancel(
-                    self.env._("Voided in QuickBooks Online: this payment is cancelled.")
-                )
-                binding.write(dict(Binding._qbo_remote_vals(remote), state="voided", error=False))
-                count(result, "cancelled")
-                result["ok_ids"].append(qbo_id)
-                continue
-            try:
-                vals, applications, expected = self._qbo_values_from_remote(remote, ctx)
-            except QboMappingError as error:
-                add_error(result, entity, remote, error.message, code=error.code)
-                if binding:
-                    binding.write({"state": "error", "error": error.message})
-                continue
-            digest = self.env["account.move"]._qbo_digest([vals, applications], expected)
-            if binding:
-                if binding.qbo_hash == digest and not force and binding.state == "synced":
-                    binding.write(Binding._qbo_remote_vals(remote))
-                    count(result, "unchanged")
-                    result["ok_ids"].append(qbo_id)
-                else:
-                    to_update.append((remote, binding, payment, vals, applications, expected))
-            else:
-                to_create.append((remote, vals, applications, expected, digest))
+        to_create, to_update = Binding._qbo_triage(
+            connection, entity, remotes, Payment, ["state", "move_id"], ctx, result
+        )
         if to_create:
             Payment._qbo_create_payments(connection, entity, to_create, ctx, result)
-        for remote, binding, payment, vals, applications, expected in to_update:
-            digest = self.env["account.move"]._qbo_digest([vals, applications], expected)
+        for remote, binding, payment, vals, applications, expected, digest in to_update:
             with self.env.cr.savepoint():
                 payment._qbo_update_payment(vals, applications, expected, ctx)
             binding.write(
@@ -269,6 +212,20 @@ class AccountPayment(models.Model):
             count(result, "updated")
             result["ok_ids"].append(str(remote["Id"]))
         return result
+
+    @api.model
+    def _qbo_map_remote(self, remote, ctx):
+        """((vals, applications, expected), digest) of a QBO Payment, for the binding's
+        triage."""
+        vals, applications, expected = self._qbo_values_from_remote(remote, ctx)
+        digest = self.env["account.move"]._qbo_digest([vals, applications], expected)
+        return (vals, applications, expected), digest
+
+    @api.model
+    def _qbo_cancel_note(self, reason):
+        if reason == "deleted":
+            return self.env._("Deleted in QuickBooks Online: this payment is cancelled.")
+        return self.env._("Voided in QuickBooks Online: this payment is cancelled.")
 
     @api.model
     def _qbo_create_payments(self, connection, entity, to_create, ctx, result):

@@ -9,6 +9,8 @@ import datetime
 
 from odoo import api, fields, models
 
+from .qbo_mapping import QboMappingError, add_error, count, is_deleted, is_voided
+
 # QBO entities handled by the inbound sync, in dependency order.
 QBO_ENTITIES = [
     ("Item", "Item"),
@@ -105,10 +107,72 @@ class QboBinding(models.Model):
         )
         return {b.res_id: b for b in bindings}
 
-    def _qbo_record(self):
-        """The bound Odoo record (empty recordset when gone)."""
-        self.ensure_one()
-        return self.env[self.res_model].browse(self.res_id).exists()
+    @api.model
+    def _qbo_triage(self, connection, entity, remotes, records, fnames, ctx, result):
+        """Sort one page of QBO transactions (invoices, payments...) against their bindings:
+        one query for the bindings, one for the bound ``records`` (read with ``fnames``).
+
+        Settled here, per record: a binding whose Odoo record is gone is dropped (the record
+        is imported again); deleted in QBO -> record cancelled, binding 'deleted'; SyncToken
+        unchanged -> skipped; voided -> record cancelled, binding 'voided'; mapping error ->
+        per-record error, binding 'error'; digest unchanged -> skipped.
+
+        Hooks on ``records`` (the importing model, with its context):
+        ``_qbo_cancel_note(reason)`` ('deleted' or 'voided') and
+        ``_qbo_map_remote(remote, ctx)`` -> (values tuple, digest), raising QboMappingError.
+
+        Returns (to_create [(remote, *values, digest)],
+        to_update [(remote, binding, record, *values, digest)])."""
+        force = self.env.context.get("qbo_force")
+        bindings = self._qbo_fetch(connection, entity, [str(r["Id"]) for r in remotes])
+        records.browse([b.res_id for b in bindings.values()]).fetch(fnames)
+        to_create, to_update = [], []
+        for remote in remotes:
+            qbo_id = str(remote["Id"])
+            binding = bindings.get(qbo_id)
+            record = records.browse(binding.res_id).exists() if binding else records
+            if binding and not record:
+                binding.unlink()  # the Odoo record was deleted: import it again
+                binding = None
+            if is_deleted(remote):
+                if binding:
+                    record._qbo_cancel(records._qbo_cancel_note("deleted"))
+                    binding.write({"state": "deleted", "sync_date": fields.Datetime.now()})
+                count(result, "cancelled")
+                result["ok_ids"].append(qbo_id)
+                continue
+            if (
+                binding
+                and not force
+                and binding.state in ("synced", "voided")
+                and binding.qbo_sync_token == remote.get("SyncToken")
+            ):
+                count(result, "unchanged")
+                result["ok_ids"].append(qbo_id)
+                continue
+            if binding and is_voided(remote):
+                record._qbo_cancel(records._qbo_cancel_note("voided"))
+                binding.write(dict(self._qbo_remote_vals(remote), state="voided", error=False))
+                count(result, "cancelled")
+                result["ok_ids"].append(qbo_id)
+                continue
+            try:
+                values, digest = records._qbo_map_remote(remote, ctx)
+            except QboMappingError as error:
+                add_error(result, entity, remote, error.message, code=error.code)
+                if binding:
+                    binding.write({"state": "error", "error": error.message})
+                continue
+            if binding:
+                if binding.qbo_hash == digest and not force and binding.state == "synced":
+                    binding.write(self._qbo_remote_vals(remote))
+                    count(result, "unchanged")
+                    result["ok_ids"].append(qbo_id)
+                else:
+                    to_update.append((remote, binding, record, *values, digest))
+            else:
+                to_create.append((remote, *values, digest))
+        return to_create, to_update
 
     @api.model
     def _qbo_remote_vals(self, remote):

@@ -4,7 +4,6 @@ Inventory); Group items stay bundles: a cache row with its component lines."""
 from odoo import Command, api, fields, models
 
 from .qbo_mapping import (
-    add_error,
     count,
     dec,
     empty_result,
@@ -209,7 +208,3 @@ class QboItem(models.Model):
                 )
                 for index, (comp, name, qty) in enumerate(lines)
             ]
-
-    @api.model
-    def _qbo_error(self, result, entity, remote, message):
-        add_error(result, entity, remote, message)

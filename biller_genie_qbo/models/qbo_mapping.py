@@ -86,17 +86,6 @@ def is_voided(remote):
     return note.startswith("voided") and total == 0
 
 
-def first_email(text):
-    """QBO's PrimaryEmailAddr may hold several addresses separated by commas."""
-    if not text:
-        return ""
-    for part in str(text).replace(";", ",").split(","):
-        part = part.strip()
-        if part:
-            return part.lower()
-    return ""
-
-
 def country_code(value):
     """Normalise QBO's Country (alpha-2, alpha-3 or a name) to an alpha-2 code (or "")."""
     if not value:

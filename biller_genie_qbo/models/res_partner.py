@@ -1,7 +1,5 @@
 """QBO Customers -> contacts (sub-customers as child contacts, inactive ones archived)."""
 
-from markupsafe import Markup
-
 from odoo import api, fields, models
 from odoo.tools import email_normalize
 
@@ -308,7 +306,3 @@ class ResPartner(models.Model):
                 used.add(partner.id)
                 matches[qbo_id] = partner
         return matches
-
-    def _qbo_note(self, text):
-        for partner in self:
-            partner._message_log(body=Markup("<p>%s</p>") % text)
