@@ -82,14 +82,17 @@ def main():
     children = []
 
     def stop(*_args):
-        for child in reversed(children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in reversed(children):
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        # SIGINT first (clean shutdown), then SIGTERM, then SIGKILL for whatever still runs
+        # (a child started in the background may ignore SIGINT).
+        for sig, timeout in ((signal.SIGINT, 5), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            alive = [child for child in children if child.poll() is None]
+            for child in alive:
+                child.send_signal(sig)
+            for child in alive:
+                try:
+                    child.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    pass
 
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     try:
