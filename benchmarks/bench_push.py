@@ -1,0 +1,145 @@
+"""Benchmark 4: outbound, 1,000 Odoo invoices pushed to QuickBooks Online.
+
+    python3 benchmarks/bench_push.py [--invoices 1000] [--lines 3]
+
+A generated QBO company (customers and items only) is imported first, so the customers and
+products are bound. Then ``--invoices`` customer invoices (``--lines`` lines each, bound
+products, the 8.25% tax) are created and posted in Odoo, and the push cron
+(``_cron_qbo_push``) runs until nothing is left to send, in this process, as the cron worker
+would (it sends by batches and re-triggers itself; here it is simply called again). Printed:
+the API requests (emulator counters, by endpoint), the time, invoices per second, and the
+invoices that did not reach QuickBooks.
+
+Target: 1,000 invoices pushed in at most 40 API requests.
+"""
+
+import argparse
+import random
+import time
+
+import harness
+from harness import log
+
+from odoo import SUPERUSER_ID, Command, api, fields
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--invoices", type=int, default=1000)
+    parser.add_argument("--lines", type=int, default=3)
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--db", default="bgqbo_bench_push")
+    args = parser.parse_args()
+
+    emulator = harness.EmulatorProcess()
+    try:
+        emulator.control.generate(
+            emulator.realm_id, customers=args.customers, items=args.items, invoices=0, payments=0
+        )
+        # Odoo numbers its invoices (Custom Transaction Numbers = Yes, the page's default):
+        # QuickBooks must accept them.
+        emulator.control.set_preferences(emulator.realm_id, CustomTxnNumbers=True)
+        registry = harness.fresh_database(args.db)
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            Connection = type(env["biller_genie_qbo.connection"])
+            if not hasattr(Connection, "_cron_qbo_push"):
+                raise SystemExit(
+                    "the outbound push is not installed in the addon yet (no _cron_qbo_push)"
+                )
+            conn = harness.prepare_company(env, emulator)
+            run = conn._qbo_run_sync("button")
+            log(f"initial import: {run.state} {run.message or ''}")
+            cr.commit()
+
+            Binding = env["biller_genie_qbo.binding"]
+            partners = env["res.partner"].browse(
+                Binding.search([("qbo_entity", "=", "Customer")]).mapped("res_id")
+            )
+            products = env["product.product"].browse(
+                Binding.search(
+                    [("qbo_entity", "=", "Item"), ("res_model", "=", "product.product")]
+                ).mapped("res_id")
+            )
+            products = products.filtered(lambda p: p.type == "service" and p.active)
+            tax = env["account.tax"].search(
+                [("amount", "=", 8.25), ("type_tax_use", "=", "sale")], limit=1
+            )
+            rng = random.Random(7)
+            log(f"creating and posting {args.invoices} invoices in Odoo")
+            for start in range(0, args.invoices, 200):
+                vals_list = []
+                for _n in range(start, min(args.invoices, start + 200)):
+                    vals_list.append(
+                        {
+                            "move_type": "out_invoice",
+                            "partner_id": rng.choice(partners).id,
+                            "invoice_date": fields.Date.today(),
+                            "invoice_line_ids": [
+                                Command.create(
+                                    {
+                                        "product_id": rng.choice(products).id,
+                                        "quantity": rng.randint(1, 5),
+                                        "price_unit": rng.randint(10, 500),
+                                        "tax_ids": [Command.set(tax.ids)],
+                                    }
+                                )
+                                for _line in range(args.lines)
+                            ],
+                        }
+                    )
+                env["account.move"].create(vals_list).action_post()
+                cr.commit()
+            dirty = env["account.move"].search_count([("qbo_push_dirty", "=", True)])
+            log(f"{dirty} invoices waiting to be sent")
+
+        emulator.control.reset_counters()
+        sql0 = harness.sql_count()
+        started = time.perf_counter()
+        runs = 0
+        while True:
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                conn = env["biller_genie_qbo.connection"].search([], limit=1)
+                if not conn._qbo_push_has_work() or runs >= 100:
+                    break
+                env["biller_genie_qbo.connection"]._cron_qbo_push()
+                runs += 1
+        seconds = time.perf_counter() - started
+        sql = harness.sql_count() - sql0
+        counters = emulator.control.counters()
+        with registry.cursor() as cr:
+            cr.execute(
+                "SELECT qbo_push_state, count(*) FROM account_move "
+                "WHERE move_type = 'out_invoice' GROUP BY 1"
+            )
+            states = dict(cr.fetchall())
+        in_qbo = len(emulator.control.entities(emulator.realm_id, "Invoice"))
+    finally:
+        emulator.stop()
+
+    requests_total = counters.get("total", 0)
+    ok = requests_total <= 40
+    print(f"\n## Outbound: {args.invoices} Odoo invoices pushed to QBO\n")
+    print(
+        harness.table(
+            ["figure", "value", "target"],
+            [
+                [
+                    "API requests",
+                    f"{requests_total} {counters.get('by_endpoint', {})}",
+                    f"≤ 40 {'ok' if ok else 'MISSED'}",
+                ],
+                ["time", f"{seconds:.1f} s ({runs} cron runs)", ""],
+                ["invoices per second", f"{args.invoices / seconds:.0f}", ""],
+                ["SQL queries per invoice", f"{sql / args.invoices:.1f}", ""],
+                ["invoices in QBO", in_qbo, str(args.invoices)],
+                ["Odoo push states", states, ""],
+            ],
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
