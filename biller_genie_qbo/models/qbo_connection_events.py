@@ -221,11 +221,11 @@ class QboConnection(models.Model):
             seen.add(key)
             state, error = "pending", None
             if conn.webhooks_auto_sync == "no":
-                state, error = "ignored", "Webhooks Auto Sync is off"
+                state, error = "ignored", self.env._("Webhooks Auto Sync is off")
             elif conn.state != "connected":
-                state, error = "ignored", "Not connected"
+                state, error = "ignored", self.env._("Not connected")
             elif event.entity not in ENTITY_ORDER:
-                state, error = "ignored", "Entity not synced"
+                state, error = "ignored", self.env._("Entity not synced")
             rows.append(
                 {
                     "connection_id": conn.id,
@@ -252,7 +252,17 @@ class QboConnection(models.Model):
             return None
         created = self.env["biller_genie_qbo.webhook.event"].sudo()._qbo_store(rows)
         if created and any(row["state"] == "pending" for row in rows):
-            self.env(su=True).ref(CRON_PROCESS_EVENTS)._trigger()
+            cron = self.env(su=True).ref(CRON_PROCESS_EVENTS)
+            # A burst of deliveries needs one run, not one trigger (and NOTIFY) each.
+            pending = (
+                self.env["ir.cron.trigger"]
+                .sudo()
+                .search_count(
+                    [("cron_id", "=", cron.id), ("call_at", "<=", fields.Datetime.now())], limit=1
+                )
+            )
+            if not pending:
+                cron._trigger()
         _logger.info("QuickBooks webhook: %s event(s) received, %s new", len(events), created or 0)
         return created
 
@@ -268,7 +278,7 @@ class QboConnection(models.Model):
         stranded = Event.search(
             [("state", "=", "pending"), ("connection_id.state", "!=", "connected")]
         )
-        stranded.write({"state": "ignored", "error": "Not connected"})
+        stranded.write({"state": "ignored", "error": self.env._("Not connected")})
         groups = Event._read_group([("state", "=", "pending")], ["connection_id"])
         connections = self.browse([conn.id for (conn,) in groups]).sorted("id")
         more = False

@@ -42,7 +42,7 @@ from .qbo_push_mixin import CRON_PUSH, NO_PUSH_KEY, RUNNABLE_STATES, QboPushProb
 
 _logger = logging.getLogger(__name__)
 
-PUSH_BATCH = 200  # records per model and per run; more -> the cron is triggered again
+PUSH_BATCH = 1000  # records per model and per run; more -> the cron is triggered again
 PUSH_MODELS = ("res.partner", "account.move", "account.payment")
 CARRIERS = [
     ("item", "Item line (Invoice PO Number Field)"),
