@@ -25,6 +25,15 @@ class TestConnectionPageHttp(HttpCase):
         self.assertEqual(menu.action, action)
         self.assertEqual(menu.parent_id.name, "Add-Ons")
         self.assertEqual(menu.parent_id.parent_id, self.env.ref("base.menu_administration"))
+        # The failure queue and the history are reachable from the same menu.
+        self.assertEqual(
+            self.env.ref("biller_genie_qbo.biller_genie_qbo_sync_failure_menu").action,
+            self.env.ref("biller_genie_qbo.biller_genie_qbo_sync_failure_action"),
+        )
+        self.assertIn(
+            "QuickBooks Sync History",
+            menu.parent_id.child_id.mapped("name"),
+        )
 
         result = self.make_jsonrpc_request("/web/action/run", {"action_id": action.id})
         conn = self.env["biller_genie_qbo.connection"].search(
