@@ -281,6 +281,24 @@ class QboConnection(models.Model):
             for model in PUSH_MODELS
         )
 
+    def _qbo_push_has_candidates(self):
+        """Whether the push has a record to look at (runnable or held): one query."""
+        self.ensure_one()
+        queries = []
+        for model in PUSH_MODELS:
+            Model = self.env[model].sudo().with_context(active_test=False)
+            domain = [
+                *self._qbo_push_domain(model),
+                ("qbo_push_dirty", "=", True),
+                ("qbo_push_state", "in", (*RUNNABLE_STATES, "held")),
+            ]
+            queries.append(SQL("EXISTS(%s)", Model._search(domain, limit=1).select()))
+        # execute_query flushes the pending changes of the fields the domains read.
+        return self.env.execute_query(SQL("SELECT %s", SQL(" OR ").join(queries)))[0][0]
+
+    def _qbo_idle_has_work(self):
+        return super()._qbo_idle_has_work() or self._qbo_push_has_candidates()
+
     # ------------------------------------------------------------------
     # The push
     # ------------------------------------------------------------------
@@ -289,6 +307,8 @@ class QboConnection(models.Model):
         if read_prefs:
             self.write(self._qbo_preference_vals(client.preferences()))
             self._qbo_commit()
+        if only is None and not self._qbo_push_has_candidates():
+            return
         pctx = self._qbo_push_context()
         self._qbo_push_partners(run, client, pctx, only)
         self._qbo_push_moves(run, client, pctx, only, "out_invoice")

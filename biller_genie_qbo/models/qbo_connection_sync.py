@@ -6,6 +6,10 @@ entity (``_qbo_import_records`` on the Odoo model). Each page is applied in a sa
 committed (outside tests) before the next one is read; the cursor (Intuit's server time) is
 stored only once every page it covers is committed, so a crash re-processes pages, and the
 importers are idempotent through the binding table.
+
+A polling tick (cron trigger) asks QBO first: when neither side has anything to sync, it stores
+the new cursor and an "idle" run in one transaction, and drops the previous idle run of the
+connection, so the history keeps the runs that did something plus the last check.
 """
 
 import logging
@@ -34,6 +38,37 @@ PAGE_SIZE = 1000
 CDC_MAX_AGE = timedelta(days=29, hours=12)
 CDC_LIMIT = 1000  # objects per CDC response; a full response may be truncated
 ADVISORY_LOCK_KEY = 74201  # first key of pg_try_advisory_lock(int, int): "our" namespace
+
+
+class _ReplayClient:
+    """The API client of a run that follows the idle probe of a polling tick: the calls the
+    probe made already are answered with the probe's answers (or raise its errors) once, so
+    the run makes exactly the API calls it makes without a probe."""
+
+    def __init__(self, client, answers):
+        self._client = client
+        self._answers = answers  # {call key: (result, error)}
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def _replay(self, key, call):
+        if key in self._answers:
+            result, error = self._answers.pop(key)
+            if error is not None:
+                raise error
+            return result
+        return call()
+
+    def preferences(self):
+        return self._replay(("preferences",), self._client.preferences)
+
+    def cdc(self, entities, changed_since):
+        entities = list(entities)
+        return self._replay(
+            ("cdc", tuple(entities), changed_since),
+            lambda: self._client.cdc(entities, changed_since),
+        )
 
 
 class QboConnection(models.Model):
@@ -233,9 +268,126 @@ class QboConnection(models.Model):
             _logger.info("QuickBooks connection %s: a sync is running already", self.id)
             return None
         try:
-            return self._qbo_locked_run(trigger, self._qbo_sync)
+            client = None
+            if trigger == "cron":
+                run, client = self._qbo_idle_probe()
+                if run:
+                    return run
+            return self._qbo_locked_run(trigger, self._qbo_sync, client=client)
         finally:
             self._qbo_unlock()
+
+    def _qbo_idle_probe(self):
+        """A polling tick asks QuickBooks first (preferences, then CDC since the cursor): when
+        nothing changed on either side, the tick is recorded as an idle run in one transaction
+        (no "running" state, no page commits). Returns ``(idle run, None)``, or ``(None,
+        client)`` when there is work (or an error): the normal run then goes on with that client,
+        which answers the calls made here without repeating them."""
+        cursor = self.qbo_cursor
+        if not cursor or fields.Datetime.now() - cursor >= CDC_MAX_AGE:
+            return None, None  # a full import: never idle
+        started = fields.Datetime.now()
+        try:
+            client = self._qbo_get_client()
+        except Exception:  # the normal run reports it
+            return None, None
+        answers = {}
+        replay = _ReplayClient(client, answers)
+        calls = (
+            (("preferences",), client.preferences),
+            (("cdc", tuple(ENTITY_ORDER), cursor), lambda: client.cdc(list(ENTITY_ORDER), cursor)),
+        )
+        for key, call in calls:
+            try:
+                answers[key] = (call(), None)
+            except Exception as error:  # replayed (and reported) by the normal run
+                answers[key] = (None, error)
+                return None, replay
+        prefs = answers[calls[0][0]][0]
+        changes, server_time = answers[calls[1][0]][0]
+        if (
+            any(changes.values())
+            or self._qbo_preference_changes(prefs)
+            or self._qbo_idle_has_work()
+        ):
+            return None, replay
+        return self._qbo_record_idle_run(started, server_time), None
+
+    def _qbo_idle_has_work(self):
+        """Hook: whether a run has something to do besides the inbound changes (the push)."""
+        return False
+
+    def _qbo_preference_changes(self, prefs):
+        """The preference values that differ from the stored ones ({} when none)."""
+        vals = self._qbo_preference_vals(prefs)
+        return {
+            name: value for name, value in vals.items() if (self[name] or False) != (value or False)
+        }
+
+    def _qbo_record_idle_run(self, started, server_time):
+        """Nothing changed: advance the cursor and record the check, in one transaction."""
+        now = fields.Datetime.now()
+        cursor_before = self._qbo_cursor_str()
+        self.write(
+            {
+                "qbo_cursor": server_time,
+                "last_sync_at": now,
+                "last_sync_result": "success",
+                "last_sync_message": False,
+                "last_success_at": now,
+            }
+        )
+        run = self.env["biller_genie_qbo.sync.run"].create(
+            {
+                "connection_id": self.id,
+                "trigger": "cron",
+                "mode": "cdc",
+                "state": "success",
+                "start_at": started,
+                "end_at": now,
+                "cursor_before": cursor_before,
+                "cursor_after": self._qbo_cursor_str(),
+            }
+        )
+        self._qbo_drop_idle_runs(run)
+        conn_id, realm_id, run_id = self.id, self.realm_id, run.id
+        self._qbo_commit()
+        _logger.info(
+            "QuickBooks connection %s (realm %s): sync %s: nothing changed",
+            conn_id,
+            realm_id,
+            run_id,
+        )
+        return run
+
+    @api.model
+    def _qbo_is_idle_run(self, run):
+        """A polling run that found nothing: success, no record, no error."""
+        return (
+            run.trigger == "cron"
+            and run.state == "success"
+            and not run.entity_counts
+            and not run.error_count
+        )
+
+    def _qbo_drop_idle_runs(self, run):
+        """Only the latest idle polling run of a connection is kept: the history shows the
+        runs that did something, plus when QuickBooks was last checked. (Plain SQL: an idle run
+        has no error, attachment or external id to clean up, and this runs every tick.)"""
+        Run = self.env["biller_genie_qbo.sync.run"]
+        Run.flush_model(["connection_id", "trigger", "state", "entity_counts", "error_count"])
+        self.env.cr.execute(
+            """DELETE FROM biller_genie_qbo_sync_run
+                WHERE connection_id = %s AND id != %s AND trigger = 'cron' AND state = 'success'
+                  AND (entity_counts IS NULL OR entity_counts = '{}'::jsonb)
+                  AND COALESCE(error_count, 0) = 0
+            RETURNING id""",
+            [self.id, run.id],
+        )
+        dropped = Run.browse(row[0] for row in self.env.cr.fetchall())
+        if dropped:
+            dropped.invalidate_recordset()
+            self.invalidate_recordset(["sync_run_ids"])
 
     def _qbo_sync_ids(self, ids_by_entity, trigger="webhook", deleted_by_entity=None):
         """Re-read these QBO records and apply them, in dependency order, as one recorded run.
@@ -285,7 +437,7 @@ class QboConnection(models.Model):
     def _qbo_cursor_str(self):
         return (self.qbo_cursor and fields.Datetime.to_string(self.qbo_cursor)) or False
 
-    def _qbo_locked_run(self, trigger, work, update_page=True):
+    def _qbo_locked_run(self, trigger, work, update_page=True, client=None):
         run = self._qbo_new_run(trigger)
         if update_page:
             self.write(
@@ -305,7 +457,7 @@ class QboConnection(models.Model):
         )
         failure = None
         try:
-            client = self._qbo_get_client()
+            client = client or self._qbo_get_client()
             work(run, client)
         except QboReconnectRequired as error:
             failure = self.env._(
@@ -369,12 +521,15 @@ class QboConnection(models.Model):
         if state != "failed":
             vals["last_success_at"] = now
         self.write(vals)
+        if self._qbo_is_idle_run(run):
+            self._qbo_drop_idle_runs(run)
+        conn_id, realm_id, run_id = self.id, self.realm_id, run.id
         self._qbo_commit()
         _logger.info(
             "QuickBooks connection %s (realm %s): sync %s ended: %s",
-            self.id,
-            self.realm_id,
-            run.id,
+            conn_id,
+            realm_id,
+            run_id,
             state,
         )
 
@@ -389,8 +544,10 @@ class QboConnection(models.Model):
         from the committed cursor afterwards."""
         self.ensure_one()
         prefs = client.preferences()
-        self.write(self._qbo_preference_vals(prefs))
-        self._qbo_commit()
+        changed = self._qbo_preference_changes(prefs)
+        if changed:
+            self.write(changed)
+            self._qbo_commit()
         cursor = self.qbo_cursor
         if cursor and fields.Datetime.now() - cursor < CDC_MAX_AGE:
             try:

@@ -16,7 +16,9 @@ class QboSyncRun(models.Model):
     connection_id = fields.Many2one(
         "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
     )
-    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
+    company_id = fields.Many2one(
+        related="connection_id.company_id", store=True, index=True, precompute=True
+    )
     trigger = fields.Selection(
         [
             ("button", "Sync button"),
@@ -53,17 +55,13 @@ class QboSyncRun(models.Model):
     cursor_before = fields.Char("Cursor at Start", readonly=True)
     cursor_after = fields.Char("Cursor at End", readonly=True)
     error_ids = fields.One2many("biller_genie_qbo.sync.error", "run_id", string="Errors")
-    error_count = fields.Integer(compute="_compute_error_count", store=True)
+    # Precomputed: a new run (no error yet) is inserted with its count, without a query.
+    error_count = fields.Integer(compute="_compute_error_count", store=True, precompute=True)
 
     @api.depends("error_ids")
     def _compute_error_count(self):
-        data = dict(
-            self.env["biller_genie_qbo.sync.error"]._read_group(
-                [("run_id", "in", self.ids)], ["run_id"], ["__count"]
-            )
-        )
         for run in self:
-            run.error_count = data.get(run, 0)
+            run.error_count = len(run.error_ids)
 
     @api.depends("entity_counts")
     def _compute_summary(self):

@@ -202,6 +202,77 @@ class TestSyncEngine(QboCommon, CronMixinCase):
         unchanged, _calls = queries_for(fake_customers(2000, 200))
         self.assertLessEqual(unchanged, 5)
 
+    def test_idle_polling_tick(self):
+        """A polling tick that finds nothing to do costs a few queries and API calls, and only
+        the latest idle run stays in the history (runs that did something stay all)."""
+        self.assertRunOk(self.qbo_sync())
+        conn = self.connection.sudo()
+        Connection = self.env["biller_genie_qbo.connection"].sudo()
+        Run = self.env["biller_genie_qbo.sync.run"].sudo()
+
+        def runs():
+            return Run.search([("connection_id", "=", conn.id)], order="id desc")
+
+        # The first tick after the import re-reads what changed during the scan (a run with
+        # counts, kept); the next one finds nothing.
+        Connection._cron_qbo_sync()
+        catch_up = runs()[:1]
+        self.assertTrue(catch_up.entity_counts)
+        Connection._cron_qbo_sync()
+        first = runs()[:1]
+        self.assertNotEqual(first, catch_up)
+        self.assertFalse(first.entity_counts)
+        self.assertEqual((first.trigger, first.mode, first.state), ("cron", "cdc", "success"))
+        cursor = conn.qbo_cursor
+
+        # Measured as assertQueryCount does; the caches are cleared as a commit clears them.
+        self.control.reset_counters()
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        Connection._cron_qbo_sync()
+        self.env.flush_all()
+        queries = self.env.cr.sql_log_count - before
+        self.assertLessEqual(queries, 20, f"an idle tick costs {queries} queries")
+        self.assertLessEqual(self.control.counters()["total"], 6, "one API call per entity")
+
+        second = runs()[:1]
+        self.assertNotEqual(second, first)
+        self.assertFalse(first.exists(), "the previous idle run is dropped")
+        self.assertEqual((second.trigger, second.mode, second.state), ("cron", "cdc", "success"))
+        self.assertFalse(second.entity_counts)
+        self.assertFalse(conn.sync_running)
+        self.assertEqual(conn.last_sync_result, "success")
+        self.assertEqual(conn.last_sync_at, second.end_at)
+        self.assertGreaterEqual(conn.qbo_cursor, cursor)
+        self.assertEqual(runs().mapped("trigger"), ["cron", "cron", "button"])
+        self.assertTrue(catch_up.exists())
+
+        # Idle runs of the Sync button are kept, and the cron run that found work as well.
+        self.assertRunOk(self.qbo_sync(trigger="button"))
+        self.assertRunOk(self.qbo_sync(trigger="button"))
+        customer = self.qbo_entities("Customer")[0]
+        self.qbo_edit("Customer", customer["Id"], DisplayName="Renamed While Polling")
+        Connection._cron_qbo_sync()
+        busy = runs()[:1]
+        self.assertEqual((busy.trigger, busy.mode), ("cron", "cdc"))
+        self.assertEqual(busy.entity_counts["Customer"]["updated"], 1)
+        self.assertEqual(self.bound("Customer", customer["Id"]).name, "Renamed While Polling")
+        # CDC answers the changes made since its cursor, bounds included: once the clock moved
+        # on, a tick re-reads the customer (unchanged, kept) and the next one is idle.
+        self.control.advance_clock(60)
+        Connection._cron_qbo_sync()
+        Connection._cron_qbo_sync()
+        last = runs()[:1]
+        self.assertFalse(last.entity_counts)
+        self.assertFalse(second.exists(), "replaced by the latest idle run")
+        self.assertTrue(busy.exists(), "a run that did something is kept")
+        history = runs()
+        self.assertEqual(
+            history.filtered(lambda r: r.trigger == "cron" and not r.entity_counts), last
+        )
+        self.assertEqual(len(history.filtered(lambda r: r.trigger == "button")), 3)
+
     def test_api_calls_per_page_are_bounded(self):
         self.control.reset_counters()
         run = self.qbo_sync(qbo_page_size=10)
