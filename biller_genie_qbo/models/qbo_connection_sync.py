@@ -17,7 +17,13 @@ from datetime import timedelta
 
 from odoo import api, fields, models, modules, tools
 
-from ..tools.qbo_errors import QboError, QboReconnectRequired, QboValidationError
+from ..tools.qbo_errors import (
+    QboError,
+    QboReconnectRequired,
+    QboServerError,
+    QboThrottled,
+    QboValidationError,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -464,6 +470,14 @@ class QboConnection(models.Model):
                 "QuickBooks Online refused our authorization: reconnect to resume syncing "
                 "(%(error)s).",
                 error=error.message or error.code,
+            )
+        except (QboServerError, QboThrottled) as error:
+            failure = self.env._(
+                "QuickBooks Online is not answering right now (%(error)s): nothing was lost, "
+                "the next sync (at the latest the next polling) picks up where this one "
+                "stopped. Intuit reference: %(tid)s.",
+                error=error.message or error.code,
+                tid=error.intuit_tid or "-",
             )
         except QboError as error:
             failure = self.env._("QuickBooks Online answered an error: %(error)s", error=str(error))

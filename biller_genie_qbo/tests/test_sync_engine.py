@@ -104,6 +104,18 @@ class TestSyncEngine(QboCommon, CronMixinCase):
         self.assertEqual(self.assertQboTotals("Invoice"), 59)
         self.assertFalse(self.control.faults()["rules"], "every injected fault was hit")
 
+    @mute_logger(*QUIET)
+    def test_outage_is_explained_in_plain_words(self):
+        self.control.fault("503", count=20, path_contains="preferences")
+        run = self.qbo_sync()
+        self.control.clear_faults()
+        self.assertEqual(run.state, "failed")
+        self.assertEqual(self.connection.last_sync_result, "failed")
+        self.assertIn("not answering right now", self.connection.last_sync_message)
+        self.assertIn("nothing was lost", self.connection.last_sync_message)
+        self.assertEqual(self.connection.state, "connected", "an outage is not a disconnection")
+        self.assertRunOk(self.qbo_sync())
+
     @mute_logger(*QUIET, "odoo.addons.biller_genie_qbo.models.qbo_connection")
     def test_invalid_grant_needs_reconnect(self):
         self.control.revoke_realm(self.realm_id)
