@@ -476,13 +476,11 @@ class AccountMove(models.Model):
                     continue
                 to_post |= move
             binding_vals.append(
-                dict(
-                    Binding._qbo_remote_vals(remote),
-                    connection_id=connection.id,
-                    qbo_entity=entity,
-                    qbo_id=str(remote["Id"]),
-                    res_model=self._name,
-                    res_id=move.id,
+                Binding._qbo_new_vals(
+                    connection,
+                    entity,
+                    remote,
+                    move,
                     qbo_hash=digest,
                     state="voided" if expected["voided"] else "synced",
                 )
@@ -522,8 +520,8 @@ class AccountMove(models.Model):
             binding.write({"state": "error", "error": error.message})
             return
         binding.write(
-            dict(
-                Binding._qbo_remote_vals(remote),
+            Binding._qbo_remote_vals(
+                remote,
                 qbo_hash=digest,
                 state="voided" if expected["voided"] else "synced",
                 error=False,

@@ -202,8 +202,8 @@ class AccountPayment(models.Model):
             with self.env.cr.savepoint():
                 payment._qbo_update_payment(vals, applications, expected, ctx)
             binding.write(
-                dict(
-                    Binding._qbo_remote_vals(remote),
+                Binding._qbo_remote_vals(
+                    remote,
                     qbo_hash=digest,
                     state="voided" if expected["voided"] else "synced",
                     error=False,
@@ -253,13 +253,11 @@ class AccountPayment(models.Model):
             self.env["account.move.line"]._reconcile_plan(plan)
         Binding.create(
             [
-                dict(
-                    Binding._qbo_remote_vals(remote),
-                    connection_id=connection.id,
-                    qbo_entity=entity,
-                    qbo_id=str(remote["Id"]),
-                    res_model=self._name,
-                    res_id=payment.id,
+                Binding._qbo_new_vals(
+                    connection,
+                    entity,
+                    remote,
+                    payment,
                     qbo_hash=digest,
                     state="voided" if expected["voided"] else "synced",
                 )

@@ -175,14 +175,28 @@ class QboBinding(models.Model):
         return to_create, to_update
 
     @api.model
-    def _qbo_remote_vals(self, remote):
-        """SyncToken and LastUpdatedTime of a QBO payload, as binding values."""
+    def _qbo_remote_vals(self, remote, **extra):
+        """SyncToken and LastUpdatedTime of a QBO payload, as binding values (plus extra)."""
         meta = remote.get("MetaData") or {}
         return {
             "qbo_sync_token": remote.get("SyncToken"),
             "qbo_last_updated": parse_qbo_datetime(meta.get("LastUpdatedTime")),
             "sync_date": fields.Datetime.now(),
+            **extra,
         }
+
+    @api.model
+    def _qbo_new_vals(self, connection, entity, remote, record, **extra):
+        """Values of a new binding between a QBO payload and an Odoo record."""
+        return self._qbo_remote_vals(
+            remote,
+            connection_id=connection.id,
+            qbo_entity=entity,
+            qbo_id=str(remote["Id"]),
+            res_model=record._name,
+            res_id=record.id,
+            **extra,
+        )
 
     def action_open_record(self):
         self.ensure_one()

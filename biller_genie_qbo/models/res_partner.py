@@ -203,14 +203,7 @@ class ResPartner(models.Model):
 
         Binding.create(
             [
-                dict(
-                    Binding._qbo_remote_vals(remote),
-                    connection_id=connection.id,
-                    qbo_entity="Customer",
-                    qbo_id=str(remote["Id"]),
-                    res_model=self._name,
-                    res_id=partner_id,
-                )
+                Binding._qbo_new_vals(connection, "Customer", remote, self.browse(partner_id))
                 for remote, partner_id in new_bindings
             ]
         )
