@@ -8,7 +8,8 @@ failed and retries it forever), so the answers are:
   size is never read);
 - 200: stored (or known already), or well signed but unparseable (logged: it never will parse),
   or for a QuickBooks company no Odoo company is connected to (logged);
-- 503: the events could not be stored (Intuit delivers them again later). Never a 500.
+- 503: the events could not be stored, or not within :data:`LOCK_TIMEOUT` (Intuit delivers
+  them again later). Never a 500.
 """
 
 import logging
@@ -16,6 +17,7 @@ import time
 
 from odoo import http
 from odoo.http import request
+from odoo.tools import SQL
 
 from .. import const
 from ..tools import qbo_webhook
@@ -24,6 +26,9 @@ from ..tools.qbo_errors import QboPayloadError
 _logger = logging.getLogger(__name__)
 
 MAX_BODY_SIZE = 1024 * 1024  # Intuit: up to ~1 MB and 100 events per delivery
+# Intuit gives up on an answer after 3 s: waiting longer for a lock on the inbox (a twin
+# delivery still in flight, a table locked by maintenance) ends in a 503 it redelivers.
+LOCK_TIMEOUT = "2s"
 
 
 class QboWebhookController(http.Controller):
@@ -41,6 +46,7 @@ class QboWebhookController(http.Controller):
             status, answer = self._qbo_handle_webhook()
         except Exception:  # never a 500: Intuit would retry, and we log the cause
             _logger.exception("QuickBooks webhook: the events could not be stored")
+            request.env.cr.rollback()
             status, answer = 503, "retry later"
         _logger.debug(
             "QuickBooks webhook answered %s in %.1f ms",
@@ -90,6 +96,6 @@ class QboWebhookController(http.Controller):
             _logger.warning("QuickBooks webhook: unparseable body acknowledged (%s)", error)
             return 200, "ignored"
 
-        with env.cr.savepoint():
-            stored = env["biller_genie_qbo.connection"]._qbo_store_webhook_events(events)
+        env.cr.execute(SQL("SET LOCAL lock_timeout = %s", LOCK_TIMEOUT))
+        stored = env["biller_genie_qbo.connection"]._qbo_store_webhook_events(events)
         return 200, "ok" if stored is not None else "ignored"

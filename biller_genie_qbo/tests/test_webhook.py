@@ -10,7 +10,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from odoo import fields
+from odoo import fields, sql_db
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, RecordCapturer, new_test_user, tagged
 from odoo.tools import mute_logger
@@ -261,6 +261,30 @@ class TestWebhook(QboCommon, HttpCase):
             self.assertEqual(self.post([event]).status_code, 200)
         self.assertEqual(len(self.events()), 1)
         self.assertFalse(capture.records, "nothing new, no trigger")
+
+    @mute_logger(CONTROLLER)
+    def test_inbox_locked_503_then_redelivery_stored(self):
+        """The inbox table locked by another transaction (maintenance, a twin delivery in
+        flight): a 503 with Retry-After inside Intuit's 3 s, nothing half stored; Intuit's
+        redelivery after the lock is gone is stored once."""
+        event = self.cloudevent(self.customer_a)
+        other = sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            # NOWAIT: fail at once rather than hang if this test's own transaction held a lock.
+            other.execute("LOCK TABLE biller_genie_qbo_webhook_event IN SHARE MODE NOWAIT")
+            with self.assertLogs(CONTROLLER, "ERROR"):
+                started = time.perf_counter()
+                response = self.post([event])
+                elapsed = time.perf_counter() - started
+        finally:
+            other.rollback()
+            other.close()
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(response.headers.get("Retry-After"), "60")
+        self.assertLess(elapsed, 3, "Intuit stops waiting after 3 s")
+        self.assertFalse(self.events())
+        self.assertEqual(self.post([event]).status_code, 200)
+        self.assertEqual(len(self.events()), 1)
 
     # -- routing --------------------------------------------------------------------------
     def test_auto_sync_off_records_ignored_events(self):
