@@ -859,25 +859,16 @@ class QboConnection(models.Model):
             digests.update(self._qbo_push_digests(entity, remotes))
         to_create = []
         for job, remote in pairs:
-            vals = dict(
-                Binding._qbo_remote_vals(remote),
-                state="synced",
-                error=False,
-                qbo_hash=digests.get((job["entity"], str(remote["Id"]))) or False,
-            )
+            extra = {
+                "state": "synced",
+                "error": False,
+                "qbo_hash": digests.get((job["entity"], str(remote["Id"]))) or False,
+            }
             if job.get("binding"):
-                job["binding"].write(vals)
+                job["binding"].write(Binding._qbo_remote_vals(remote, **extra))
             else:
-                record = job["record"]
                 to_create.append(
-                    dict(
-                        vals,
-                        connection_id=self.id,
-                        qbo_entity=job["entity"],
-                        qbo_id=str(remote["Id"]),
-                        res_model=record._name,
-                        res_id=record.id,
-                    )
+                    Binding._qbo_new_vals(self, job["entity"], remote, job["record"], **extra)
                 )
         if to_create:
             Binding.sudo().create(to_create)
