@@ -1,4 +1,5 @@
-"""Customer invoices -> QBO Invoices, paid credit notes -> QBO RefundReceipts (outbound).
+"""Customer invoices -> QBO Invoices, paid credit notes -> QBO RefundReceipts (outbound);
+credit notes imported from QBO credit memos are updated as credit memos.
 
 Carriers (QuickBooks has no field of its own for these):
 
@@ -335,6 +336,14 @@ class AccountMove(models.Model):
         if tax_code:
             body["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": tax_code}}
         self._qbo_po_number(body, pctx)
+        return body
+
+    def _qbo_prepare_credit_memo(self, pctx):
+        """The QBO CreditMemo body of a credit note imported from one (an update): the fields
+        of an invoice but the due date and terms, which a credit memo does not have."""
+        body = self._qbo_prepare_invoice(pctx)
+        body.pop("DueDate", None)
+        body.pop("SalesTermRef", None)
         return body
 
     def _qbo_sales_body(self, lines, pctx):

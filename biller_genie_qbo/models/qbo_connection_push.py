@@ -480,19 +480,28 @@ class QboConnection(models.Model):
     # Invoices and refunds
     # ------------------------------------------------------------------
     def _qbo_push_moves(self, run, client, pctx, only, move_type):
-        entity = "Invoice" if move_type == "out_invoice" else "RefundReceipt"
+        """Invoices (QBO Invoice) or credit notes (QBO RefundReceipt once paid back). An entry
+        imported from another QuickBooks type (a credit memo) is updated as that type."""
+        default_entity = "Invoice" if move_type == "out_invoice" else "RefundReceipt"
         moves = self._qbo_push_candidates("account.move", only, [("move_type", "=", move_type)])
         if not moves:
             return
         bindings = self.env["biller_genie_qbo.binding"]._qbo_fetch_records(
             self, "account.move", moves.ids
         )
+
+        def entity_of(move):
+            binding = bindings.get(move.id)
+            return binding.qbo_entity if binding else default_entity
+
         cancelled = moves.filtered(lambda m: m.state == "cancel")
         to_void = cancelled.filtered(
             lambda m: m.id in bindings and bindings[m.id].state not in ("voided", "deleted")
         )
         self._qbo_push_skip(cancelled - to_void, self.env._("Cancelled: nothing to send."))
-        self._qbo_push_voids(run, client, entity, to_void, bindings)
+        for entity in sorted(set(map(entity_of, to_void))):
+            voids = to_void.filtered(lambda m, e=entity: entity_of(m) == e)
+            self._qbo_push_voids(run, client, entity, voids, bindings)
         posted = moves - cancelled
         if move_type == "out_refund":
             states = {move.id: move._qbo_refund_state() for move in posted}
@@ -513,18 +522,23 @@ class QboConnection(models.Model):
         self._qbo_push_load_lists(client, pctx)
         self._qbo_push_items(pctx, posted.invoice_line_ids.product_id)
         self._qbo_push_customers(run, client, pctx, posted)
-        jobs, problems = [], []
+        prepare = {
+            "Invoice": lambda move: move._qbo_prepare_invoice(pctx),
+            "CreditMemo": lambda move: move._qbo_prepare_credit_memo(pctx),
+            "RefundReceipt": lambda move: move._qbo_prepare_refund_receipt(pctx),
+        }
+        jobs, problems = {}, []
         for move in posted:
+            entity = entity_of(move)
             try:
                 self._qbo_push_check_customer(move, pctx)
-                if entity == "Invoice":
-                    body = move._qbo_prepare_invoice(pctx)
-                else:
-                    body = move._qbo_prepare_refund_receipt(pctx)
+                body = prepare[entity](move)
             except QboPushProblem as problem:
                 problems.append((move, entity, problem))
                 continue
-            jobs.append(self._qbo_job(move, entity, body, bindings.get(move.id)))
+            jobs.setdefault(entity, []).append(
+                self._qbo_job(move, entity, body, bindings.get(move.id))
+            )
         self._qbo_push_problems(run, problems)
 
         def on_done(pairs):
@@ -532,14 +546,15 @@ class QboConnection(models.Model):
             for job, remote in pairs:
                 move = job["record"]
                 vals = {"qbo_doc_number": remote.get("DocNumber") or False}
-                if entity == "RefundReceipt" and not move.qbo_refund_payment_id:
+                if job["entity"] == "RefundReceipt" and not move.qbo_refund_payment_id:
                     payments = move._qbo_reconciled_counterparts().move_id.origin_payment_id
                     if len(payments) == 1:
                         # The inbound sync must not record the refund's payment a second time.
                         vals["qbo_refund_payment_id"] = payments.id
                 move.write(vals)
 
-        self._qbo_push_write(run, client, entity, jobs, on_done)
+        for entity, entity_jobs in jobs.items():
+            self._qbo_push_write(run, client, entity, entity_jobs, on_done)
 
     def _qbo_push_check_customer(self, doc, pctx):
         partner = doc._qbo_customer(pctx)
@@ -877,7 +892,7 @@ class QboConnection(models.Model):
         """{(entity, qbo id): digest} as the inbound importer computes it."""
         Move = self.env["account.move"]
         out = {}
-        if entity in ("Invoice", "RefundReceipt"):
+        if entity in ("Invoice", "CreditMemo", "RefundReceipt"):
             ctx = Move._qbo_mapping_context(self, entity, remotes)
             for remote in remotes:
                 try:

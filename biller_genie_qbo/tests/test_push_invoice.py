@@ -317,6 +317,25 @@ class TestPushInvoice(QboPushCommon):
         self.assertEqual(after["Id"], remote["Id"])
         self.assertEqual(self.binding_of(move).qbo_sync_token, after["SyncToken"])
 
+    def test_imported_credit_memo_edit_updates_that_credit_memo(self):
+        """A credit note imported from a QBO credit memo, changed in Odoo: the credit memo is
+        updated (never a refund receipt created, never another entity's id written)."""
+        memo = next(
+            m for m in self.qbo_entities("CreditMemo") if m.get("DocNumber") == "CM-1001"
+        )
+        credit_note = self.bound("CreditMemo", memo["Id"])
+        self.assertEqual(credit_note.move_type, "out_refund")
+        credit_note.narration = "Credit for the logo rework"
+        run = self.push()
+        self.assertEqual(run.entity_counts["CreditMemo"]["updated"], 1)
+        after = self.qbo_entity("CreditMemo", memo["Id"])
+        self.assertEqual(after["CustomerMemo"]["value"], "Credit for the logo rework")
+        self.assertEqual(dec(after["TotalAmt"]), dec(memo["TotalAmt"]), "amount unchanged")
+        self.assertNotIn("DueDate", after)
+        self.assertFalse(self.qbo_by_note("RefundReceipt", credit_note))
+        self.assertEqual(self.binding_of(credit_note).qbo_sync_token, after["SyncToken"])
+        self.assertEqual(credit_note.qbo_push_state, "done")
+
     @mute_logger("odoo.addons.biller_genie_qbo.models.qbo_connection_sync")
     def test_stale_twice_is_a_conflict_never_an_overwrite(self):
         move = self.make_invoice()
