@@ -31,7 +31,12 @@ from .qbo_mapping import (
 
 ZERO = Decimal(0)
 PO_FIELD_NAMES = {"po number", "p.o. number", "po #", "p.o. #", "po no", "p.o. no.", "po"}
-MOVE_TYPE = {"Invoice": "out_invoice", "CreditMemo": "out_refund", "RefundReceipt": "out_refund"}
+MOVE_TYPE = {
+    "Invoice": "out_invoice",
+    "SalesReceipt": "out_invoice",
+    "CreditMemo": "out_refund",
+    "RefundReceipt": "out_refund",
+}
 
 
 class AccountMove(models.Model):
@@ -41,8 +46,13 @@ class AccountMove(models.Model):
         "QuickBooks Number", copy=False, index="btree_not_null", readonly=True
     )
     qbo_terms = fields.Char("QuickBooks Terms", copy=False, readonly=True)
-    qbo_refund_payment_id = fields.Many2one(
-        "account.payment", string="QuickBooks Refund Payment", copy=False, readonly=True
+    qbo_receipt_payment_id = fields.Many2one(
+        "account.payment",
+        string="QuickBooks Receipt Payment",
+        copy=False,
+        readonly=True,
+        help="The payment recorded for a QuickBooks sales receipt (money received) or refund "
+        "receipt (money paid back): QuickBooks has no separate payment for these.",
     )
     qbo_binding_ids = fields.One2many(
         "biller_genie_qbo.binding",
@@ -57,7 +67,8 @@ class AccountMove(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _qbo_values_from_remote(self, remote, ctx):
-        """(vals, expected) for a QBO sales transaction (Invoice, CreditMemo, RefundReceipt).
+        """(vals, expected) for a QBO sales transaction (Invoice, SalesReceipt, CreditMemo,
+        RefundReceipt).
 
         ``ctx`` holds everything already looked up: ``move_type``, ``partners`` {qbo id: id},
         ``products`` {item qbo id: product id}, ``items`` {item qbo id: {"name", "type"}},
@@ -437,8 +448,8 @@ class AccountMove(models.Model):
             self._qbo_create_moves(connection, entity, to_create, result)
         for remote, binding, move, vals, expected, digest in to_update:
             self._qbo_update_move(entity, remote, binding, move, vals, expected, digest, result)
-        if entity == "RefundReceipt":
-            self.env["account.payment"]._qbo_sync_refund_payments(connection, remotes, ctx)
+        if entity in ("SalesReceipt", "RefundReceipt"):
+            self.env["account.payment"]._qbo_sync_receipt_payments(connection, entity, remotes)
         return result
 
     @api.model

@@ -1,5 +1,5 @@
 """Customer invoices -> QBO Invoices, paid credit notes -> QBO RefundReceipts (outbound);
-credit notes imported from QBO credit memos are updated as credit memos.
+entries imported from QBO credit memos and sales receipts are updated as what they are.
 
 Carriers (QuickBooks has no field of its own for these):
 
@@ -338,9 +338,9 @@ class AccountMove(models.Model):
         self._qbo_po_number(body, pctx)
         return body
 
-    def _qbo_prepare_credit_memo(self, pctx):
-        """The QBO CreditMemo body of a credit note imported from one (an update): the fields
-        of an invoice but the due date and terms, which a credit memo does not have."""
+    def _qbo_prepare_termless(self, pctx):
+        """The body of a QBO CreditMemo or SalesReceipt (an entry imported from one, updated):
+        the fields of an invoice but the due date and terms, which these do not have."""
         body = self._qbo_prepare_invoice(pctx)
         body.pop("DueDate", None)
         body.pop("SalesTermRef", None)

@@ -366,12 +366,15 @@ class AccountPayment(models.Model):
             payment._message_log(body=Markup("<p>%s</p>") % note)
 
     # ------------------------------------------------------------------
-    # Refund receipts: the money paid back, reconciled with the credit note
+    # Receipts: the money received with a sales receipt (reconciled with its invoice) or
+    # paid back with a refund receipt (reconciled with its credit note)
     # ------------------------------------------------------------------
     @api.model
-    def _qbo_sync_refund_payments(self, connection, remotes, ctx):
+    def _qbo_sync_receipt_payments(self, connection, entity, remotes):
+        """One posted payment per posted receipt, for its total; cancelled with the receipt,
+        replaced when the total changed."""
         Binding = self.env["biller_genie_qbo.binding"]
-        bindings = Binding._qbo_fetch(connection, "RefundReceipt", [str(r["Id"]) for r in remotes])
+        bindings = Binding._qbo_fetch(connection, entity, [str(r["Id"]) for r in remotes])
         moves = self.env["account.move"].browse([b.res_id for b in bindings.values()]).exists()
         journal = self.env["account.journal"].search(
             [
@@ -383,7 +386,7 @@ class AccountPayment(models.Model):
         )
         to_create = []
         for move in moves:
-            payment = move.qbo_refund_payment_id
+            payment = move.qbo_receipt_payment_id
             if move.state != "posted":
                 if payment and payment.state != "canceled":
                     payment.action_cancel()
@@ -391,7 +394,7 @@ class AccountPayment(models.Model):
             if payment and payment.state != "canceled":
                 if money(Decimal(str(payment.amount))) == money(Decimal(str(move.amount_total))):
                     if not move.currency_id.is_zero(move.amount_residual):
-                        self._qbo_reconcile_refund(move, payment)
+                        self._qbo_reconcile_receipt(move, payment)
                     continue
                 payment.action_cancel()
             to_create.append(move)
@@ -400,7 +403,7 @@ class AccountPayment(models.Model):
         payments = self.create(
             [
                 {
-                    "payment_type": "outbound",
+                    "payment_type": "inbound" if entity == "SalesReceipt" else "outbound",
                     "partner_type": "customer",
                     "partner_id": move.partner_id.id,
                     "amount": move.amount_total,
@@ -413,15 +416,15 @@ class AccountPayment(models.Model):
         )
         payments.action_post()
         for move, payment in zip(to_create, payments, strict=True):
-            move.qbo_refund_payment_id = payment
+            move.qbo_receipt_payment_id = payment
         plan = []
         for move, payment in zip(to_create, payments, strict=True):
-            plan += self._qbo_refund_plan(move, payment)
+            plan += self._qbo_receipt_plan(move, payment)
         if plan:
             self.env["account.move.line"]._reconcile_plan(plan)
 
     @api.model
-    def _qbo_refund_plan(self, move, payment):
+    def _qbo_receipt_plan(self, move, payment):
         receivable = move._qbo_receivable_lines().filtered(lambda r: not r.reconciled)
         pay_lines = payment.move_id.line_ids.filtered(
             lambda r: r.account_id in receivable.account_id and not r.reconciled
@@ -429,7 +432,7 @@ class AccountPayment(models.Model):
         return [pay_lines + receivable] if receivable and pay_lines else []
 
     @api.model
-    def _qbo_reconcile_refund(self, move, payment):
-        plan = self._qbo_refund_plan(move, payment)
+    def _qbo_reconcile_receipt(self, move, payment):
+        plan = self._qbo_receipt_plan(move, payment)
         if plan:
             self.env["account.move.line"]._reconcile_plan(plan)

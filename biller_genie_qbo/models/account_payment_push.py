@@ -29,6 +29,14 @@ class AccountPayment(models.Model):
         payments = self.filtered(
             lambda p: p.partner_type == "customer" and p.payment_type == "inbound"
         )
+        if payments:
+            # The payment of a QuickBooks sales receipt is that receipt: nothing of its own.
+            receipts = (
+                self.env["account.move"]
+                .sudo()
+                .search([("qbo_receipt_payment_id", "in", payments.ids)])
+            )
+            payments -= receipts.qbo_receipt_payment_id
         connections = self._qbo_connections_of(payments.company_id)
         return payments.filtered(lambda p: p.company_id.id in connections)
 

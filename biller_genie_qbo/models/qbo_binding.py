@@ -16,6 +16,7 @@ QBO_ENTITIES = [
     ("Item", "Item"),
     ("Customer", "Customer"),
     ("Invoice", "Invoice"),
+    ("SalesReceipt", "Sales Receipt"),
     ("CreditMemo", "Credit Memo"),
     ("Payment", "Payment"),
     ("RefundReceipt", "Refund Receipt"),

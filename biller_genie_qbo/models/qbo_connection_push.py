@@ -481,7 +481,8 @@ class QboConnection(models.Model):
     # ------------------------------------------------------------------
     def _qbo_push_moves(self, run, client, pctx, only, move_type):
         """Invoices (QBO Invoice) or credit notes (QBO RefundReceipt once paid back). An entry
-        imported from another QuickBooks type (a credit memo) is updated as that type."""
+        imported from another QuickBooks type (sales receipt, credit memo) is updated as that
+        type."""
         default_entity = "Invoice" if move_type == "out_invoice" else "RefundReceipt"
         moves = self._qbo_push_candidates("account.move", only, [("move_type", "=", move_type)])
         if not moves:
@@ -524,7 +525,8 @@ class QboConnection(models.Model):
         self._qbo_push_customers(run, client, pctx, posted)
         prepare = {
             "Invoice": lambda move: move._qbo_prepare_invoice(pctx),
-            "CreditMemo": lambda move: move._qbo_prepare_credit_memo(pctx),
+            "SalesReceipt": lambda move: move._qbo_prepare_termless(pctx),
+            "CreditMemo": lambda move: move._qbo_prepare_termless(pctx),
             "RefundReceipt": lambda move: move._qbo_prepare_refund_receipt(pctx),
         }
         jobs, problems = {}, []
@@ -546,11 +548,11 @@ class QboConnection(models.Model):
             for job, remote in pairs:
                 move = job["record"]
                 vals = {"qbo_doc_number": remote.get("DocNumber") or False}
-                if job["entity"] == "RefundReceipt" and not move.qbo_refund_payment_id:
+                if job["entity"] == "RefundReceipt" and not move.qbo_receipt_payment_id:
                     payments = move._qbo_reconciled_counterparts().move_id.origin_payment_id
                     if len(payments) == 1:
                         # The inbound sync must not record the refund's payment a second time.
-                        vals["qbo_refund_payment_id"] = payments.id
+                        vals["qbo_receipt_payment_id"] = payments.id
                 move.write(vals)
 
         for entity, entity_jobs in jobs.items():
@@ -892,7 +894,7 @@ class QboConnection(models.Model):
         """{(entity, qbo id): digest} as the inbound importer computes it."""
         Move = self.env["account.move"]
         out = {}
-        if entity in ("Invoice", "CreditMemo", "RefundReceipt"):
+        if entity in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt"):
             ctx = Move._qbo_mapping_context(self, entity, remotes)
             for remote in remotes:
                 try:

@@ -28,11 +28,20 @@ from ..tools.qbo_errors import (
 _logger = logging.getLogger(__name__)
 
 # Dependency order: a page only refers to entities of the previous steps.
-ENTITY_ORDER = ("Item", "Customer", "Invoice", "CreditMemo", "Payment", "RefundReceipt")
+ENTITY_ORDER = (
+    "Item",
+    "Customer",
+    "Invoice",
+    "SalesReceipt",
+    "CreditMemo",
+    "Payment",
+    "RefundReceipt",
+)
 ENTITY_MODEL = {
     "Item": "biller_genie_qbo.item",
     "Customer": "res.partner",
     "Invoice": "account.move",
+    "SalesReceipt": "account.move",
     "CreditMemo": "account.move",
     "Payment": "account.payment",
     "RefundReceipt": "account.move",

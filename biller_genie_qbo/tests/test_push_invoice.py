@@ -317,24 +317,27 @@ class TestPushInvoice(QboPushCommon):
         self.assertEqual(after["Id"], remote["Id"])
         self.assertEqual(self.binding_of(move).qbo_sync_token, after["SyncToken"])
 
-    def test_imported_credit_memo_edit_updates_that_credit_memo(self):
-        """A credit note imported from a QBO credit memo, changed in Odoo: the credit memo is
-        updated (never a refund receipt created, never another entity's id written)."""
-        memo = next(
-            m for m in self.qbo_entities("CreditMemo") if m.get("DocNumber") == "CM-1001"
-        )
-        credit_note = self.bound("CreditMemo", memo["Id"])
-        self.assertEqual(credit_note.move_type, "out_refund")
-        credit_note.narration = "Credit for the logo rework"
-        run = self.push()
-        self.assertEqual(run.entity_counts["CreditMemo"]["updated"], 1)
-        after = self.qbo_entity("CreditMemo", memo["Id"])
-        self.assertEqual(after["CustomerMemo"]["value"], "Credit for the logo rework")
-        self.assertEqual(dec(after["TotalAmt"]), dec(memo["TotalAmt"]), "amount unchanged")
-        self.assertNotIn("DueDate", after)
-        self.assertFalse(self.qbo_by_note("RefundReceipt", credit_note))
-        self.assertEqual(self.binding_of(credit_note).qbo_sync_token, after["SyncToken"])
-        self.assertEqual(credit_note.qbo_push_state, "done")
+    def test_imported_credit_memo_and_sales_receipt_edits_update_what_they_are(self):
+        """Entries imported from a QBO credit memo or sales receipt, changed in Odoo: that
+        credit memo or sales receipt is updated (never a refund receipt or an invoice created,
+        never another entity's id written)."""
+        for entity, number, created in (
+            ("CreditMemo", "CM-1001", "RefundReceipt"),
+            ("SalesReceipt", "SR-1001", "Invoice"),
+        ):
+            with self.subTest(entity=entity):
+                remote = next(r for r in self.qbo_entities(entity) if r.get("DocNumber") == number)
+                move = self.bound(entity, remote["Id"])
+                move.narration = f"Changed in Odoo ({number})"
+                run = self.push()
+                self.assertEqual(run.entity_counts[entity]["updated"], 1)
+                after = self.qbo_entity(entity, remote["Id"])
+                self.assertEqual(after["CustomerMemo"]["value"], f"Changed in Odoo ({number})")
+                self.assertEqual(dec(after["TotalAmt"]), dec(remote["TotalAmt"]))
+                self.assertNotIn("DueDate", after)
+                self.assertFalse(self.qbo_by_note(created, move))
+                self.assertEqual(self.binding_of(move).qbo_sync_token, after["SyncToken"])
+                self.assertEqual(move.qbo_push_state, "done")
 
     @mute_logger("odoo.addons.biller_genie_qbo.models.qbo_connection_sync")
     def test_stale_twice_is_a_conflict_never_an_overwrite(self):

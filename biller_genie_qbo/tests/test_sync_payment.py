@@ -94,7 +94,7 @@ class TestSyncPayment(QboCommon):
         refund = self.bound("RefundReceipt", self.qbo_entities("RefundReceipt")[0]["Id"])
         self.assertEqual(refund.move_type, "out_refund")
         self.assertEqual(refund.payment_state, "paid")
-        self.assertEqual(refund.qbo_refund_payment_id.payment_type, "outbound")
+        self.assertEqual(refund.qbo_receipt_payment_id.payment_type, "outbound")
         # The credit memo keeps its remaining credit open.
         memo_remote = self.qbo_entities("CreditMemo")[0]
         memo = self.bound("CreditMemo", memo_remote["Id"])
@@ -215,3 +215,36 @@ class TestSyncPayment(QboCommon):
             self.bound("Invoice", open_invoice["Id"]).amount_residual,
             float(self.qbo_entity("Invoice", open_invoice["Id"])["Balance"]),
         )
+
+    def test_sales_receipt_is_a_paid_invoice_and_follows_its_void(self):
+        self.assertRunOk(self.qbo_sync())
+        remote = next(
+            r for r in self.qbo_entities("SalesReceipt") if r.get("DocNumber") == "SR-1001"
+        )
+        receipt = self.bound("SalesReceipt", remote["Id"])
+        self.assertEqual(receipt.move_type, "out_invoice")
+        self.assertEqual(self.assertQboTotals("SalesReceipt"), 1)
+        self.assertIn(receipt.payment_state, ("paid", "in_payment"))
+        payment = receipt.qbo_receipt_payment_id
+        self.assertEqual(payment.payment_type, "inbound")
+        self.assertIn(payment.state, ("in_process", "paid"))
+        self.assertAlmostEqual(payment.amount, float(remote["TotalAmt"]))
+        Payment = self.env["account.payment"]
+        self.assertEqual(Payment.search_count([("memo", "=", "SR-1001")]), 1)
+
+        # A second sync changes nothing; the receipt's own payment is never sent to QuickBooks
+        # as a QBO Payment (the sales receipt is the money received).
+        self.assertRunOk(self.qbo_sync())
+        self.assertEqual(Payment.search_count([("memo", "=", "SR-1001")]), 1)
+        qbo_payments = len(self.qbo_entities("Payment"))
+        payment.memo = "SR-1001 (cash)"
+        self.assertFalse(payment.qbo_push_dirty)
+        self.assertRunOk(self.qbo_sync())  # pulls, then pushes what waits
+        self.assertEqual(len(self.qbo_entities("Payment")), qbo_payments)
+
+        # Voided in QuickBooks: the invoice and its payment are cancelled.
+        self.control.void_entity(self.realm_id, "SalesReceipt", remote["Id"])
+        self.assertRunOk(self.qbo_sync())
+        self.env.invalidate_all()
+        self.assertEqual(receipt.state, "cancel")
+        self.assertEqual(payment.state, "canceled")
