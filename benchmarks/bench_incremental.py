@@ -156,7 +156,9 @@ def main():
         emulator.stop()
 
     idle = figures["idle tick (again)"]
-    entity_types = 6  # Item, Customer, Invoice, CreditMemo, Payment, RefundReceipt
+    from odoo.addons.biller_genie_qbo.models.qbo_connection_sync import ENTITY_ORDER
+
+    entity_types = len(ENTITY_ORDER)
     api_ok = idle["api"] <= entity_types
     sql_ok = idle["sql"] <= 20
     webhook, polling = figures["webhook"], figures["polling"]
