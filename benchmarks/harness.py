@@ -49,6 +49,16 @@ def wait_http(url, seconds=60):
     raise SystemExit(f"error: {url} did not answer within {seconds} s")
 
 
+def stop_process(proc, timeout):
+    """Ctrl-C a subprocess (it shuts down cleanly), killed if it is not gone in time."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 class EmulatorProcess:
     """``python -m qbo_emulator --seed none --no-throttle`` on a free port."""
 
@@ -70,12 +80,7 @@ class EmulatorProcess:
         return self.control.counters().get("total", 0)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc, timeout=20)
 
 
 _CONFIGURED = []
@@ -241,12 +246,7 @@ class OdooServer:
         wait_http(f"{self.base_url}/web/login", seconds=120)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc, timeout=30)
 
 
 def set_base_url(env, url):
