@@ -54,6 +54,20 @@ class Receiver:
         return self.posts
 
 
+def _delivery_log(ctl, match, n, timeout=5.0):
+    """The emulator's delivery log entries matching ``match``, once there are ``n``.
+
+    The receiver records a POST before it answers, and the emulator logs a delivery after
+    the answer: reading the log right after ``receiver.wait`` races the last attempt.
+    """
+    end = time.monotonic() + timeout
+    while True:
+        log = [d for d in ctl.deliveries() if match(d)]
+        if len(log) >= n or time.monotonic() > end:
+            return log
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def receiver(ctl):
     rec = Receiver()
@@ -145,7 +159,7 @@ def test_retry_same_ids_and_delivery_log(emu, ctl, fresh, receiver):
     ids = [[e["id"] for e in json.loads(p["body"])] for p in posts]
     assert ids[0] == ids[1] == ids[2]
     assert posts[0]["body"] == posts[2]["body"]
-    log = [d for d in ctl.deliveries() if d["event_ids"] == ids[0]]
+    log = _delivery_log(ctl, lambda d: d["event_ids"] == ids[0], 3)
     assert [d["status"] for d in log] == [500, 500, 200]
     assert [d["attempt"] for d in log] == [1, 2, 3]
     # 10 s then 20 s divided by the time factor
@@ -162,7 +176,7 @@ def test_slow_receiver_counts_as_failure(emu, ctl, fresh, receiver):
     ctl.edit_entity(rid, "Customer", "3", {"Notes": "slow"})
     posts = receiver.wait(2, timeout=8)
     assert len(posts) == 2 and posts[0]["body"] == posts[1]["body"]
-    log = [d for d in ctl.deliveries() if d["body"] == posts[0]["body"].decode()]
+    log = _delivery_log(ctl, lambda d: d["body"] == posts[0]["body"].decode(), 2)
     assert log[0]["ok"] is False and log[-1]["ok"] is True
 
 
