@@ -112,8 +112,10 @@ class EmulatorControl:
         return self._call("POST", "apps", {"client_id": client_id, "client_secret": client_secret})
 
     # faults / throttle / clock
-    def fault(self, kind, count=1, path_contains=None, delay=None):
+    def fault(self, kind, count=1, path_contains=None, delay=None, after=0):
         body = {"kind": kind, "count": count}
+        if after:
+            body["after"] = after
         if path_contains:
             body["path_contains"] = path_contains
         if delay is not None:

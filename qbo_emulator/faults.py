@@ -245,7 +245,7 @@ class FaultInjector:
             self.rate = 0.0
             self.random_kinds = []
 
-    def add(self, kind, count=1, path_contains=None, delay=5.0):
+    def add(self, kind, count=1, path_contains=None, delay=5.0, after=0):
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {FAULT_KINDS}")
         with self._lock:
@@ -255,6 +255,7 @@ class FaultInjector:
                     "count": int(count),
                     "path_contains": path_contains or None,
                     "delay": float(delay),
+                    "after": int(after or 0),
                 }
             )
 
@@ -285,6 +286,9 @@ class FaultInjector:
                     continue
                 if pc is not None and pc not in path:
                     continue
+                if rule["after"] > 0:  # this many matching calls pass untouched first
+                    rule["after"] -= 1
+                    return None
                 rule["count"] -= 1
                 if rule["count"] <= 0:
                     self.rules.remove(rule)

@@ -887,6 +887,7 @@ class Handler(BaseHTTPRequestHandler):
                 data.get("count", 1),
                 data.get("path_contains"),
                 data.get("delay", 5),
+                data.get("after", 0),
             )
             return {"ok": True, **st.faults.state()}
         if method == "POST" and p == ["faults", "random"]:

@@ -22,4 +22,10 @@ from . import (
 from . import qbo_push_mixin
 
 # isort: split
-from . import account_move_push, account_payment_push, qbo_connection_push, res_partner_push
+from . import (
+    account_move_push,
+    account_payment_push,
+    qbo_connection_push,
+    qbo_credit_application,
+    res_partner_push,
+)

@@ -24,7 +24,7 @@ from odoo import api, fields, models
 from odoo.tools import html2plaintext
 
 from .qbo_mapping import money
-from .qbo_push_mixin import NO_PUSH_KEY, QboPushProblem
+from .qbo_push_mixin import NO_PUSH_KEY, PUSH_STATES, QboPushProblem
 
 DOC_NUMBER_MAX = 21
 CUSTOM_FIELD_MAX = 31
@@ -54,6 +54,30 @@ def split_commodity(description):
 class AccountMove(models.Model):
     _name = "account.move"
     _inherit = ["account.move", "biller_genie_qbo.push.mixin"]
+
+    qbo_application_state = fields.Selection(
+        PUSH_STATES,
+        string="QuickBooks Application Push",
+        compute="_compute_qbo_application",
+        help="A credit note applied to invoices: the state of the QuickBooks payment that links "
+        "its credit memo to them.",
+    )
+    qbo_application_message = fields.Text(
+        "QuickBooks Application Message", compute="_compute_qbo_application"
+    )
+
+    def _compute_qbo_application(self):
+        refunds = self.filtered(lambda m: m.move_type == "out_refund" and m._origin.id)
+        applications = (
+            self.env["biller_genie_qbo.credit.application"]
+            .sudo()
+            .search([("move_id", "in", refunds._origin.ids)])
+        )
+        by_move = {application.move_id.id: application for application in applications}
+        for move in self:
+            application = by_move.get(move._origin.id)
+            move.qbo_application_state = application.qbo_push_state if application else False
+            move.qbo_application_message = application.qbo_push_message if application else False
 
     # ------------------------------------------------------------------
     # Dirty flag (no API call here)
@@ -85,10 +109,20 @@ class AccountMove(models.Model):
 
     def action_qbo_push_retry(self):
         """Send again now (Retry button of the invoice banner)."""
+        retry = {"qbo_push_dirty": True, "qbo_push_state": "pending"}
         todo = self.filtered(lambda m: m.qbo_push_state in ("error", "held", "unknown"))
-        todo.with_context(**{NO_PUSH_KEY: True}).sudo().write(
-            {"qbo_push_dirty": True, "qbo_push_state": "pending"}
+        todo.with_context(**{NO_PUSH_KEY: True}).sudo().write(retry)
+        applications = (
+            self.env["biller_genie_qbo.credit.application"]
+            .sudo()
+            .search(
+                [
+                    ("move_id", "in", self.ids),
+                    ("qbo_push_state", "in", ("error", "held", "unknown")),
+                ]
+            )
         )
+        applications.with_context(**{NO_PUSH_KEY: True}).write(retry)
         self.env.ref("biller_genie_qbo.ir_cron_qbo_push").sudo()._trigger()
         return True
 
@@ -380,15 +414,18 @@ class AccountMove(models.Model):
         return self.commercial_partner_id
 
     def _qbo_refund_state(self):
-        """'refunded' when the credit note is paid back by payments (a QBO RefundReceipt),
-        'applied' when it is reconciled with an invoice (not sent), else 'open'."""
+        """'applied' when the credit note is reconciled with customer invoices (a QBO
+        CreditMemo, linked to them by its application), 'refunded' when it is paid back by
+        payments only (a QBO RefundReceipt), else 'open' (not sent yet)."""
         self.ensure_one()
+        if self.line_ids._qbo_applied_invoices():
+            return "applied"
         if not self.currency_id.is_zero(self.amount_residual):
             return "open"
         counterparts = self._qbo_reconciled_counterparts()
         if counterparts and all(line.move_id.origin_payment_id for line in counterparts):
             return "refunded"
-        return "applied" if counterparts else "open"
+        return "open"
 
     # ------------------------------------------------------------------
     # Inbound sync: its writes are never pushed back; PO and commodity carriers read back
@@ -431,6 +468,21 @@ class AccountMove(models.Model):
 
 class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
+
+    def _qbo_applied_invoices(self):
+        """{customer invoice: amount} these journal items (a payment's, a credit note's) are
+        reconciled with, on the receivable account: what QuickBooks links to the invoices."""
+        applied = {}
+        lines = self.filtered(lambda ln: ln.account_id.account_type == "asset_receivable")
+        for partial in lines.matched_debit_ids:
+            invoice = partial.debit_move_id.move_id
+            if invoice.move_type == "out_invoice":
+                applied[invoice] = applied.get(invoice, 0.0) + partial.amount
+        for partial in lines.matched_credit_ids:
+            invoice = partial.credit_move_id.move_id
+            if invoice.move_type == "out_invoice":
+                applied[invoice] = applied.get(invoice, 0.0) - partial.amount
+        return {invoice: amount for invoice, amount in applied.items() if amount > 0}
 
     qbo_commodity_code = fields.Char(
         "Commodity Code",

@@ -59,28 +59,16 @@ class AccountPayment(models.Model):
     def _qbo_applied_invoices(self):
         """{customer invoice: amount applied by this payment}, from the reconciliation."""
         self.ensure_one()
-        applied = {}
         if self.move_id:
-            lines = self.move_id.line_ids.filtered(
-                lambda ln: ln.account_id.account_type == "asset_receivable"
-            )
-            for partial in lines.matched_debit_ids:
-                invoice = partial.debit_move_id.move_id
-                if invoice.move_type == "out_invoice":
-                    applied[invoice] = applied.get(invoice, 0.0) + partial.amount
-            for partial in lines.matched_credit_ids:
-                invoice = partial.credit_move_id.move_id
-                if invoice.move_type == "out_invoice":
-                    applied[invoice] = applied.get(invoice, 0.0) - partial.amount
-        else:
-            # No journal entry (no outstanding account): Odoo links the invoices directly.
-            remaining = self.amount
-            for invoice in self.invoice_ids.filtered(lambda m: m.move_type == "out_invoice"):
-                amount = min(remaining, invoice.amount_total)
-                if amount > 0:
-                    applied[invoice] = amount
-                    remaining -= amount
-        return {inv: amount for inv, amount in applied.items() if amount > 0}
+            return self.move_id.line_ids._qbo_applied_invoices()
+        # No journal entry (no outstanding account): Odoo links the invoices directly.
+        applied, remaining = {}, self.amount
+        for invoice in self.invoice_ids.filtered(lambda m: m.move_type == "out_invoice"):
+            amount = min(remaining, invoice.amount_total)
+            if amount > 0:
+                applied[invoice] = amount
+                remaining -= amount
+        return applied
 
     def _qbo_prepare_payment(self, pctx, applied, invoice_ids):
         """The QBO Payment body. ``applied``: {invoice: amount}; ``invoice_ids``: {invoice id:
@@ -146,10 +134,12 @@ class AccountPartialReconcile(models.Model):
 
     @api.model
     def _qbo_mark_counterparts(self, lines):
-        """A reconciliation changed: the payments (amounts applied) and the credit notes
-        (refunded or not) involved must be sent again."""
+        """A reconciliation changed: the payments (amounts applied), the credit notes
+        (refunded, applied or not) and their applications to invoices must be sent again."""
         if self.env.context.get(NO_PUSH_KEY) or not lines:
             return
         moves = lines.move_id
         moves.origin_payment_id._qbo_mark_dirty()
-        moves.filtered(lambda m: m.move_type == "out_refund")._qbo_mark_dirty()
+        credit_notes = moves.filtered(lambda m: m.move_type == "out_refund")
+        credit_notes._qbo_mark_dirty()
+        self.env["biller_genie_qbo.credit.application"]._qbo_mark_credit_notes(credit_notes)

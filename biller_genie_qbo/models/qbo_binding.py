@@ -113,10 +113,11 @@ class QboBinding(models.Model):
         """Sort one page of QBO transactions (invoices, payments...) against their bindings:
         one query for the bindings, one for the bound ``records`` (read with ``fnames``).
 
-        Settled here, per record: a binding whose Odoo record is gone is dropped (the record
-        is imported again); deleted in QBO -> record cancelled, binding 'deleted'; SyncToken
-        unchanged -> skipped; voided -> record cancelled, binding 'voided'; mapping error ->
-        per-record error, binding 'error'; digest unchanged -> skipped.
+        Settled here, per record: a record bound to another Odoo model is left alone; a binding
+        whose Odoo record is gone is dropped (the record is imported again); deleted in QBO ->
+        record cancelled, binding 'deleted'; SyncToken unchanged -> skipped; voided -> record
+        cancelled, binding 'voided'; mapping error -> per-record error, binding 'error';
+        digest unchanged -> skipped.
 
         Hooks on ``records`` (the importing model, with its context):
         ``_qbo_cancel_note(reason)`` ('deleted' or 'voided') and
@@ -131,6 +132,12 @@ class QboBinding(models.Model):
         for remote in remotes:
             qbo_id = str(remote["Id"])
             binding = bindings.get(qbo_id)
+            if binding and binding.res_model != records._name:
+                # Bound to another kind of Odoo record (a credit note's application to
+                # invoices is a QBO Payment): not this importer's.
+                count(result, "unchanged")
+                result["ok_ids"].append(qbo_id)
+                continue
             record = records.browse(binding.res_id).exists() if binding else records
             if binding and not record:
                 binding.unlink()  # the Odoo record was deleted: import it again

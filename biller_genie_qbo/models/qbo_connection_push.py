@@ -3,7 +3,8 @@ batched writer.
 
 Flow of one push (``_qbo_push``), per connection, under the connection's sync lock:
 preferences (Custom Transaction Numbers, sales custom fields) -> changed contacts (sparse
-Customer updates) -> invoices (missing customers created first) -> payments -> refunds.
+Customer updates) -> invoices (missing customers created first) -> payments -> credit notes
+(refund receipts, credit memos) -> credit notes' applications to invoices (zero Payments).
 Candidates are the records whose dirty flag is set, locked with ``FOR UPDATE SKIP LOCKED``.
 
 Every record is checked before QuickBooks is called (pre-flight: numbers, lengths, mappings,
@@ -43,7 +44,8 @@ from .qbo_push_mixin import CRON_PUSH, NO_PUSH_KEY, RUNNABLE_STATES, QboPushProb
 _logger = logging.getLogger(__name__)
 
 PUSH_BATCH = 1000  # records per model and per run; more -> the cron is triggered again
-PUSH_MODELS = ("res.partner", "account.move", "account.payment")
+APPLICATION = "biller_genie_qbo.credit.application"
+PUSH_MODELS = ("res.partner", "account.move", "account.payment", APPLICATION)
 CARRIERS = [
     ("item", "Item line (Invoice PO Number Field)"),
     ("custom_1", "Sales custom field 1"),
@@ -255,6 +257,8 @@ class QboConnection(models.Model):
         self.ensure_one()
         if model == "res.partner":
             domain = [("qbo_binding_ids.connection_id", "=", self.id)]
+        elif model == APPLICATION:
+            domain = [("company_id", "=", self.company_id.id)]
         elif model == "account.move":
             domain = [
                 ("company_id", "=", self.company_id.id),
@@ -314,6 +318,7 @@ class QboConnection(models.Model):
         self._qbo_push_moves(run, client, pctx, only, "out_invoice")
         self._qbo_push_payments(run, client, pctx, only)
         self._qbo_push_moves(run, client, pctx, only, "out_refund")
+        self._qbo_push_applications(run, client, pctx, only)
         self.invalidate_recordset(["qbo_held_count", "qbo_push_pending_count"])
 
     def _qbo_push_context(self):
@@ -480,10 +485,10 @@ class QboConnection(models.Model):
     # Invoices and refunds
     # ------------------------------------------------------------------
     def _qbo_push_moves(self, run, client, pctx, only, move_type):
-        """Invoices (QBO Invoice) or credit notes (QBO RefundReceipt once paid back). An entry
-        imported from another QuickBooks type (sales receipt, credit memo) is updated as that
-        type."""
-        default_entity = "Invoice" if move_type == "out_invoice" else "RefundReceipt"
+        """Invoices (QBO Invoice) or credit notes (QBO RefundReceipt once paid back, CreditMemo
+        once applied to an invoice). An entry imported from another QuickBooks type (sales
+        receipt, credit memo) is updated as that type."""
+        states = {}
         moves = self._qbo_push_candidates("account.move", only, [("move_type", "=", move_type)])
         if not moves:
             return
@@ -493,7 +498,11 @@ class QboConnection(models.Model):
 
         def entity_of(move):
             binding = bindings.get(move.id)
-            return binding.qbo_entity if binding else default_entity
+            if binding:
+                return binding.qbo_entity
+            if move_type == "out_invoice":
+                return "Invoice"
+            return "CreditMemo" if states.get(move.id) == "applied" else "RefundReceipt"
 
         cancelled = moves.filtered(lambda m: m.state == "cancel")
         to_void = cancelled.filtered(
@@ -505,16 +514,15 @@ class QboConnection(models.Model):
             self._qbo_push_voids(run, client, entity, voids, bindings)
         posted = moves - cancelled
         if move_type == "out_refund":
-            states = {move.id: move._qbo_refund_state() for move in posted}
+            states.update({move.id: move._qbo_refund_state() for move in posted})
             self._qbo_push_skip(
                 posted.filtered(lambda m: states[m.id] == "open" and m.id not in bindings),
-                self.env._("Not refunded yet: sent to QuickBooks once the refund is paid."),
+                self.env._(
+                    "Neither paid back nor applied to an invoice yet: sent to QuickBooks once "
+                    "it is."
+                ),
             )
-            self._qbo_push_skip(
-                posted.filtered(lambda m: states[m.id] == "applied" and m.id not in bindings),
-                self.env._("Applied to an invoice, not refunded: only refunds paid back are sent."),
-            )
-            posted = posted.filtered(lambda m: states[m.id] == "refunded" or m.id in bindings)
+            posted = posted.filtered(lambda m: states[m.id] != "open" or m.id in bindings)
         if not posted:
             return
         if self.qbo_ctn_conflict:
@@ -659,37 +667,9 @@ class QboConnection(models.Model):
             self.env._("Not applied to an invoice: sent once it pays a QuickBooks invoice."),
         )
         active -= unapplied
-        waiting, problems, ready = self.env["account.payment"], [], self.env["account.payment"]
-        for payment in active:
-            unbound = [inv for inv in applied[payment.id] if inv.id not in invoice_bindings]
-            if not unbound:
-                ready |= payment
-            elif all(inv.qbo_push_dirty for inv in unbound):
-                waiting |= payment
-            else:
-                problems.append(
-                    (
-                        payment,
-                        "Payment",
-                        QboPushProblem(
-                            self.env._(
-                                "The invoice %(invoice)s this payment pays is not in QuickBooks "
-                                "Online.",
-                                invoice=", ".join(inv.name for inv in unbound),
-                            ),
-                            code="missing_invoice",
-                        ),
-                    )
-                )
-        if waiting:
-            waiting.write(
-                {
-                    "qbo_push_state": "pending",
-                    "qbo_push_message": self.env._(
-                        "Waits for its invoice to be sent to QuickBooks Online."
-                    ),
-                }
-            )
+        ready, problems = self._qbo_push_linked_ready(
+            active, "Payment", {p.id: list(applied[p.id]) for p in active}, invoice_bindings
+        )
         if ready:
             self._qbo_push_customers(run, client, pctx, ready)
         qbo_invoice_ids = {inv_id: b.qbo_id for inv_id, b in invoice_bindings.items()}
@@ -702,6 +682,112 @@ class QboConnection(models.Model):
                 problems.append((payment, "Payment", problem))
                 continue
             jobs.append(self._qbo_job(payment, "Payment", body, bindings.get(payment.id)))
+        self._qbo_push_problems(run, problems)
+        self._qbo_push_write(run, client, "Payment", jobs, self._qbo_push_bind)
+
+    def _qbo_push_linked_ready(self, records, entity, linked, bindings):
+        """(ready records, problems) of payments or applications: ``linked`` {record id:
+        [moves]} are the invoices (and credit memo) the record links to, ``bindings`` {move
+        id: binding} those in QuickBooks. A record whose linked moves are all bound is ready;
+        one waiting for a move this push still has to send stays pending; the others are
+        problems."""
+        ready, waiting, problems = records.browse(), records.browse(), []
+        for record in records:
+            unbound = [move for move in linked[record.id] if move.id not in bindings]
+            if not unbound:
+                ready |= record
+            elif all(move.qbo_push_dirty for move in unbound):
+                waiting |= record
+            else:
+                problems.append(
+                    (
+                        record,
+                        entity,
+                        QboPushProblem(
+                            self.env._(
+                                "%(documents)s, which this is applied to, is not in QuickBooks "
+                                "Online.",
+                                documents=", ".join(move.name for move in unbound),
+                            ),
+                            code="missing_invoice",
+                        ),
+                    )
+                )
+        if waiting:
+            waiting.write(
+                {
+                    "qbo_push_state": "pending",
+                    "qbo_push_message": self.env._(
+                        "Waits for what it is applied to to be sent to QuickBooks Online."
+                    ),
+                }
+            )
+        return ready, problems
+
+    # ------------------------------------------------------------------
+    # Credit notes applied to invoices
+    # ------------------------------------------------------------------
+    def _qbo_push_applications(self, run, client, pctx, only):
+        """One QBO Payment of zero per credit note applied to invoices in Odoo; voided once
+        nothing is applied any more."""
+        applications = self._qbo_push_candidates(APPLICATION, only)
+        if not applications:
+            return
+        Binding = self.env["biller_genie_qbo.binding"]
+        bindings = Binding._qbo_fetch_records(self, APPLICATION, applications.ids)
+        live = {
+            app_id: binding
+            for app_id, binding in bindings.items()
+            if binding.state not in ("voided", "deleted")
+        }
+        applied = {app.id: app._qbo_applied_invoices() for app in applications}
+        empty = applications.filtered(lambda a: not applied[a.id])
+        to_void = empty.filtered(lambda a: a.id in live)
+        self._qbo_push_skip(
+            empty - to_void, self.env._("Not applied to an invoice: nothing to send.")
+        )
+        self._qbo_push_voids(run, client, "Payment", to_void, bindings)
+        active = applications - empty
+        # Applied again after its Payment was voided: a new Payment.
+        Binding.browse(
+            [bindings[a.id].id for a in active if a.id in bindings and a.id not in live]
+        ).unlink()
+        linked = {app.id: [app.move_id, *applied[app.id]] for app in active}
+        moves = self.env["account.move"].browse(
+            list({move.id for app_moves in linked.values() for move in app_moves})
+        )
+        move_bindings = Binding._qbo_fetch_records(self, "account.move", moves.ids)
+        ready, problems = self._qbo_push_linked_ready(active, "Payment", linked, move_bindings)
+        not_memo = ready.filtered(lambda a: move_bindings[a.move_id.id].qbo_entity != "CreditMemo")
+        for app in not_memo:
+            problems.append(
+                (
+                    app,
+                    "Payment",
+                    QboPushProblem(
+                        self.env._(
+                            "%(credit_note)s is a %(entity)s in QuickBooks Online, not a credit "
+                            "memo: QuickBooks cannot apply it to an invoice.",
+                            credit_note=app.move_id.name,
+                            entity=move_bindings[app.move_id.id].qbo_entity,
+                        ),
+                        code="not_credit_memo",
+                    ),
+                )
+            )
+        ready -= not_memo
+        if ready:
+            self._qbo_push_customers(run, client, pctx, ready.move_id)
+        qbo_ids = {move_id: binding.qbo_id for move_id, binding in move_bindings.items()}
+        jobs = []
+        for app in ready:
+            try:
+                self._qbo_push_check_customer(app.move_id, pctx)
+                body = app._qbo_prepare_application(pctx, applied[app.id], qbo_ids)
+            except QboPushProblem as problem:
+                problems.append((app, "Payment", problem))
+                continue
+            jobs.append(self._qbo_job(app, "Payment", body, live.get(app.id)))
         self._qbo_push_problems(run, problems)
         self._qbo_push_write(run, client, "Payment", jobs, self._qbo_push_bind)
 

@@ -70,6 +70,10 @@ def test_injected_http_faults(emu, ctl, fresh):
     ctl.fault("500", path_contains="/invoice/")
     assert api(emu, ac, rid, "GET", "customer/1").status_code == 200
     assert api(emu, ac, rid, "GET", "invoice/1").status_code == 500
+    # after=n: the first n matching calls pass, the next ones fail
+    ctl.fault("500", path_contains="/invoice/", after=2)
+    codes = [api(emu, ac, rid, "GET", "invoice/1").status_code for _ in range(4)]
+    assert codes == [200, 200, 500, 200]
     # token endpoint can be targeted too
     ctl.fault("503", path_contains="/oauth2/v1/tokens")
     from intuitlib.exceptions import AuthClientError
