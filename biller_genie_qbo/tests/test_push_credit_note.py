@@ -78,6 +78,23 @@ class TestPushCreditNote(QboPushCommon):
         self.assertEqual(credit_note.payment_state, "paid")
         self.assertFalse(self.conn._qbo_push_has_work())
 
+    def test_full_reversal_of_a_sent_invoice_zeroes_its_balance(self):
+        """Credit Note > "Full refund and new draft invoice" on a sent invoice."""
+        invoice = self.make_invoice()
+        self.push()
+        wizard = (
+            self.env["account.move.reversal"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"journal_id": invoice.journal_id.id})
+        )
+        wizard.modify_moves()
+        credit_note = invoice.reversal_move_ids
+        self.assertEqual(invoice.payment_state, "reversed")
+        self.push()
+        self.assertEqual(self.binding_of(credit_note).qbo_entity, "CreditMemo")
+        self.assertEqual(dec(self.qbo_of(invoice)["Balance"]), dec(0))
+        self.assertEqual(dec(self.qbo_of(credit_note)["RemainingCredit"]), dec(0))
+
     def test_partial_application_unreconcile_and_apply_again(self):
         invoice = self.make_invoice()
         self.pay(invoice, 150)
