@@ -673,15 +673,31 @@ class QboConnection(models.Model):
         if ready:
             self._qbo_push_customers(run, client, pctx, ready)
         qbo_invoice_ids = {inv_id: b.qbo_id for inv_id, b in invoice_bindings.items()}
+        self._qbo_push_send(
+            run,
+            client,
+            pctx,
+            ready,
+            lambda payment: payment._qbo_prepare_payment(
+                pctx, applied[payment.id], qbo_invoice_ids
+            ),
+            bindings,
+            problems,
+        )
+
+    def _qbo_push_send(self, run, client, pctx, records, prepare, bindings, problems):
+        """Check the customer and build the body (``prepare(record)``) of these payments or
+        applications, then send them as QBO Payments; pre-flight ``problems`` (and new ones)
+        are explained on their records."""
         jobs = []
-        for payment in ready:
+        for record in records:
             try:
-                self._qbo_push_check_customer(payment, pctx)
-                body = payment._qbo_prepare_payment(pctx, applied[payment.id], qbo_invoice_ids)
+                self._qbo_push_check_customer(record, pctx)
+                body = prepare(record)
             except QboPushProblem as problem:
-                problems.append((payment, "Payment", problem))
+                problems.append((record, "Payment", problem))
                 continue
-            jobs.append(self._qbo_job(payment, "Payment", body, bindings.get(payment.id)))
+            jobs.append(self._qbo_job(record, "Payment", body, bindings.get(record.id)))
         self._qbo_push_problems(run, problems)
         self._qbo_push_write(run, client, "Payment", jobs, self._qbo_push_bind)
 
@@ -779,17 +795,15 @@ class QboConnection(models.Model):
         if ready:
             self._qbo_push_customers(run, client, pctx, ready.move_id)
         qbo_ids = {move_id: binding.qbo_id for move_id, binding in move_bindings.items()}
-        jobs = []
-        for app in ready:
-            try:
-                self._qbo_push_check_customer(app.move_id, pctx)
-                body = app._qbo_prepare_application(pctx, applied[app.id], qbo_ids)
-            except QboPushProblem as problem:
-                problems.append((app, "Payment", problem))
-                continue
-            jobs.append(self._qbo_job(app, "Payment", body, live.get(app.id)))
-        self._qbo_push_problems(run, problems)
-        self._qbo_push_write(run, client, "Payment", jobs, self._qbo_push_bind)
+        self._qbo_push_send(
+            run,
+            client,
+            pctx,
+            ready,
+            lambda app: app._qbo_prepare_application(pctx, applied[app.id], qbo_ids),
+            live,
+            problems,
+        )
 
     # ------------------------------------------------------------------
     # Writer

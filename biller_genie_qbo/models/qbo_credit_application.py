@@ -109,3 +109,6 @@ class QboCreditApplication(models.Model):
                 "Odoo %(credit_note)s applied to invoices", credit_note=credit_note.name
             ),
         }
+
+    def _qbo_customer(self, pctx):
+        return self.move_id._qbo_customer(pctx)
