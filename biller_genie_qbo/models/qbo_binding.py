@@ -82,7 +82,9 @@ class QboBinding(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _qbo_fetch(self, connection, entity, qbo_ids):
-        """Bindings of `entity` for these QBO ids: {qbo_id: binding}, in one query."""
+        """Bindings of `entity` for these QBO ids: {qbo_id: binding}, in one query (plus one
+        per bound model). A binding whose Odoo record was deleted is dropped on the way: that
+        QBO record is then imported again instead of being written to a record that is gone."""
         if not qbo_ids:
             return {}
         bindings = self.search(
@@ -92,7 +94,14 @@ class QboBinding(models.Model):
                 ("qbo_id", "in", list(set(qbo_ids))),
             ]
         )
-        return {b.qbo_id: b for b in bindings}
+        orphans = self.browse()
+        for model in set(bindings.mapped("res_model")):
+            of_model = bindings.filtered(lambda b, m=model: b.res_model == m)
+            alive = set(self.env[model].browse(of_model.mapped("res_id")).exists().ids)
+            orphans |= of_model.filtered(lambda b, ids=alive: b.res_id not in ids)
+        if orphans:
+            orphans.unlink()
+        return {b.qbo_id: b for b in bindings - orphans}
 
     @api.model
     def _qbo_fetch_records(self, connection, res_model, res_ids):
@@ -111,13 +120,13 @@ class QboBinding(models.Model):
     @api.model
     def _qbo_triage(self, connection, entity, remotes, records, fnames, ctx, result):
         """Sort one page of QBO transactions (invoices, payments...) against their bindings:
-        one query for the bindings, one for the bound ``records`` (read with ``fnames``).
+        the bindings fetched once (``_qbo_fetch``), one query for the bound ``records`` (read
+        with ``fnames``).
 
-        Settled here, per record: a record bound to another Odoo model is left alone; a binding
-        whose Odoo record is gone is dropped (the record is imported again); deleted in QBO ->
-        record cancelled, binding 'deleted'; SyncToken unchanged -> skipped; voided -> record
-        cancelled, binding 'voided'; mapping error -> per-record error, binding 'error';
-        digest unchanged -> skipped.
+        Settled here, per record: a record bound to another Odoo model is left alone; deleted
+        in QBO -> record cancelled, binding 'deleted'; SyncToken unchanged -> skipped; voided
+        -> record cancelled, binding 'voided'; mapping error -> per-record error, binding
+        'error'; digest unchanged -> skipped.
 
         Hooks on ``records`` (the importing model, with its context):
         ``_qbo_cancel_note(reason)`` ('deleted' or 'voided') and
@@ -138,10 +147,7 @@ class QboBinding(models.Model):
                 count(result, "unchanged")
                 result["ok_ids"].append(qbo_id)
                 continue
-            record = records.browse(binding.res_id).exists() if binding else records
-            if binding and not record:
-                binding.unlink()  # the Odoo record was deleted: import it again
-                binding = None
+            record = records.browse(binding.res_id) if binding else records
             if is_deleted(remote):
                 if binding:
                     record._qbo_cancel(records._qbo_cancel_note("deleted"))

@@ -129,6 +129,21 @@ class TestSyncPartner(QboCommon):
         self.assertRunOk(self.qbo_sync())
         self.assertFalse(partner.active, "deleted in QBO (made inactive): archived")
 
+    def test_contact_deleted_in_odoo_comes_back_with_the_next_change(self):
+        """A bound contact deleted in Odoo (no invoice yet): the next change of its QBO
+        customer imports it again instead of failing on the deleted record every sync."""
+        remote = self.control.create_entity(
+            self.realm_id, "Customer", {"DisplayName": "Short Lived Ltd"}
+        )
+        self.assertRunOk(self.qbo_sync())
+        self.bound("Customer", remote["Id"]).unlink()
+        self.qbo_edit("Customer", remote["Id"], Notes="back again")
+        self.assertRunOk(self.qbo_sync())
+        partner = self.bound("Customer", remote["Id"])
+        self.assertTrue(partner.exists())
+        self.assertIn("back again", partner.comment)
+        self.assertEqual(self.binding_count("Customer"), len(self.qbo_entities("Customer")))
+
     def test_sub_customer_created_before_its_parent_is_known(self):
         self.assertRunOk(self.qbo_sync())
         parent = self.control.create_entity(

@@ -117,3 +117,28 @@ class TestSyncProduct(QboCommon):
         )
         self.assertEqual(len(pest), 1)
         self.assertFalse(pest.active, "deleted in QBO: archived")
+
+    def test_product_deleted_in_odoo_comes_back_with_the_next_change(self):
+        income = next(a for a in self.qbo_entities("Account") if a["AccountType"] == "Income")
+        remote = self.control.create_entity(
+            self.realm_id,
+            "Item",
+            {
+                "Name": "Short Lived Service",
+                "Type": "Service",
+                "UnitPrice": 10,
+                "IncomeAccountRef": {"value": income["Id"]},
+            },
+        )
+        self.assertRunOk(self.qbo_sync())
+        product = self.bound("Item", remote["Id"])
+        product.product_tmpl_id.unlink()
+        self.qbo_edit("Item", remote["Id"], UnitPrice=46)
+        self.assertRunOk(self.qbo_sync())
+        product = self.bound("Item", remote["Id"])
+        self.assertTrue(product.exists())
+        self.assertEqual(product.list_price, 46)
+        item = self.env["biller_genie_qbo.item"].search(
+            [("connection_id", "=", self.connection.id), ("qbo_id", "=", remote["Id"])]
+        )
+        self.assertEqual(item.product_id, product, "the item cache follows")
