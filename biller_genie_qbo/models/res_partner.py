@@ -113,59 +113,74 @@ class ResPartner(models.Model):
     def _qbo_import_records(self, connection, entity, remotes, client):
         result = empty_result()
         Binding = self.env["biller_genie_qbo.binding"]
-        force = self.env.context.get("qbo_force")
         remotes = self._qbo_with_parents(connection, list(remotes), client)
-        ids = [str(r["Id"]) for r in remotes]
-        bindings = Binding._qbo_fetch(connection, "Customer", ids)
         Partner = self.with_context(active_test=False)
-        geo = self._qbo_geo(connection, remotes)
-        partner_ids = {qbo_id: b.res_id for qbo_id, b in bindings.items()}
-        Partner.browse(list(partner_ids.values())).fetch(["name", "active"])
+        to_create, to_update = Binding._qbo_triage(
+            connection,
+            "Customer",
+            remotes,
+            Partner,
+            ["name", "active", "parent_id"],
+            self._qbo_geo(connection, remotes),
+            result,
+        )
+        parents = {ref_value(r.get("ParentRef")) for r in remotes} - {None}
+        partner_ids = {
+            qbo_id: binding.res_id
+            for qbo_id, binding in Binding._qbo_fetch(connection, "Customer", parents).items()
+        }
+        new_bindings = Partner._qbo_create_partners(
+            connection, remotes, to_create, partner_ids, result
+        )
+        for remote, binding, partner, vals, digest in to_update:
+            parent = ref_value(remote.get("ParentRef"))
+            vals["parent_id"] = partner_ids.get(parent, False) if parent else False
+            partner.write(vals)
+            binding.write(
+                Binding._qbo_remote_vals(remote, state="synced", error=False, qbo_hash=digest)
+            )
+            count(result, "updated")
+        Binding.create(
+            [
+                Binding._qbo_new_vals(
+                    connection, "Customer", remote, self.browse(partner_id), qbo_hash=digest
+                )
+                for remote, partner_id, digest in new_bindings
+            ]
+        )
+        result["ok_ids"] += [str(item[0]["Id"]) for item in to_create + to_update]
+        return result
 
-        to_create, to_link = [], []
-        for remote in remotes:
-            qbo_id = str(remote["Id"])
-            binding = bindings.get(qbo_id)
-            if is_deleted(remote):
-                if binding:
-                    partner = Partner.browse(binding.res_id)
-                    partner.active = False
-                    partner._message_log(body=self.env._("Deleted in QuickBooks Online: archived."))
-                    binding.write({"state": "deleted", "sync_date": fields.Datetime.now()})
-                count(result, "cancelled")
-                result["ok_ids"].append(qbo_id)
-                continue
-            if (
-                binding
-                and not force
-                and binding.state == "synced"
-                and binding.qbo_sync_token == remote.get("SyncToken")
-            ):
-                count(result, "unchanged")
-                result["ok_ids"].append(qbo_id)
-                continue
-            vals = self._qbo_values_from_remote(remote, geo)
-            if binding:
-                parent = ref_value(remote.get("ParentRef"))
-                vals["parent_id"] = partner_ids.get(parent, False) if parent else False
-                Partner.browse(binding.res_id).write(vals)
-                binding.write(dict(Binding._qbo_remote_vals(remote), state="synced", error=False))
-                count(result, "updated")
-            else:
-                to_create.append((remote, vals))
-            result["ok_ids"].append(qbo_id)
+    @api.model
+    def _qbo_map_remote(self, remote, geo):
+        """((vals,), digest) of a QBO Customer, for the binding's triage."""
+        vals = self._qbo_values_from_remote(remote, geo)
+        digest = self.env["account.move"]._qbo_digest(vals, ref_value(remote.get("ParentRef")))
+        return (vals,), digest
 
+    @api.model
+    def _qbo_cancel_note(self, reason):
+        return self.env._("Deleted in QuickBooks Online: archived.")
+
+    def _qbo_cancel(self, note):
+        """Deleted in QuickBooks (customers are only ever made inactive there): archived."""
+        self.write({"active": False})
+        for partner in self:
+            partner._message_log(body=note)
+
+    @api.model
+    def _qbo_create_partners(self, connection, remotes, to_create, partner_ids, result):
+        """Link the new QBO customers to matching Odoo contacts, create the others (parents
+        first); ``partner_ids`` {qbo id: partner id} grows with them. Returns [(remote,
+        partner id, digest)] to bind."""
         # An existing, unbound Odoo contact with the same email (or exact name) is linked.
-        matches = self._qbo_match_existing(connection, to_create)
-        new_bindings = []
-        remaining = []
-        for remote, vals in to_create:
+        matches = self._qbo_match_existing(connection, [(r, vals) for r, vals, _d in to_create])
+        new_bindings, remaining = [], []
+        for remote, vals, digest in to_create:
             partner = matches.get(str(remote["Id"]))
-            if partner:
-                to_link.append((remote, partner, vals))
-            else:
-                remaining.append((remote, vals))
-        for remote, partner, vals in to_link:
+            if not partner:
+                remaining.append((remote, vals, digest))
+                continue
             # Keep what Odoo knows; fill what it does not.
             fill = {k: v for k, v in vals.items() if v and not partner[k] and k != "customer_rank"}
             parent = ref_value(remote.get("ParentRef"))
@@ -176,7 +191,7 @@ class ResPartner(models.Model):
                 fill["active"] = False
             partner.write(fill)
             partner_ids[str(remote["Id"])] = partner.id
-            new_bindings.append((remote, partner.id))
+            new_bindings.append((remote, partner.id, digest))
             count(result, "updated")
 
         # Parents before sub-customers: create level by level (one batch per level).
@@ -185,29 +200,25 @@ class ResPartner(models.Model):
             [f for f in ("display_invoice_template_pdf_report_id",) if f in self._fields]
         )
         levels = {}
-        for remote, vals in remaining:
-            levels.setdefault(self._qbo_level(remote, remotes), []).append((remote, vals))
+        for item in remaining:
+            levels.setdefault(self._qbo_level(item[0], remotes), []).append(item)
         for level in sorted(levels):
             batch = levels[level]
-            for remote, vals in batch:
+            for remote, vals, _digest in batch:
                 parent = ref_value(remote.get("ParentRef"))
                 if parent:
                     vals["parent_id"] = partner_ids.get(parent, False)
-            created = Partner.create(
-                [dict(defaults, **vals, company_id=connection.company_id.id) for _r, vals in batch]
+            created = self.create(
+                [
+                    dict(defaults, **vals, company_id=connection.company_id.id)
+                    for _r, vals, _d in batch
+                ]
             )
-            for (remote, _vals), partner in zip(batch, created, strict=True):
+            for (remote, _vals, digest), partner in zip(batch, created, strict=True):
                 partner_ids[str(remote["Id"])] = partner.id
-                new_bindings.append((remote, partner.id))
+                new_bindings.append((remote, partner.id, digest))
             count(result, "created", len(batch))
-
-        Binding.create(
-            [
-                Binding._qbo_new_vals(connection, "Customer", remote, self.browse(partner_id))
-                for remote, partner_id in new_bindings
-            ]
-        )
-        return result
+        return new_bindings
 
     @api.model
     def _qbo_level(self, remote, remotes):
