@@ -129,6 +129,20 @@ class TestSyncPartner(QboCommon):
         self.assertRunOk(self.qbo_sync())
         self.assertFalse(partner.active, "deleted in QBO (made inactive): archived")
 
+    def test_sub_customer_change_keeps_its_parent(self):
+        """Only the sub-customer changed (its parent, bound already, is not in the page)."""
+        self.assertRunOk(self.qbo_sync())
+        child = next(c for c in self.qbo_entities("Customer") if c.get("ParentRef"))
+        partner = self.bound("Customer", child["Id"])
+        parent = self.bound("Customer", child["ParentRef"]["value"])
+        self.assertEqual(partner.parent_id, parent)
+        self.qbo_edit("Customer", child["Id"], Notes="job moved")
+        run = self.connection.sudo()._qbo_sync_ids({"Customer": [child["Id"]]})
+        self.assertRunOk(run)
+        self.assertEqual(run.entity_counts["Customer"]["updated"], 1)
+        self.assertIn("job moved", partner.comment)
+        self.assertEqual(partner.parent_id, parent)
+
     def test_contact_deleted_in_odoo_comes_back_with_the_next_change(self):
         """A bound contact deleted in Odoo (no invoice yet): the next change of its QBO
         customer imports it again instead of failing on the deleted record every sync."""
