@@ -133,18 +133,15 @@ class QboItem(models.Model):
             if remote.get("Type") in PRODUCT_TYPES:
                 product_vals = self.env["product.template"]._qbo_values_from_remote(remote)
                 product_vals["company_id"] = connection.company_id.id
-            binding_vals = Binding._qbo_remote_vals(remote)
-            if binding and binding.res_model == "product.product" and product_vals:
-                Product.browse(binding.res_id).write(product_vals)
-                binding.write(dict(binding_vals, state="synced", error=False))
-                count(result, "updated")
-            elif binding:
-                binding.write(dict(binding_vals, state="synced", error=False))
+            if binding:
+                if binding.res_model == "product.product" and product_vals:
+                    Product.browse(binding.res_id).write(product_vals)
+                binding.write(Binding._qbo_remote_vals(remote, state="synced", error=False))
                 count(result, "updated")
             else:
                 if product_vals:
-                    new_products.append((qbo_id, product_vals, binding_vals))
-                touched.append((qbo_id, binding_vals, bool(product_vals)))
+                    new_products.append((qbo_id, product_vals))
+                touched.append((remote, bool(product_vals)))
                 count(result, "created")
             result["ok_ids"].append(qbo_id)
 
@@ -153,29 +150,20 @@ class QboItem(models.Model):
             cache[item.qbo_id] = item
         product_by_qbo = {}
         if new_products:
-            created_products = Product.create([vals for _q, vals, _b in new_products])
+            created_products = Product.create([vals for _q, vals in new_products])
             product_by_qbo = {
                 qbo_id: product
-                for (qbo_id, _v, _b), product in zip(new_products, created_products, strict=True)
+                for (qbo_id, _v), product in zip(new_products, created_products, strict=True)
             }
         binding_create = []
-        for qbo_id, binding_vals, has_product in touched:
+        for remote, has_product in touched:
+            qbo_id = str(remote["Id"])
+            record = cache[qbo_id]
             if has_product:
-                product = product_by_qbo[qbo_id]
-                cache[qbo_id].product_id = product
-                res_model, res_id = "product.product", product.id
-            else:
-                res_model, res_id = self._name, cache[qbo_id].id
-            binding_create.append(
-                dict(
-                    binding_vals,
-                    connection_id=connection.id,
-                    qbo_entity="Item",
-                    qbo_id=qbo_id,
-                    res_model=res_model,
-                    res_id=res_id,
-                )
-            )
+                # A product item is bound to its product, the others to their cache row.
+                record.product_id = product_by_qbo[qbo_id]
+                record = record.product_id
+            binding_create.append(Binding._qbo_new_vals(connection, "Item", remote, record))
         Binding.create(binding_create)
         # Items updated but bound before the cache knew their product.
         for qbo_id, binding in bindings.items():
