@@ -734,7 +734,8 @@ class QboConnection(models.Model):
                 {
                     "qbo_push_state": "pending",
                     "qbo_push_message": self.env._(
-                        "Waits for what it is applied to to be sent to QuickBooks Online."
+                        "Waits until the invoices (and credit note) it links are in QuickBooks "
+                        "Online."
                     ),
                 }
             )
