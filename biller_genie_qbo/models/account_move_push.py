@@ -430,6 +430,17 @@ class AccountMove(models.Model):
     # ------------------------------------------------------------------
     # Inbound sync: its writes are never pushed back; PO and commodity carriers read back
     # ------------------------------------------------------------------
+    def _qbo_cancel(self, note):
+        """Voided or deleted in QuickBooks: a credit memo applied from Odoo loses its
+        application there too, so the payment that linked it is voided by the next push."""
+        super()._qbo_cancel(note)
+        applications = (
+            self.env["biller_genie_qbo.credit.application"]
+            .sudo()
+            .search([("move_id", "in", self.ids)])
+        )
+        applications.with_context(**{NO_PUSH_KEY: False})._qbo_mark_dirty()
+
     @api.model
     def _qbo_import_records(self, connection, entity, remotes, client):
         return super(AccountMove, self.with_context(**{NO_PUSH_KEY: True}))._qbo_import_records(

@@ -143,9 +143,9 @@ class QboBinding(models.Model):
             binding = bindings.get(qbo_id)
             if binding and binding.res_model != records._name:
                 # Bound to another kind of Odoo record (a credit note's application to
-                # invoices is a QBO Payment): not this importer's.
-                count(result, "unchanged")
-                result["ok_ids"].append(qbo_id)
+                # invoices is a QBO Payment): its content is Odoo's, but a void or a delete
+                # in QBO is undone on that record too.
+                binding._qbo_other_model_remote(remote, result)
                 continue
             record = records.browse(binding.res_id) if binding else records
             if is_deleted(remote):
@@ -187,6 +187,21 @@ class QboBinding(models.Model):
             else:
                 to_create.append((remote, *values, digest))
         return to_create, to_update
+
+    def _qbo_other_model_remote(self, remote, result):
+        """A QBO record bound to an Odoo model other than its importer's: voided or deleted
+        in QBO, that record's ``_qbo_cancel`` undoes it in Odoo; otherwise left alone."""
+        self.ensure_one()
+        qbo_id = str(remote["Id"])
+        reason = "deleted" if is_deleted(remote) else "voided" if is_voided(remote) else None
+        if reason and self.state not in ("voided", "deleted"):
+            record = self.env[self.res_model].browse(self.res_id)
+            record._qbo_cancel(record._qbo_cancel_note(reason))
+            self.write(dict(self._qbo_remote_vals(remote), state=reason, error=False))
+            count(result, "cancelled")
+        else:
+            count(result, "unchanged")
+        result["ok_ids"].append(qbo_id)
 
     @api.model
     def _qbo_remote_vals(self, remote, **extra):

@@ -9,15 +9,19 @@ it: one per credit note, created when the credit note is first reconciled with a
 carrying the push state and bound to the QBO Payment like any pushed record. Unreconciled in
 Odoo, the Payment is voided (a new one is created if the credit is applied again).
 
-The inbound sync leaves a Payment bound here alone: it is not money received, and importing it
-would reconcile the credit note a second time.
+The inbound sync does not import a Payment bound here (it is not money received, and importing
+it would reconcile the credit note a second time); voided or deleted in QuickBooks, it is undone
+in Odoo too: the credit note is unreconciled from those invoices, with a note in its chatter.
 """
 
 from decimal import Decimal
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 
 from .qbo_mapping import money
+from .qbo_push_mixin import NO_PUSH_KEY
 
 
 class QboCreditApplication(models.Model):
@@ -109,6 +113,42 @@ class QboCreditApplication(models.Model):
                 "Odoo %(credit_note)s applied to invoices", credit_note=credit_note.name
             ),
         }
+
+    # ------------------------------------------------------------------
+    # Inbound: the QBO Payment voided or deleted in QuickBooks
+    # ------------------------------------------------------------------
+    @api.model
+    def _qbo_cancel_note(self, reason):
+        if reason == "deleted":
+            return self.env._(
+                "The QuickBooks Online payment applying this credit note was deleted there: it "
+                "is no longer applied to these invoices in Odoo either:"
+            )
+        return self.env._(
+            "The QuickBooks Online payment applying this credit note was voided there: it is "
+            "no longer applied to these invoices in Odoo either:"
+        )
+
+    def _qbo_cancel(self, note):
+        """Unreconcile the credit notes from their invoices, as QuickBooks did (nothing is sent
+        back); the credit note's other reconciliations (payments) stay."""
+        Partial = self.env["account.partial.reconcile"].with_context(**{NO_PUSH_KEY: True})
+        for application in self:
+            credit_note = application.move_id
+            invoices = self.env["account.move"].browse(
+                [invoice.id for invoice in credit_note.line_ids._qbo_applied_invoices()]
+            )
+            receivable = credit_note._qbo_receivable_lines()
+            partials = (receivable.matched_debit_ids | receivable.matched_credit_ids).filtered(
+                lambda p, invoices=invoices: (p.debit_move_id | p.credit_move_id).move_id & invoices
+            )
+            Partial.browse(partials.ids).unlink()
+            credit_note._message_log(
+                body=Markup("<p>%s %s</p>") % (note, ", ".join(invoices.mapped("name")) or "-")
+            )
+        self.with_context(**{NO_PUSH_KEY: True}).write(
+            {"qbo_push_dirty": False, "qbo_push_state": "done", "qbo_push_message": False}
+        )
 
     def _qbo_customer(self, pctx):
         return self.move_id._qbo_customer(pctx)

@@ -122,6 +122,46 @@ class TestPushCreditNote(QboPushCommon):
         self.assertEqual(dec(self.qbo_of(invoice)["Balance"]), dec(0))
         self.assertEqual(dec(self.qbo_of(credit_note)["RemainingCredit"]), dec(30))
 
+    def test_application_voided_or_deleted_in_quickbooks_is_undone_in_odoo(self):
+        for action, word in (("void_entity", "voided"), ("delete_entity", "deleted")):
+            with self.subTest(action=action):
+                invoice = self.make_invoice()
+                credit_note = self.credit_note(80)
+                self.apply(credit_note, invoice)
+                self.push()
+                application = self.application(credit_note)
+                getattr(self.control, action)(
+                    self.realm_id, "Payment", self.binding_of(application).qbo_id
+                )
+                self.assertEqual(dec(self.qbo_of(invoice)["Balance"]), dec(200))
+                run = self.qbo_sync()
+                self.assertRunOk(run)
+                self.assertEqual(dec(invoice.amount_residual), dec(200), "unreconciled")
+                self.assertEqual(dec(credit_note.amount_residual), dec(80))
+                self.assertEqual(self.binding_of(application).state, word)
+                note = credit_note.message_ids.filtered(lambda m, w=word: w in str(m.body))
+                self.assertEqual(len(note), 1)
+                self.assertIn(invoice.name, str(note.body))
+                self.assertEqual(
+                    dec(self.qbo_of(invoice)["Balance"]), dec(200), "not applied again"
+                )
+                self.assertFalse(self.conn._qbo_push_has_work(), "nothing bounces back")
+
+    def test_credit_memo_voided_in_quickbooks_voids_its_application(self):
+        invoice = self.make_invoice()
+        credit_note = self.credit_note(80)
+        self.apply(credit_note, invoice)
+        self.push()
+        application = self.application(credit_note)
+        self.control.void_entity(self.realm_id, "CreditMemo", self.binding_of(credit_note).qbo_id)
+        run = self.qbo_sync()  # reads QuickBooks, then sends what changed in Odoo
+        self.assertRunOk(run)
+        self.assertEqual(credit_note.state, "cancel")
+        self.assertEqual(dec(invoice.amount_residual), dec(200))
+        self.assertEqual(run.entity_counts["Payment"]["cancelled"], 1)
+        self.assertEqual(self.binding_of(application).state, "voided")
+        self.assertEqual(dec(self.qbo_of(invoice)["Balance"]), dec(200), "both sides agree")
+
     def test_one_credit_note_over_two_invoices(self):
         first, second = self.make_invoice(), self.make_invoice()  # 200 each
         credit_note = self.credit_note(300)
