@@ -433,13 +433,14 @@ class AccountMove(models.Model):
     def _qbo_cancel(self, note):
         """Voided or deleted in QuickBooks: a credit memo applied from Odoo loses its
         application there too, so the payment that linked it is voided by the next push."""
-        super()._qbo_cancel(note)
+        result = super()._qbo_cancel(note)
         applications = (
             self.env["biller_genie_qbo.credit.application"]
             .sudo()
             .search([("move_id", "in", self.ids)])
         )
         applications.with_context(**{NO_PUSH_KEY: False})._qbo_mark_dirty()
+        return result
 
     @api.model
     def _qbo_import_records(self, connection, entity, remotes, client):
