@@ -6,8 +6,6 @@ and used as the payment reference (what the customer quotes when paying). The cu
 reference (``ref``) carries the PO number read from the configured carrier.
 """
 
-import hashlib
-import json
 from decimal import Decimal
 
 from markupsafe import Markup
@@ -27,6 +25,7 @@ from .qbo_mapping import (
     number_text,
     ref_name,
     ref_value,
+    values_digest,
 )
 
 ZERO = Decimal(0)
@@ -456,18 +455,13 @@ class AccountMove(models.Model):
     def _qbo_map_remote(self, remote, ctx):
         """((vals, expected), digest) of a QBO transaction, for the binding's triage."""
         vals, expected = self._qbo_values_from_remote(remote, ctx)
-        return (vals, expected), self._qbo_digest(vals, expected)
+        return (vals, expected), values_digest(vals, expected)
 
     @api.model
     def _qbo_cancel_note(self, reason):
         if reason == "deleted":
             return self.env._("Deleted in QuickBooks Online: this entry is cancelled.")
         return self.env._("Voided in QuickBooks Online: this entry is cancelled.")
-
-    @api.model
-    def _qbo_digest(self, vals, expected):
-        payload = json.dumps([vals, expected], sort_keys=True, default=str)
-        return hashlib.sha1(payload.encode()).hexdigest()  # noqa: S324 - change detection
 
     @api.model
     def _qbo_create_moves(self, connection, entity, to_create, result):

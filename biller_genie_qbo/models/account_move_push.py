@@ -427,6 +427,16 @@ class AccountMove(models.Model):
             return "refunded"
         return "open"
 
+    def _qbo_invoice_partials(self):
+        """The reconciliations of this credit note with customer invoices (its application)."""
+        self.ensure_one()
+        receivable = self._qbo_receivable_lines()
+        return (receivable.matched_debit_ids | receivable.matched_credit_ids).filtered(
+            lambda p: (p.debit_move_id | p.credit_move_id).move_id.filtered(
+                lambda m: m.move_type == "out_invoice"
+            )
+        )
+
     # ------------------------------------------------------------------
     # Inbound sync: its writes are never pushed back; PO and commodity carriers read back
     # ------------------------------------------------------------------
@@ -434,10 +444,13 @@ class AccountMove(models.Model):
         """Voided or deleted in QuickBooks: a credit memo applied from Odoo loses its
         application there too, so the payment that linked it is voided by the next push."""
         result = super()._qbo_cancel(note)
+        credit_notes = self.filtered(lambda m: m.move_type == "out_refund")
+        if not credit_notes:
+            return result
         applications = (
             self.env["biller_genie_qbo.credit.application"]
             .sudo()
-            .search([("move_id", "in", self.ids)])
+            .search([("move_id", "in", credit_notes.ids)])
         )
         applications.with_context(**{NO_PUSH_KEY: False})._qbo_mark_dirty()
         return result

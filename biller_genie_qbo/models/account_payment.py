@@ -22,6 +22,7 @@ from .qbo_mapping import (
     money,
     ref_name,
     ref_value,
+    values_digest,
 )
 
 ZERO = Decimal(0)
@@ -218,8 +219,7 @@ class AccountPayment(models.Model):
         """((vals, applications, expected), digest) of a QBO Payment, for the binding's
         triage."""
         vals, applications, expected = self._qbo_values_from_remote(remote, ctx)
-        digest = self.env["account.move"]._qbo_digest([vals, applications], expected)
-        return (vals, applications, expected), digest
+        return (vals, applications, expected), values_digest([vals, applications], expected)
 
     @api.model
     def _qbo_cancel_note(self, reason):

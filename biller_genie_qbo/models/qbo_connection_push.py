@@ -668,7 +668,7 @@ class QboConnection(models.Model):
         )
         active -= unapplied
         ready, problems = self._qbo_push_linked_ready(
-            active, "Payment", {p.id: list(applied[p.id]) for p in active}, invoice_bindings
+            active, {p.id: list(applied[p.id]) for p in active}, invoice_bindings
         )
         if ready:
             self._qbo_push_customers(run, client, pctx, ready)
@@ -701,7 +701,7 @@ class QboConnection(models.Model):
         self._qbo_push_problems(run, problems)
         self._qbo_push_write(run, client, "Payment", jobs, self._qbo_push_bind)
 
-    def _qbo_push_linked_ready(self, records, entity, linked, bindings):
+    def _qbo_push_linked_ready(self, records, linked, bindings):
         """(ready records, problems) of payments or applications: ``linked`` {record id:
         [moves]} are the invoices (and credit memo) the record links to, ``bindings`` {move
         id: binding} those in QuickBooks. A record whose linked moves are all bound is ready;
@@ -718,7 +718,7 @@ class QboConnection(models.Model):
                 problems.append(
                     (
                         record,
-                        entity,
+                        "Payment",
                         QboPushProblem(
                             self.env._(
                                 "%(documents)s, which this is applied to, is not in QuickBooks "
@@ -774,7 +774,7 @@ class QboConnection(models.Model):
             list({move.id for app_moves in linked.values() for move in app_moves})
         )
         move_bindings = Binding._qbo_fetch_records(self, "account.move", moves.ids)
-        ready, problems = self._qbo_push_linked_ready(active, "Payment", linked, move_bindings)
+        ready, problems = self._qbo_push_linked_ready(active, linked, move_bindings)
         not_memo = ready.filtered(lambda a: move_bindings[a.move_id.id].qbo_entity != "CreditMemo")
         for app in not_memo:
             problems.append(
@@ -992,26 +992,23 @@ class QboConnection(models.Model):
             Binding.sudo().create(to_create)
 
     def _qbo_push_digests(self, entity, remotes):
-        """{(entity, qbo id): digest} as the inbound importer computes it."""
-        Move = self.env["account.move"]
-        out = {}
+        """{(entity, qbo id): digest} as the inbound importer computes it (its
+        ``_qbo_map_remote``)."""
         if entity in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt"):
-            ctx = Move._qbo_mapping_context(self, entity, remotes)
-            for remote in remotes:
-                try:
-                    vals, expected = Move._qbo_values_from_remote(remote, ctx)
-                except QboMappingError:
-                    continue
-                out[(entity, str(remote["Id"]))] = Move._qbo_digest(vals, expected)
+            Model = self.env["account.move"]
+            ctx = Model._qbo_mapping_context(self, entity, remotes)
         elif entity == "Payment":
-            Payment = self.env["account.payment"]
-            ctx = Payment._qbo_payment_context(self, remotes)
-            for remote in remotes:
-                try:
-                    vals, applications, expected = Payment._qbo_values_from_remote(remote, ctx)
-                except QboMappingError:
-                    continue
-                out[(entity, str(remote["Id"]))] = Move._qbo_digest([vals, applications], expected)
+            Model = self.env["account.payment"]
+            ctx = Model._qbo_payment_context(self, remotes)
+        else:
+            return {}
+        out = {}
+        for remote in remotes:
+            try:
+                _values, remote_digest = Model._qbo_map_remote(remote, ctx)
+            except QboMappingError:
+                continue
+            out[(entity, str(remote["Id"]))] = remote_digest
         return out
 
     def _qbo_push_answered(self, records):

@@ -61,7 +61,6 @@ class QboCreditApplication(models.Model):
         """The reconciliation of these credit notes changed: their application is to be sent
         again; a credit note applied to an invoice for the first time gets one (1 search, 1
         create at most)."""
-        credit_notes = credit_notes.filtered(lambda m: m.move_type == "out_refund")
         if not credit_notes:
             return
         Application = self.sudo()
@@ -101,9 +100,10 @@ class QboCreditApplication(models.Model):
                 "LinkedTxn": [{"TxnId": qbo_ids[credit_note.id], "TxnType": "CreditMemo"}],
             }
         )
-        receivable = credit_note._qbo_receivable_lines()
-        partials = receivable.matched_debit_ids | receivable.matched_credit_ids
-        applied_on = max(partials.mapped("max_date"), default=credit_note.invoice_date)
+        applied_on = max(
+            credit_note._qbo_invoice_partials().mapped("max_date"),
+            default=credit_note.invoice_date,
+        )
         return {
             "CustomerRef": {"value": pctx["customers"][credit_note._qbo_customer(pctx).id]},
             "TotalAmt": 0,
@@ -135,13 +135,8 @@ class QboCreditApplication(models.Model):
         Partial = self.env["account.partial.reconcile"].with_context(**{NO_PUSH_KEY: True})
         for application in self:
             credit_note = application.move_id
-            invoices = self.env["account.move"].browse(
-                [invoice.id for invoice in credit_note.line_ids._qbo_applied_invoices()]
-            )
-            receivable = credit_note._qbo_receivable_lines()
-            partials = (receivable.matched_debit_ids | receivable.matched_credit_ids).filtered(
-                lambda p, invoices=invoices: (p.debit_move_id | p.credit_move_id).move_id & invoices
-            )
+            partials = credit_note._qbo_invoice_partials()
+            invoices = (partials.debit_move_id | partials.credit_move_id).move_id - credit_note
             Partial.browse(partials.ids).unlink()
             credit_note._message_log(
                 body=Markup("<p>%s %s</p>") % (note, ", ".join(invoices.mapped("name")) or "-")

@@ -1,8 +1,18 @@
 """Pure helpers shared by the QBO -> Odoo mappers (no ORM, no I/O)."""
 
+import hashlib
+import json
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
+
+
+def values_digest(*parts):
+    """Digest of the values a mapper produced: a binding keeps it to tell whether a changed
+    QBO record changes anything in Odoo."""
+    payload = json.dumps(list(parts), sort_keys=True, default=str)
+    return hashlib.sha1(payload.encode()).hexdigest()  # noqa: S324 - change detection
+
 
 # QBO writes countries as ISO 3166 alpha-3 since 2025 ("USA"), sometimes as names.
 ALPHA3 = {

@@ -3,7 +3,14 @@
 from odoo import api, fields, models
 from odoo.tools import email_normalize
 
-from .qbo_mapping import count, country_code, empty_result, is_deleted, ref_value
+from .qbo_mapping import (
+    count,
+    country_code,
+    empty_result,
+    is_deleted,
+    ref_value,
+    values_digest,
+)
 
 # Name lists nest at most 5 levels deep in QBO.
 MAX_LEVELS = 6
@@ -155,8 +162,7 @@ class ResPartner(models.Model):
     def _qbo_map_remote(self, remote, geo):
         """((vals,), digest) of a QBO Customer, for the binding's triage."""
         vals = self._qbo_values_from_remote(remote, geo)
-        digest = self.env["account.move"]._qbo_digest(vals, ref_value(remote.get("ParentRef")))
-        return (vals,), digest
+        return (vals,), values_digest(vals, ref_value(remote.get("ParentRef")))
 
     @api.model
     def _qbo_cancel_note(self, reason):
