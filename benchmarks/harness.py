@@ -11,6 +11,7 @@
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -231,15 +232,40 @@ def table(headers, rows):
     return "\n".join(lines)
 
 
+def odoo_script():
+    """Odoo's start script (``odoo-bin`` beside the package, or the installed ``odoo``).
+
+    Not ``python -m odoo``: in prefork mode the master starts the gevent (websocket) process
+    by re-running ``sys.argv[0]``, which is ``odoo/__main__.py`` under ``-m`` and dies at once
+    on its relative import; the master then respawns it in a loop, eating the CPU a benchmark
+    measures."""
+    import odoo
+
+    script = Path(odoo.__file__).resolve().parent.parent / "odoo-bin"
+    if script.is_file():
+        return str(script)
+    found = shutil.which("odoo")
+    if not found:
+        sys.exit("Odoo's start script (odoo-bin or odoo) was not found beside the odoo package")
+    return found
+
+
 class OdooServer:
-    """``python -m odoo`` serving ``db`` over HTTP (threaded mode) in a subprocess."""
+    """Odoo's server on ``db`` over HTTP in a subprocess (threaded unless ``--workers``)."""
 
     def __init__(self, db, extra_args=(), port=None):
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         args = odoo_args(db)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "odoo", *args, f"--http-port={self.port}", *extra_args],
+            [
+                sys.executable,
+                odoo_script(),
+                *args,
+                f"--http-port={self.port}",
+                f"--gevent-port={free_port()}",
+                *extra_args,
+            ],
             cwd=REPO,
             start_new_session=True,
         )
