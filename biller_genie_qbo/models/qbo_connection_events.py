@@ -199,18 +199,21 @@ class QboConnection(models.Model):
     # Webhook inbox: storing (called by the controller, no QuickBooks call)
     # ------------------------------------------------------------------
     @api.model
-    def _qbo_store_webhook_events(self, events):
+    def _qbo_store_webhook_events(self, events, lock_timeout=None):
         """Store parsed webhook events in one insert; returns the number of new rows (None
         when no event belongs to a connected company). Triggers the processing cron when
-        something is pending."""
+        something is pending. ``lock_timeout`` (e.g. "2s") bounds every lock wait of the
+        transaction."""
         if not events:
             return 0
-        # The hot path of every delivery: plain SQL, not the ORM's prefetch of whole rows.
+        # The hot path of every delivery: plain SQL, not the ORM's prefetch of whole rows,
+        # and two round trips in all (this one and the insert).
         self.flush_model(["realm_id", "company_id", "state", "webhooks_auto_sync"])
         self.env.cr.execute(
             SQL(
-                """SELECT realm_id, id, company_id, state, webhooks_auto_sync
+                """%s SELECT realm_id, id, company_id, state, webhooks_auto_sync
                      FROM biller_genie_qbo_connection WHERE realm_id IN %s""",
+                SQL("SET LOCAL lock_timeout = %s;", lock_timeout) if lock_timeout else SQL(),
                 tuple({event.realm_id for event in events}),
             )
         )
@@ -256,19 +259,14 @@ class QboConnection(models.Model):
             )
         if not rows:
             return None
-        created = self.env["biller_genie_qbo.webhook.event"].sudo()._qbo_store(rows)
-        if created and any(row["state"] == "pending" for row in rows):
-            cron_id = self.env["ir.model.data"]._xmlid_to_res_id(CRON_PROCESS_EVENTS)
-            # A burst of deliveries needs one run, not one trigger (and NOTIFY) each.
-            self.env.cr.execute(
-                SQL(
-                    "SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s LIMIT 1",
-                    cron_id,
-                    fields.Datetime.now(),
-                )
-            )
-            if not self.env.cr.rowcount:
-                self.env["ir.cron"].sudo().browse(cron_id)._trigger()
+        cron_id = self.env["ir.model.data"]._xmlid_to_res_id(CRON_PROCESS_EVENTS)
+        created, trigger = (
+            self.env["biller_genie_qbo.webhook.event"].sudo()._qbo_store(rows, cron_id)
+        )
+        if trigger:
+            # A burst of deliveries needs one run, not one trigger (and NOTIFY) each: the
+            # insert told whether a trigger is due already.
+            self.env["ir.cron"].sudo().browse(cron_id)._trigger()
         _logger.info("QuickBooks webhook: %s event(s) received, %s new", len(events), created or 0)
         return created
 

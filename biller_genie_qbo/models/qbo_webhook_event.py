@@ -65,13 +65,15 @@ class QboWebhookEvent(models.Model):
         )
 
     @api.model
-    def _qbo_store(self, rows):
+    def _qbo_store(self, rows, cron_id):
         """Insert the events of one delivery in a single statement; known keys are skipped.
 
         ``rows``: dicts with connection_id, event_id, realm_id, entity, entity_id, operation,
-        occurred_at, deleted_id, state, company_id. Returns the number of new rows."""
+        occurred_at, deleted_id, state, company_id. Returns the number of new rows and whether
+        a new pending row needs a trigger of the cron ``cron_id`` (none due yet), from the same
+        statement: the hot path of every delivery makes one round trip here."""
         if not rows:
-            return 0
+            return 0, False
         now = fields.Datetime.now()
         uid = self.env.uid
         columns = (
@@ -98,15 +100,24 @@ class QboWebhookEvent(models.Model):
             for row in rows
         ]
         query = SQL(
-            """INSERT INTO biller_genie_qbo_webhook_event
-                   (%s, received_at, attempts, create_uid, create_date, write_uid, write_date)
-               VALUES %s
-               ON CONFLICT (connection_id, event_id) DO NOTHING
-               RETURNING id""",
+            """WITH new AS (
+                   INSERT INTO biller_genie_qbo_webhook_event
+                       (%s, received_at, attempts, create_uid, create_date, write_uid, write_date)
+                   VALUES %s
+                   ON CONFLICT (connection_id, event_id) DO NOTHING
+                   RETURNING state
+               )
+               SELECT count(*),
+                      bool_or(state = 'pending') AND NOT EXISTS (
+                          SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s
+                      )
+                 FROM new""",
             SQL(", ").join(SQL.identifier(column) for column in columns),
             SQL(", ").join(values),
+            cron_id,
+            now,
         )
         self.env.cr.execute(query)
-        created = len(self.env.cr.fetchall())
+        created, trigger = self.env.cr.fetchone()
         self.invalidate_model()
-        return created
+        return created, bool(trigger)

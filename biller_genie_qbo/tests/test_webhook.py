@@ -143,6 +143,13 @@ class TestWebhook(QboCommon, HttpCase):
         self.assertTrue(event.occurred_at and event.received_at)
         self.assertEqual(len(capture.records), 1, "the processing cron is triggered")
 
+    def test_a_burst_of_deliveries_triggers_the_cron_once(self):
+        with self.triggers() as capture:
+            for qbo_id in (self.customer_a, self.customer_b, self.customer_a):
+                self.assertEqual(self.post([self.cloudevent(qbo_id)]).status_code, 200)
+        self.assertEqual(len(self.events()), 3)
+        self.assertEqual(len(capture.records), 1, "one run for the burst, not one per delivery")
+
     @mute_logger(CONTROLLER)
     def test_wrong_signature_403_nothing_stored(self):
         body = json.dumps([self.cloudevent(self.customer_a)]).encode()
