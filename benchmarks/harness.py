@@ -40,14 +40,17 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def wait_http(url, seconds=60):
+def wait_http(url, seconds=60, fail=True):
+    """Wait until ``url`` answers; exits (or returns False when not ``fail``) if it does not."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=2).status_code < 500:
-                return
+                return True
         time.sleep(0.2)
-    raise SystemExit(f"error: {url} did not answer within {seconds} s")
+    if fail:
+        raise SystemExit(f"error: {url} did not answer within {seconds} s")
+    return False
 
 
 def stop_process(proc, timeout):
@@ -257,19 +260,27 @@ class OdooServer:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         args = odoo_args(db)
+        gevent_port = free_port()
         self.proc = subprocess.Popen(
             [
                 sys.executable,
                 odoo_script(),
                 *args,
                 f"--http-port={self.port}",
-                f"--gevent-port={free_port()}",
+                f"--gevent-port={gevent_port}",
                 *extra_args,
             ],
             cwd=REPO,
             start_new_session=True,
         )
         wait_http(f"{self.base_url}/web/login", seconds=120)
+        prefork = any(a.startswith("--workers=") and a != "--workers=0" for a in extra_args)
+        if prefork and not wait_http(f"http://127.0.0.1:{gevent_port}/web/health", 60, False):
+            log(
+                "WARNING: Odoo's gevent process does not start (see its traceback above; "
+                "gevent needs zope.interface visible to pkg_resources): the prefork master "
+                "respawns it in a loop and the figures of this run are low"
+            )
 
     def stop(self):
         stop_process(self.proc, timeout=30)
