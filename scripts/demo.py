@@ -95,6 +95,8 @@ def main():
                     pass
 
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    # Ctrl-C even when started from a shell that ignores SIGINT in background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         log(f"starting the QBO emulator with its demo company on {emulator_url}")
         children.append(
@@ -235,7 +237,9 @@ def main():
     except KeyboardInterrupt:
         pass
     finally:
+        log("stopping Odoo and the QBO emulator")
         stop()
+        log("stopped")
     return 0
 
 
