@@ -30,8 +30,8 @@ import harness
 from harness import log
 
 
-def load(url, verifier, realm_id, concurrency, warmup, seconds, events_per_delivery, queue):
-    """Runs in its own process: ``concurrency`` asyncio clients posting deliveries over raw
+def load(url, verifier, realm_id, args, queue):
+    """Runs in its own process: ``args.concurrency`` asyncio clients posting deliveries over raw
     HTTP/1.1 (a few µs of client CPU per request, where ``requests`` costs about a
     millisecond: on 2 cores, the generator must not eat the server's CPU)."""
     import asyncio
@@ -46,7 +46,7 @@ def load(url, verifier, realm_id, concurrency, warmup, seconds, events_per_deliv
         if verifier is None:
             return f"GET {parsed.path} HTTP/1.1\r\nHost: {parsed.netloc}\r\n\r\n".encode(), []
         events, ids = [], []
-        for k in range(events_per_delivery):
+        for k in range(args.events):
             event_id = str(uuid.uuid4())
             entity_id = str(100000 + (n * 100000 + i * 10 + k) % 900000)
             ids.append(event_id)
@@ -116,13 +116,19 @@ def load(url, verifier, realm_id, concurrency, warmup, seconds, events_per_deliv
                 reader = writer = None
 
     async def run():
-        measured_from = time.monotonic() + warmup
-        deadline = measured_from + seconds
-        await asyncio.gather(*(client(n, measured_from, deadline) for n in range(concurrency)))
+        measured_from = time.monotonic() + args.warmup
+        deadline = measured_from + args.seconds
+        clients = (client(n, measured_from, deadline) for n in range(args.concurrency))
+        await asyncio.gather(*clients)
 
     asyncio.run(run())
     queue.put(
-        {"latencies": latencies, "statuses": statuses, "acked_ids": acked_ids, "seconds": seconds}
+        {
+            "latencies": latencies,
+            "statuses": statuses,
+            "acked_ids": acked_ids,
+            "seconds": args.seconds,
+        }
     )
 
 
@@ -136,16 +142,7 @@ def measure(url, verifier, realm_id, args):
     queue = multiprocessing.Queue()
     generator = multiprocessing.Process(
         target=load,
-        args=(
-            url,
-            verifier,
-            realm_id,
-            args.concurrency,
-            args.warmup,
-            args.seconds,
-            args.events,
-            queue,
-        ),
+        args=(url, verifier, realm_id, args, queue),
     )
     generator.start()
     result = queue.get()
