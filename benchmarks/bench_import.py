@@ -21,8 +21,8 @@ import argparse
 import math
 import time
 
-import harness
-from harness import log
+import bench_lib
+from bench_lib import log
 
 TARGET_RATIO = 1.3
 BATCH = 1000
@@ -45,20 +45,20 @@ class EntityMeter:
         self.current = entity
         self.requests.label = entity
         self.started = time.perf_counter()
-        self.sql_started = harness.sql_count()
+        self.sql_started = bench_lib.sql_count()
         stats = self.stats.setdefault(
             entity, {"seconds": 0.0, "sql": 0, "records": 0, "peak_mb": 0.0}
         )
         if not stats["records"]:
-            harness.reset_peak_rss()
+            bench_lib.reset_peak_rss()
 
     def leave(self):
         if self.current is None:
             return
         stats = self.stats[self.current]
         stats["seconds"] += time.perf_counter() - self.started
-        stats["sql"] += harness.sql_count() - self.sql_started
-        stats["peak_mb"] = max(stats["peak_mb"], harness.peak_rss_mb())
+        stats["sql"] += bench_lib.sql_count() - self.sql_started
+        stats["peak_mb"] = max(stats["peak_mb"], bench_lib.peak_rss_mb())
         self.current = None
         self.requests.label = None
 
@@ -94,7 +94,7 @@ def instrument(meter):
 def sync(registry, emulator):
     from odoo import SUPERUSER_ID, api
 
-    with harness.RequestMeter(emulator.base_url) as requests_meter:
+    with bench_lib.RequestMeter(emulator.base_url) as requests_meter:
         meter = EntityMeter(requests_meter)
         instrument(meter)
         with registry.cursor() as cr:
@@ -151,8 +151,8 @@ def baseline(registry, emulator, fraction=1.0):
         cr.commit()
 
         def timed(entity, vals_list, create):
-            harness.reset_peak_rss()
-            sql0, t0 = harness.sql_count(), time.perf_counter()
+            bench_lib.reset_peak_rss()
+            sql0, t0 = bench_lib.sql_count(), time.perf_counter()
             records = []
             for start in range(0, len(vals_list), BATCH):
                 records.append(create(vals_list[start : start + BATCH]))
@@ -161,8 +161,8 @@ def baseline(registry, emulator, fraction=1.0):
             results[entity] = {
                 "records": len(vals_list),
                 "seconds": seconds,
-                "sql": harness.sql_count() - sql0,
-                "peak_mb": harness.peak_rss_mb(),
+                "sql": bench_lib.sql_count() - sql0,
+                "peak_mb": bench_lib.peak_rss_mb(),
             }
             log(f"baseline {entity}: {len(vals_list)} in {seconds:.1f} s")
             return records
@@ -299,18 +299,18 @@ def main():
     if args.only:
         wanted = {part.strip() for part in args.only.split(",")}
         sizes = {part: (size if part in wanted else 0) for part, size in sizes.items()}
-    emulator = harness.EmulatorProcess()
+    emulator = bench_lib.EmulatorProcess()
     try:
         t0 = time.perf_counter()
         generated = emulator.control.generate(
             emulator.realm_id, bundle_ratio=0.1, lines_per_invoice=3, **sizes
         )
         log(f"generated {generated} in {time.perf_counter() - t0:.1f} s")
-        registry = harness.fresh_database(args.db)
+        registry = bench_lib.fresh_database(args.db)
         from odoo import SUPERUSER_ID, api
 
         with registry.cursor() as cr:
-            harness.prepare_company(api.Environment(cr, SUPERUSER_ID, {}), emulator)
+            bench_lib.prepare_company(api.Environment(cr, SUPERUSER_ID, {}), emulator)
         emulator.control.reset_counters()
         log("initial import (first sync)")
         stats, summary, errors = sync(registry, emulator)
@@ -364,7 +364,7 @@ def main():
             row += ["-", "-", "-"]
         rows.append(row)
     print(
-        harness.table(
+        bench_lib.table(
             [
                 "entity",
                 "records",

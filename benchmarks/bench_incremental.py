@@ -21,8 +21,8 @@ Target: an idle tick costs at most one API call per entity type and 20 SQL queri
 import argparse
 import time
 
-import harness
-from harness import log
+import bench_lib
+from bench_lib import log
 
 from odoo import SUPERUSER_ID, api
 
@@ -63,9 +63,9 @@ def main():
     parser.add_argument("--db", default="bgqbo_bench_incremental")
     args = parser.parse_args()
 
-    odoo_port = harness.free_port()
+    odoo_port = bench_lib.free_port()
     webhook_url = f"http://127.0.0.1:{odoo_port}/biller_genie_qbo/webhook"
-    emulator = harness.EmulatorProcess(webhook_url=webhook_url)
+    emulator = bench_lib.EmulatorProcess(webhook_url=webhook_url)
     server = None
     figures = {}
     try:
@@ -77,11 +77,11 @@ def main():
             invoices=args.invoices,
             payments=args.payments,
         )
-        registry = harness.fresh_database(args.db)
+        registry = bench_lib.fresh_database(args.db)
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            conn = harness.prepare_company(env, emulator)
-            harness.set_base_url(env, f"http://127.0.0.1:{odoo_port}")
+            conn = bench_lib.prepare_company(env, emulator)
+            bench_lib.set_base_url(env, f"http://127.0.0.1:{odoo_port}")
             log("initial import")
             run = conn._qbo_run_sync("button")
             log(f"initial import: {run.state} {run.message or ''}")
@@ -92,11 +92,11 @@ def main():
             with registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 emulator.control.reset_counters()
-                sql0 = harness.sql_count()
+                sql0 = bench_lib.sql_count()
                 started = time.perf_counter()
                 env["biller_genie_qbo.connection"]._cron_qbo_sync()
                 seconds = time.perf_counter() - started
-                sql = harness.sql_count() - sql0
+                sql = bench_lib.sql_count() - sql0
             counters = emulator.control.counters()
             figures[label] = {
                 "api": counters.get("total", 0),
@@ -113,7 +113,7 @@ def main():
         batches = [customers[: args.edits], customers[args.edits : 2 * args.edits]]
 
         # 2. Webhooks.
-        server = harness.OdooServer(
+        server = bench_lib.OdooServer(
             args.db, ["--log-level=warn", "--max-cron-threads=2"], port=odoo_port
         )
         emulator.control.webhooks(enabled=True, url=webhook_url, aggregation_seconds=0.2)
@@ -164,7 +164,7 @@ def main():
     webhook, polling = figures["webhook"], figures["polling"]
     print(f"\n## Incremental sync ({args.edits} edits in QBO)\n")
     print(
-        harness.table(
+        bench_lib.table(
             ["figure", "value", "target"],
             [
                 [

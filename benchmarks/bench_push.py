@@ -17,8 +17,8 @@ import argparse
 import random
 import time
 
-import harness
-from harness import log
+import bench_lib
+from bench_lib import log
 
 from odoo import SUPERUSER_ID, Command, api, fields
 
@@ -32,7 +32,7 @@ def main():
     parser.add_argument("--db", default="bgqbo_bench_push")
     args = parser.parse_args()
 
-    emulator = harness.EmulatorProcess()
+    emulator = bench_lib.EmulatorProcess()
     try:
         emulator.control.generate(
             emulator.realm_id, customers=args.customers, items=args.items, invoices=0, payments=0
@@ -40,7 +40,7 @@ def main():
         # Odoo numbers its invoices (Custom Transaction Numbers = Yes, the page's default):
         # QuickBooks must accept them.
         emulator.control.set_preferences(emulator.realm_id, CustomTxnNumbers=True)
-        registry = harness.fresh_database(args.db)
+        registry = bench_lib.fresh_database(args.db)
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             Connection = type(env["biller_genie_qbo.connection"])
@@ -48,7 +48,7 @@ def main():
                 raise SystemExit(
                     "the outbound push is not installed in the addon yet (no _cron_qbo_push)"
                 )
-            conn = harness.prepare_company(env, emulator)
+            conn = bench_lib.prepare_company(env, emulator)
             run = conn._qbo_run_sync("button")
             log(f"initial import: {run.state} {run.message or ''}")
             cr.commit()
@@ -95,7 +95,7 @@ def main():
             log(f"{dirty} invoices waiting to be sent")
 
         emulator.control.reset_counters()
-        sql0 = harness.sql_count()
+        sql0 = bench_lib.sql_count()
         started = time.perf_counter()
         runs = 0
         while True:
@@ -107,7 +107,7 @@ def main():
                 env["biller_genie_qbo.connection"]._cron_qbo_push()
                 runs += 1
         seconds = time.perf_counter() - started
-        sql = harness.sql_count() - sql0
+        sql = bench_lib.sql_count() - sql0
         counters = emulator.control.counters()
         with registry.cursor() as cr:
             cr.execute(
@@ -123,7 +123,7 @@ def main():
     ok = requests_total <= 40
     print(f"\n## Outbound: {args.invoices} Odoo invoices pushed to QBO\n")
     print(
-        harness.table(
+        bench_lib.table(
             ["figure", "value", "target"],
             [
                 [

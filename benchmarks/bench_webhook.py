@@ -26,8 +26,8 @@ import statistics
 import time
 import uuid
 
-import harness
-from harness import log
+import bench_lib
+from bench_lib import log
 
 
 def load(url, verifier, realm_id, args, queue):
@@ -172,16 +172,16 @@ def main():
 
     from qbo_emulator import VERIFIER_TOKEN
 
-    emulator = harness.EmulatorProcess()
+    emulator = bench_lib.EmulatorProcess()
     rows = []
     try:
-        registry = harness.fresh_database(args.db)
+        registry = bench_lib.fresh_database(args.db)
         with registry.cursor() as cr:
-            conn = harness.prepare_company(api.Environment(cr, SUPERUSER_ID, {}), emulator)
+            conn = bench_lib.prepare_company(api.Environment(cr, SUPERUSER_ID, {}), emulator)
             realm_id = conn.realm_id
         for workers in [int(w) for w in args.workers.split(",")]:
             mode = f"prefork, {workers} workers" if workers else "threaded"
-            server = harness.OdooServer(
+            server = bench_lib.OdooServer(
                 args.db, ["--max-cron-threads=0", "--log-level=warn", f"--workers={workers}"]
             )
             try:
@@ -212,7 +212,7 @@ def main():
         f" measured after {args.warmup:.0f} s of warm-up, {args.events} event(s) each\n"
     )
     print(
-        harness.table(
+        bench_lib.table(
             [
                 "Odoo server",
                 "route",

@@ -1,6 +1,6 @@
 {
     "name": "QuickBooks Online Sync",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "summary": "Keep an Odoo company and a QuickBooks Online company in sync",
     "category": "Accounting/Accounting",
     "author": "Biller Genie QBO team",

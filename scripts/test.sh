@@ -16,6 +16,9 @@ if [ -n "${DEV_DB:-}" ]; then
     # -i installs the addon, or updates it when it is installed already.
     "$PYTHON" -m odoo -c "$CONF" -d "$DEV_DB" -i biller_genie_qbo --stop-after-init \
         --log-level=warn
+    # The template of the databases that real-process tests (prefork servers) create.
+    export BGQBO_TEMPLATE_DB="${DEV_DB}_tpl"
+    dropdb --if-exists "$BGQBO_TEMPLATE_DB" && createdb -T "$DEV_DB" "$BGQBO_TEMPLATE_DB"
     exec "$PYTHON" -m pytest --odoo-config="$CONF" --odoo-database="$DEV_DB" --odoo-http \
         --odoo-log-level=warn -q "${@:-biller_genie_qbo/tests}"
 fi
@@ -30,8 +33,10 @@ echo "== pylint-odoo"
 DB="bgqbo_test_$$_$(date +%s)"
 CONF="$(mktemp -t bgqbo-odoo.XXXXXX.conf)"
 LOG="$(mktemp -t bgqbo-install.XXXXXX.log)"
+export BGQBO_TEMPLATE_DB="${DB}_tpl"
 cleanup() {
     dropdb --if-exists "$DB" >/dev/null 2>&1 || true
+    dropdb --if-exists "$BGQBO_TEMPLATE_DB" >/dev/null 2>&1 || true
     rm -f "$CONF" "$LOG"
 }
 trap cleanup EXIT
@@ -47,6 +52,8 @@ fi
 if grep -E " (WARNING|ERROR|CRITICAL) " "$LOG"; then
     echo "error: the installation logged warnings or errors (above)" >&2; exit 1
 fi
+# The template of the databases that real-process tests (prefork servers) create.
+createdb -T "$DB" "$BGQBO_TEMPLATE_DB"
 
 echo "== pytest"
 set +e

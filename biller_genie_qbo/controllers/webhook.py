@@ -3,11 +3,14 @@
 Intuit wants a 200 within 3 seconds and retries anything else (a 400 marks the whole batch as
 failed and retries it forever), so the answers are:
 
+- 405: anything but POST (Werkzeug would let a signed OPTIONS through);
 - 403, nothing stored: no verifier token configured, or a missing or wrong ``intuit-signature``;
 - 413: a body over :data:`MAX_BODY_SIZE`; 411: no Content-Length (a chunked body of unknown
   size is never read);
 - 200: stored (or known already), or well signed but unparseable (logged: it never will parse),
-  or for a QuickBooks company no Odoo company is connected to (logged);
+  or for a QuickBooks company no Odoo company is connected to (logged); an event of the
+  delivery that cannot be read (bad id, NUL or lone surrogate in its text) is stored as
+  rejected with its reason, the others as usual;
 - 503: the events could not be stored, or not within :data:`LOCK_TIMEOUT` (Intuit delivers
   them again later). Never a 500.
 """
@@ -20,6 +23,7 @@ from odoo.http import request
 
 from .. import const
 from ..tools import qbo_webhook
+from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import QboPayloadError
 
 _logger = logging.getLogger(__name__)
@@ -57,11 +61,14 @@ class QboWebhookController(http.Controller):
             status,
             (time.perf_counter() - started) * 1000,
         )
-        headers = [("Retry-After", "60")] if status == 503 else None
+        headers = {503: [("Retry-After", "60")], 405: [("Allow", "POST")]}.get(status)
         return request.make_json_response({"status": answer}, headers=headers, status=status)
 
     def _qbo_handle_webhook(self):
         httprequest = request.httprequest
+        if httprequest.method != "POST":
+            # Werkzeug lets OPTIONS (and HEAD) through to a POST-only route.
+            return 405, "method not allowed"
         length = httprequest.content_length
         if length is None:
             # Chunked: its size is unknown until read whole. Intuit always sends a length.
@@ -76,7 +83,11 @@ class QboWebhookController(http.Controller):
             return 413, "payload too large"
 
         env = request.env(user=SUPERUSER_ID)
-        verifier = env["ir.config_parameter"].get_param(const.PARAM_VERIFIER_TOKEN)
+        try:
+            verifier = env["biller_genie_qbo.token"]._qbo_get_secret(const.PARAM_VERIFIER_TOKEN)
+        except QboKeyError as error:  # the page says it too; Intuit delivers again later
+            _logger.warning("QuickBooks webhook: the verifier token cannot be read: %s", error)
+            return 503, "retry later"
         if not verifier:
             _logger.warning(
                 "QuickBooks webhook refused: no webhook verifier token is configured in Settings"
@@ -94,12 +105,17 @@ class QboWebhookController(http.Controller):
             return 403, "forbidden"
 
         try:
-            events = qbo_webhook.parse_events(raw, httprequest.headers.get("Content-Type"))
+            events = qbo_webhook.parse_delivery(raw, httprequest.headers.get("Content-Type"))
         except QboPayloadError as error:
             # Well signed but it will never parse: acknowledge, or Intuit retries forever.
             _logger.warning("QuickBooks webhook: unparseable body acknowledged (%s)", error)
             return 200, "ignored"
 
+        if events and all(event.problem for event in events):
+            _logger.warning(
+                "QuickBooks webhook: no readable event in the delivery (%s): acknowledged",
+                events[0].problem,
+            )
         stored = env["biller_genie_qbo.connection"]._qbo_store_webhook_events(
             events, lock_timeout=LOCK_TIMEOUT
         )

@@ -109,6 +109,8 @@ class AccountMove(models.Model):
 
     def action_qbo_push_retry(self):
         """Send again now (Retry button of the invoice banner)."""
+        self.env["biller_genie_qbo.connection"]._qbo_check_scope(self.sudo().company_id)
+        self.check_access("write")
         retry = {"qbo_push_dirty": True, "qbo_push_state": "pending"}
         todo = self.filtered(lambda m: m.qbo_push_state in ("error", "held", "unknown"))
         todo.with_context(**{NO_PUSH_KEY: True}).sudo().write(retry)

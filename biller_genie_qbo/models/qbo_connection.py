@@ -11,7 +11,9 @@ from odoo.tools import consteq
 
 from .. import const
 from ..tools import qbo_client, qbo_oauth
+from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import QboError, QboReconnectRequired
+from .qbo_token import PURPOSE_REALM, PURPOSE_REFRESH
 
 _logger = logging.getLogger(__name__)
 
@@ -63,16 +65,24 @@ class QboConnection(models.Model):
         readonly=True,
         tracking=True,
     )
-    realm_id = fields.Char("QuickBooks Company ID (Realm)", readonly=True, copy=False, index=True)
+    # Encrypted at rest (Intuit's security requirements); found by its keyed hash.
+    realm_id = fields.Char(
+        "QuickBooks Company ID (Realm)",
+        compute="_compute_realm_id",
+        inverse="_inverse_realm_id",
+        search="_search_realm_id",
+    )
+    realm_id_encrypted = fields.Char(readonly=True, copy=False, groups="base.group_system")
+    realm_key = fields.Char(readonly=True, copy=False, index=True, groups="base.group_system")
+    encryption_problem = fields.Char(compute="_compute_encryption_problem")
     qbo_company_name = fields.Char("QuickBooks Company", readonly=True, copy=False)
     status_message = fields.Char(compute="_compute_status_message")
 
-    # Tokens: system administrators only; never shown in a view, never logged.
+    # Tokens: system administrators only, encrypted, never shown, never logged, never sent to
+    # a browser (no field of this model holds their value).
     token_ids = fields.One2many(
         "biller_genie_qbo.token", "connection_id", groups="base.group_system", copy=False
     )
-    access_token = fields.Char(compute="_compute_tokens", groups="base.group_system")
-    refresh_token = fields.Char(compute="_compute_tokens", groups="base.group_system")
     access_token_expires_at = fields.Datetime(compute="_compute_tokens", groups="base.group_system")
     refresh_token_expires_at = fields.Datetime(
         "Authorization Expires", compute="_compute_tokens", groups="base.group_system"
@@ -183,41 +193,83 @@ class QboConnection(models.Model):
             "unique(company_id)",
             "A company has one QuickBooks Online connection only.",
         ),
-        ("realm_uniq", "unique(realm_id)", "This QuickBooks company is connected already."),
+        ("realm_uniq", "unique(realm_key)", "This QuickBooks company is connected already."),
     ]
 
     @api.depends(
-        "token_ids.access_token",
-        "token_ids.refresh_token",
         "token_ids.access_expires_at",
         "token_ids.refresh_expires_at",
         "token_ids.refresh_hard_expires_at",
     )
     def _compute_tokens(self):
         for conn in self:
-            token = conn.token_ids[:1]
-            conn.access_token = token.access_token
-            conn.refresh_token = token.refresh_token
+            token = conn.sudo().token_ids[:1]
             conn.access_token_expires_at = token.access_expires_at
             conn.refresh_token_expires_at = token.refresh_expires_at
             conn.refresh_token_hard_expires_at = token.refresh_hard_expires_at
 
+    @api.depends("realm_id_encrypted")
+    def _compute_realm_id(self):
+        Token = self.env["biller_genie_qbo.token"]
+        for conn in self:
+            try:
+                conn.realm_id = Token._qbo_decrypt(conn.sudo().realm_id_encrypted, PURPOSE_REALM)
+            except QboKeyError:
+                conn.realm_id = False
+
+    @api.depends("realm_id_encrypted")
+    def _compute_encryption_problem(self):
+        """The key cannot open what is stored (missing or wrong key): said on the page."""
+        Token = self.env["biller_genie_qbo.token"]
+        for conn in self:
+            conn.encryption_problem = False
+            if conn.sudo().realm_id_encrypted or conn.sudo().token_ids:
+                try:
+                    Token._qbo_box()
+                except QboKeyError as error:
+                    conn.encryption_problem = error.message
+
+    def _inverse_realm_id(self):
+        Token = self.env["biller_genie_qbo.token"]
+        for conn in self:
+            realm = (conn.realm_id or "").strip() or False
+            conn.sudo().write(
+                {
+                    "realm_id_encrypted": realm and Token._qbo_encrypt(realm, PURPOSE_REALM),
+                    "realm_key": realm and Token._qbo_lookup_key(realm),
+                }
+            )
+
+    def _search_realm_id(self, operator, value):
+        Token = self.env["biller_genie_qbo.token"]
+        if operator in ("=", "!=") and not value:
+            return [("realm_key", operator, False)]
+        if operator in ("=", "!="):
+            return [("realm_key", operator, Token._qbo_lookup_key(str(value)))]
+        if operator in ("in", "not in"):
+            return [("realm_key", operator, [Token._qbo_lookup_key(str(v)) for v in value if v])]
+        raise UserError(self.env._("The QuickBooks company ID can only be searched exactly."))
+
+    def action_qbo_reset_encryption(self):
+        """The encryption key is lost: forget the encrypted tokens and realms of every company
+        (system administrators only); the managers reconnect."""
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(self._qbo_refusal())
+        self.env["biller_genie_qbo.token"]._qbo_reset_encryption()
+        return self._qbo_notify(
+            self.env._("Encryption reset: connect to QuickBooks again."), "warning"
+        )
+
     def _qbo_store_tokens(self, tokens):
         """Write the tokens (None: forget them) on the token row, never on the connection row."""
         self.ensure_one()
-        vals = {
-            "access_token": tokens and tokens.access_token,
-            "refresh_token": tokens and tokens.refresh_token,
-            "access_expires_at": tokens and tokens.access_expires_at,
-            "refresh_expires_at": tokens and tokens.refresh_expires_at,
-            "refresh_hard_expires_at": tokens and tokens.refresh_hard_expires_at,
-            "refreshed_at": tokens and fields.Datetime.now(),
-        }
+        Token = self.env["biller_genie_qbo.token"].sudo()
+        vals = Token._qbo_token_vals(tokens)
         token = self.sudo().token_ids[:1]
         if token:
             token.write(vals)
         elif tokens:
-            self.env["biller_genie_qbo.token"].sudo().create({"connection_id": self.id, **vals})
+            Token.create({"connection_id": self.id, **vals})
 
     @api.depends("state", "qbo_company_name", "realm_id")
     def _compute_status_message(self):
@@ -320,8 +372,31 @@ class QboConnection(models.Model):
     # Connect / disconnect (OAuth 2.0 through intuit-oauth)
     # ------------------------------------------------------------------
     def _qbo_check_manager(self):
-        if not self.env.user.has_group("biller_genie_qbo.group_qbo_manager"):
-            raise AccessError(self.env._("Only QuickBooks Online managers can do this."))
+        """Checked before any side effect of a button or a route (Intuit calls included): the
+        user is a QuickBooks Online manager and these connections belong to companies active in
+        his session. The refusal names nothing of another company."""
+        self._qbo_check_scope(self.sudo().company_id, "biller_genie_qbo.group_qbo_manager")
+        if self and not self.env.su:
+            try:
+                self.check_access("write")
+            except AccessError:
+                raise AccessError(self._qbo_refusal()) from None
+
+    @api.model
+    def _qbo_refusal(self):
+        return self.env._(
+            "You are not allowed to do this: it needs the QuickBooks Online rights of a company "
+            "that is not selected for you."
+        )
+
+    @api.model
+    def _qbo_check_scope(self, companies, group="biller_genie_qbo.group_qbo_user"):
+        """AccessError (naming nothing) unless the user has ``group`` and every company of
+        ``companies`` is one he works in now (allowed and active in his session)."""
+        if self.env.su:
+            return
+        if not self.env.user.has_group(group) or companies - self.env.companies:
+            raise AccessError(self._qbo_refusal())
 
     @api.model
     def _qbo_oauth(self):
@@ -458,9 +533,7 @@ class QboConnection(models.Model):
         self.sudo().write(vals)
         self.message_post(
             body=self.env._(
-                "Connected to QuickBooks Online company %(name)s (realm %(realm)s).",
-                name=vals["qbo_company_name"],
-                realm=realm_id,
+                "Connected to QuickBooks Online company %(name)s.", name=vals["qbo_company_name"]
             )
         )
         return None
@@ -475,7 +548,10 @@ class QboConnection(models.Model):
         self.ensure_one()
         self._qbo_check_manager()
         revoke_error = None
-        refresh_token = self.sudo().refresh_token
+        try:
+            refresh_token = self._qbo_tokens().refresh_token
+        except QboKeyError as error:
+            refresh_token, revoke_error = None, error.message
         if refresh_token:
             try:
                 self._qbo_oauth().revoke(refresh_token)
@@ -522,6 +598,7 @@ class QboConnection(models.Model):
         conn = self.search([("realm_id", "=", realm_id)], limit=1) if realm_id else self
         if not conn or conn.state != "connected":
             return conn
+        conn._qbo_check_manager()
         try:
             conn._qbo_refresh_tokens(force=True)
         except QboReconnectRequired:
@@ -536,15 +613,9 @@ class QboConnection(models.Model):
     # Tokens and the API client
     # ------------------------------------------------------------------
     def _qbo_tokens(self):
-        conn = self.sudo()
-        return qbo_oauth.TokenSet(
-            access_token=conn.access_token,
-            refresh_token=conn.refresh_token,
-            access_expires_at=conn.access_token_expires_at,
-            refresh_expires_at=conn.refresh_token_expires_at,
-            refresh_hard_expires_at=conn.refresh_token_hard_expires_at,
-            realm_id=conn.realm_id,
-        )
+        """The decrypted tokens (QboKeyError when the key cannot open them)."""
+        self.ensure_one()
+        return self.sudo().token_ids[:1]._qbo_token_set(realm_id=self.realm_id)
 
     @api.model
     def _qbo_build_client(self, realm_id, tokens, oauth, token_saver):
@@ -583,14 +654,14 @@ class QboConnection(models.Model):
             # Never wait forever for a worker that holds the row.
             cr.execute("SET LOCAL lock_timeout = '15s'")
             cr.execute(
-                "SELECT refresh_token FROM biller_genie_qbo_token"
+                "SELECT refresh_token_encrypted FROM biller_genie_qbo_token"
                 " WHERE connection_id = %s FOR UPDATE",
                 [self.id],
             )
             row = cr.fetchone()
-            current = row and row[0]
             env = self.env(cr=cr, su=True)
             conn = env[self._name].browse(self.id)
+            current = row and env["biller_genie_qbo.token"]._qbo_decrypt(row[0], PURPOSE_REFRESH)
             if not current:
                 raise QboReconnectRequired("No refresh token is stored.", code="no_refresh_token")
             if not force and stale_refresh_token and current != stale_refresh_token:
@@ -627,7 +698,9 @@ class QboConnection(models.Model):
     def _qbo_app_credentials(self):
         return {
             "client_id": self._qbo_get_param(const.PARAM_CLIENT_ID),
-            "client_secret": self._qbo_get_param(const.PARAM_CLIENT_SECRET),
+            "client_secret": self.env["biller_genie_qbo.token"]._qbo_get_secret(
+                const.PARAM_CLIENT_SECRET
+            ),
             "environment": self._qbo_get_param(const.PARAM_ENVIRONMENT) or "sandbox",
             "redirect_uri": self.get_base_url() + const.OAUTH_CALLBACK_PATH,
         }

@@ -16,11 +16,13 @@ from markupsafe import Markup, escape
 from odoo import SUPERUSER_ID, api, fields, models, release
 from odoo.tools import SQL
 
-from ..tools.qbo_errors import QboError, QboReconnectRequired
+from ..tools.qbo_errors import QboError, QboReconnectRequired, QboValidationError
 from . import qbo_sync_run  # noqa: F401 - defines the sync run extended below
 from .qbo_binding import parse_qbo_datetime
 from .qbo_connection_sync import CDC_MAX_AGE, ENTITY_ORDER, FULL_SCAN_WHERE
+from .qbo_mapping import is_deleted, is_voided
 from .qbo_sync_error_queue import ACTIVE_STATES
+from .qbo_webhook_event import event_key
 
 _logger = logging.getLogger(__name__)
 
@@ -208,28 +210,36 @@ class QboConnection(models.Model):
             return 0
         # The hot path of every delivery: plain SQL, not the ORM's prefetch of whole rows,
         # and two round trips in all (this one and the insert).
-        self.flush_model(["realm_id", "company_id", "state", "webhooks_auto_sync"])
+        # The realm is stored encrypted: rows are found by its keyed hash.
+        Token = self.env["biller_genie_qbo.token"]
+        realm_of_key = {Token._qbo_lookup_key(event.realm_id): event.realm_id for event in events}
+        self.flush_model(["realm_key", "company_id", "state", "webhooks_auto_sync"])
         self.env.cr.execute(
             SQL(
-                """%s SELECT realm_id, id, company_id, state, webhooks_auto_sync
-                     FROM biller_genie_qbo_connection WHERE realm_id IN %s""",
+                """%s SELECT realm_key, id, company_id, state, webhooks_auto_sync
+                     FROM biller_genie_qbo_connection WHERE realm_key IN %s""",
                 SQL("SET LOCAL lock_timeout = %s;", lock_timeout) if lock_timeout else SQL(),
-                tuple({event.realm_id for event in events}),
+                tuple(realm_of_key),
             )
         )
-        connections = {row["realm_id"]: row for row in self.env.cr.dictfetchall()}
+        connections = {realm_of_key[row["realm_key"]]: row for row in self.env.cr.dictfetchall()}
         rows, seen, unknown = [], set(), {}
         for event in events:
             conn = connections.get(event.realm_id)
             if not conn:
                 unknown[event.realm_id] = unknown.get(event.realm_id, 0) + 1
                 continue
-            key = (conn["id"], event.event_id)
+            key = (conn["id"], event_key(event.event_id))
             if key in seen:
                 continue
             seen.add(key)
             state, error = "pending", None
-            if conn["webhooks_auto_sync"] == "no":
+            if event.problem:
+                state, error = "rejected", event.problem
+                _logger.warning(
+                    "QuickBooks webhook: connection %s: event refused: %s", conn["id"], error
+                )
+            elif conn["webhooks_auto_sync"] == "no":
                 state, error = "ignored", self.env._("Webhooks Auto Sync is off")
             elif conn["state"] != "connected":
                 state, error = "ignored", self.env._("Not connected")
@@ -240,7 +250,7 @@ class QboConnection(models.Model):
                     "connection_id": conn["id"],
                     "company_id": conn["company_id"],
                     "event_id": event.event_id[:255],
-                    "realm_id": event.realm_id,
+                    "event_key": key[1],
                     "entity": event.entity,
                     "entity_id": event.entity_id,
                     "deleted_id": event.deleted_id,
@@ -360,6 +370,7 @@ class QboConnection(models.Model):
                 self._qbo_commit()
                 return False
             events.write({"state": "done", "processed_at": now, "error": False})
+            self._qbo_record_event_outcomes(events, stats.get("outcomes") or {})
             self._qbo_commit()
             _logger.info(
                 "QuickBooks connection %s: %s webhook event(s) applied as %s change(s); "
@@ -374,6 +385,21 @@ class QboConnection(models.Model):
             self._qbo_unlock()
 
     @api.model
+    def _qbo_record_event_outcomes(self, events, outcomes):
+        """Events whose claim QuickBooks did not confirm, or whose id it refused: their state
+        and reason (the others are done)."""
+        if not outcomes:
+            return
+        for event in events:
+            outcome = outcomes.get((event.entity, event.entity_id))
+            if not outcome and event.deleted_id:
+                outcome = outcomes.get((event.entity, event.deleted_id))
+            if outcome:
+                state, reason = outcome
+                event.write({"state": state, "error": reason})
+                _logger.info("QuickBooks webhook event %s: %s: %s", event.id, state, reason)
+
+    @api.model
     def _qbo_coalesce_events(self, events):
         """{(entity, id): the latest event}: the newest time wins, then the newest row."""
         latest = {}
@@ -383,34 +409,125 @@ class QboConnection(models.Model):
         return latest
 
     def _qbo_apply_events(self, run, client, latest, since):
-        """Re-read the entities of the coalesced events (``Id IN (...)``, by entity), apply the
-        current state, then run the CDC catch-up over the same window."""
-        to_read, deleted = {}, {}
+        """Re-read what the coalesced events name (``Id IN (...)``, by entity), confirm with
+        QuickBooks what they claim, apply the current state, then catch up with CDC over the
+        same window. Returns the stats and the per-record outcomes {(entity, id): (state,
+        reason)} of the events that were not simply applied (contradicted, failed)."""
+        wanted, claims = {}, {}
         for (entity, entity_id), event in latest.items():
-            if event.operation == "Delete" and entity not in FULL_SCAN_WHERE:
-                deleted.setdefault(entity, []).append(entity_id)
-            else:
-                # Name lists are never hard-deleted: a deleted customer reads back inactive.
-                to_read.setdefault(entity, []).append(entity_id)
+            wanted.setdefault(entity, []).append(entity_id)
+            claims[(entity, entity_id)] = event.operation
             if event.operation == "Merge" and event.deleted_id:
-                deleted.setdefault(entity, []).append(event.deleted_id)
-        changes = {}
-        for entity in ENTITY_ORDER:
-            rows = []
-            if to_read.get(entity):
-                rows = client.read_many(
-                    entity, to_read[entity], include_inactive=entity in FULL_SCAN_WHERE
-                )
-            rows += [{"Id": i, "status": "Deleted"} for i in deleted.get(entity, [])]
-            if rows:
-                changes[entity] = rows
+                wanted[entity].append(event.deleted_id)
+                claims[(entity, event.deleted_id)] = "MergedAway"
+        start = max(since - CATCH_UP_MARGIN, fields.Datetime.now() - CDC_MAX_AGE)
+        cdc_changes, _server_time = client.cdc(list(ENTITY_ORDER), start)
+        changes, outcomes = self._qbo_confirmed_changes(client, wanted, claims, cdc_changes)
         run.mode = "ids"
         changes = self._qbo_drop_outdated(changes)
         self._qbo_apply_changes(changes, run, client)
         seen = {(entity, str(row.get("Id"))) for entity, rows in changes.items() for row in rows}
-        seen |= set(latest)
-        recovered = self._qbo_catch_up(run, client, since, seen)
-        return {"applied": sum(len(r) for r in changes.values()), "recovered": recovered}
+        seen |= set(claims)
+        recovered = self._qbo_catch_up(run, client, cdc_changes, seen)
+        return {
+            "applied": sum(len(r) for r in changes.values()),
+            "recovered": recovered,
+            "outcomes": outcomes,
+        }
+
+    def _qbo_confirmed_changes(self, client, wanted, claims, cdc_changes=None):
+        """What QuickBooks holds now for ``wanted`` {entity: [ids]}, as changes to apply.
+
+        A webhook (or anything but QuickBooks itself) is a hint: ``claims`` {(entity, id):
+        operation} saying Delete, Void or Merge (``MergedAway`` for the merged-away id) are
+        applied only when QuickBooks confirms them: the record reads back voided or inactive,
+        or it is gone and CDC (``cdc_changes``, read here when not given and needed) lists it
+        as Deleted. Otherwise the current state is applied (nothing changes) and the outcome is
+        ``contradicted``. Ids QuickBooks refuses to read are ``failed``, the others go on.
+        Returns ``(changes {entity: [rows]}, outcomes {(entity, id): (state, reason)})``."""
+        current, outcomes = self._qbo_read_isolated(client, wanted)
+        missing = [
+            (entity, qbo_id)
+            for entity, ids in wanted.items()
+            for qbo_id in ids
+            if qbo_id not in current.get(entity, {}) and (entity, qbo_id) not in outcomes
+        ]
+        if missing and cdc_changes is None:
+            cdc_changes, _server_time = client.cdc(
+                sorted({entity for entity, _id in missing}),
+                fields.Datetime.now() - CDC_MAX_AGE,
+            )
+        deleted = {
+            (entity, str(row.get("Id")))
+            for entity, rows in (cdc_changes or {}).items()
+            for row in rows
+            if is_deleted(row)
+        }
+        changes = {}
+        for entity in ENTITY_ORDER:
+            rows = list(current.get(entity, {}).values())
+            for qbo_id in dict.fromkeys(wanted.get(entity) or []):
+                key = (entity, qbo_id)
+                if key in outcomes:
+                    continue
+                remote = current.get(entity, {}).get(qbo_id)
+                claim = claims.get(key)
+                if remote is None:
+                    if key in deleted:
+                        rows.append({"Id": qbo_id, "status": "Deleted"})
+                    elif claim:
+                        outcomes[key] = (
+                            "contradicted",
+                            self.env._(
+                                "QuickBooks Online has no %(entity)s %(id)s and does not report "
+                                "it deleted: nothing was changed.",
+                                entity=entity,
+                                id=qbo_id,
+                            ),
+                        )
+                    continue
+                inactive = remote.get("Active") is False
+                refuted = (
+                    (claim == "Delete" and not inactive)
+                    or (claim == "Void" and not is_voided(remote))
+                    or (claim == "MergedAway" and not inactive)
+                )
+                if refuted:
+                    outcomes[key] = (
+                        "contradicted",
+                        self.env._(
+                            "The webhook said %(operation)s, but QuickBooks Online still has "
+                            "%(entity)s %(id)s as it was: nothing was changed.",
+                            operation=claim if claim != "MergedAway" else "Merge",
+                            entity=entity,
+                            id=qbo_id,
+                        ),
+                    )
+            if rows:
+                changes[entity] = rows
+        return changes, outcomes
+
+    def _qbo_read_isolated(self, client, wanted):
+        """Read ``wanted`` {entity: [ids]} with one ``Id IN`` query per entity; when QuickBooks
+        refuses the query (an id it does not accept), read them one by one so that only the
+        bad ids fail. Returns ``({entity: {id: row}}, {(entity, id): ("failed", reason)})``."""
+        current, failed = {}, {}
+        for entity in ENTITY_ORDER:
+            ids = list(dict.fromkeys(str(i) for i in wanted.get(entity) or []))
+            if not ids:
+                continue
+            inactive = entity in FULL_SCAN_WHERE
+            try:
+                rows = client.read_many(entity, ids, include_inactive=inactive)
+            except QboValidationError:
+                rows = []
+                for qbo_id in ids:
+                    try:
+                        rows += client.read_many(entity, [qbo_id], include_inactive=inactive)
+                    except QboValidationError as error:
+                        failed[(entity, qbo_id)] = ("failed", error.message or str(error))
+            current[entity] = {str(row.get("Id")): row for row in rows}
+        return current, failed
 
     def _qbo_drop_outdated(self, changes, drop_current=False):
         """Never apply an older version over a newer one: drop the rows whose
@@ -450,11 +567,9 @@ class QboConnection(models.Model):
                 kept[entity] = keep
         return kept
 
-    def _qbo_catch_up(self, run, client, since, seen):
-        """CDC over the events' window: apply what no webhook told us about. Returns the
-        number of changes recovered (also stored on the run)."""
-        start = max(since - CATCH_UP_MARGIN, fields.Datetime.now() - CDC_MAX_AGE)
-        changes, _server_time = client.cdc(list(ENTITY_ORDER), start)
+    def _qbo_catch_up(self, run, client, changes, seen):
+        """Apply what CDC over the events' window (``changes``) lists and no webhook told us
+        about. Returns the number of changes recovered (also stored on the run)."""
         missed = {}
         for entity, rows in changes.items():
             if entity not in ENTITY_ORDER:

@@ -880,6 +880,7 @@ class QboConnection(models.Model):
             chunks.append(
                 (request_id(self.id, entity, *(self._qbo_job_key(job) for job in chunk)), chunk)
             )
+        self._qbo_push_reserve(chunks)
         for rid, chunk in chunks:
             items = [
                 {
@@ -916,6 +917,34 @@ class QboConnection(models.Model):
                 self._qbo_push_succeeded(run, entity, done)
             self._qbo_commit()
         return failures
+
+    def _qbo_push_reserve(self, chunks):
+        """Before anything is sent, every record of a new chunk keeps the chunk's requestid,
+        committed: if QuickBooks applies the batch and its answer is lost (timeout, crash,
+        SIGKILL), the next push rebuilds that chunk from the stored requestid and QuickBooks
+        replays its first answer instead of creating the records again, however the other
+        records to send changed meanwhile. One UPDATE per chunk."""
+        reserved = False
+        for rid, chunk in chunks:
+            by_model = {}
+            for job in chunk:
+                if job["record"].qbo_push_request_id != rid:
+                    by_model.setdefault(job["record"]._name, []).append(job["record"].id)
+            for model, ids in by_model.items():
+                Model = self.env[model]
+                Model.flush_model(["qbo_push_request_id"])
+                self.env.cr.execute(
+                    SQL(
+                        "UPDATE %s SET qbo_push_request_id = %s WHERE id IN %s",
+                        SQL.identifier(Model._table),
+                        rid,
+                        tuple(ids),
+                    )
+                )
+                Model.browse(ids).invalidate_recordset(["qbo_push_request_id"])
+                reserved = True
+        if reserved:
+            self._qbo_commit()
 
     def _qbo_push_voids(self, run, client, entity, records, bindings):
         """Void in QuickBooks what was cancelled in Odoo (one call each: voids are rare and
@@ -1153,10 +1182,25 @@ class QboConnection(models.Model):
         records.write({"qbo_push_state": "held", "qbo_push_message": message})
 
     def _qbo_push_skip(self, records, message):
-        if records:
-            records.write(
-                {"qbo_push_dirty": False, "qbo_push_state": "skipped", "qbo_push_message": message}
+        """Records with nothing to send (any more). One whose earlier send got no answer may
+        exist in QuickBooks already: it is not skipped silently but kept as 'answer lost'."""
+        if not records:
+            return
+        lost = records.filtered("qbo_push_request_id")
+        if lost:
+            lost.write(
+                {
+                    "qbo_push_state": "error",
+                    "qbo_push_message": self.env._(
+                        "%(message)s But an earlier send of it got no answer: QuickBooks Online "
+                        "may hold it already: check QuickBooks and void it there if it exists.",
+                        message=message,
+                    ),
+                }
             )
+        (records - lost).write(
+            {"qbo_push_dirty": False, "qbo_push_state": "skipped", "qbo_push_message": message}
+        )
 
 
 class QboItemMapping(models.Model):

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models, modules, tools
 
+from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import (
     QboError,
     QboReconnectRequired,
@@ -407,27 +408,35 @@ class QboConnection(models.Model):
     def _qbo_sync_ids(self, ids_by_entity, trigger="webhook", deleted_by_entity=None):
         """Re-read these QBO records and apply them, in dependency order, as one recorded run.
 
-        Entry point for the webhook processor and the Retry buttons:
+        Entry point for the Retry buttons (and anything that knows records changed):
         ``ids_by_entity = {"Invoice": ["130", "131"], "Customer": ["5"]}``;
-        ``deleted_by_entity`` lists ids QBO reported as deleted (no read: applied as deletions).
+        ``deleted_by_entity`` lists ids said to be deleted: applied as deletions only when
+        QuickBooks confirms it (gone and listed as Deleted by CDC), as for webhooks.
         Returns the run (state running/success/warning/failed)."""
         self.ensure_one()
 
         def work(run, client):
-            changes = {}
-            for entity in ENTITY_ORDER:
-                ids = [str(i) for i in (ids_by_entity or {}).get(entity) or []]
-                records = []
-                if ids:
-                    records = client.read_many(
-                        entity, ids, include_inactive=entity in FULL_SCAN_WHERE
-                    )
-                deleted = [str(i) for i in (deleted_by_entity or {}).get(entity) or []]
-                records += [{"Id": i, "status": "Deleted"} for i in deleted]
-                if records:
-                    changes[entity] = records
+            wanted, claims = {}, {}
+            for entity, ids in (ids_by_entity or {}).items():
+                wanted.setdefault(entity, []).extend(str(i) for i in ids)
+            for entity, ids in (deleted_by_entity or {}).items():
+                for qbo_id in ids:
+                    wanted.setdefault(entity, []).append(str(qbo_id))
+                    claims[(entity, str(qbo_id))] = "Delete"
+            changes, outcomes = self._qbo_confirmed_changes(client, wanted, claims)
             run.mode = "ids"
             self._qbo_apply_changes(changes, run, client)
+            for (entity, qbo_id), (_state, reason) in outcomes.items():
+                run._qbo_add_errors(
+                    [
+                        {
+                            "qbo_entity": entity,
+                            "qbo_id": qbo_id,
+                            "code": "unconfirmed",
+                            "message": reason,
+                        }
+                    ]
+                )
 
         if not self._qbo_try_lock():
             run = self._qbo_new_run(trigger)
@@ -480,6 +489,8 @@ class QboConnection(models.Model):
                 "(%(error)s).",
                 error=error.message or error.code,
             )
+        except QboKeyError as error:
+            failure = error.message
         except (QboServerError, QboThrottled) as error:
             failure = self.env._(
                 "QuickBooks Online is not answering right now (%(error)s): nothing was lost, "

@@ -86,4 +86,5 @@ class QboItemMapping(models.Model):
         return super().write(vals)
 
     def action_remove_mapping(self):
+        self.sudo().connection_id._qbo_check_manager()
         self.write({"qbo_item_id": False})

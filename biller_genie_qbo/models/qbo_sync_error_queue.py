@@ -16,6 +16,7 @@ from . import qbo_sync_run  # noqa: F401 - defines the models extended here
 _logger = logging.getLogger(__name__)
 
 ACTIVE_STATES = ("open", "retrying", "given_up")
+MANAGER = "biller_genie_qbo.group_qbo_manager"
 MAX_ATTEMPTS = 5
 RETRY_BASE = timedelta(minutes=5)  # 5 min, 20 min, 80 min, 5 h 20 min, then given up
 RETRY_FACTOR = 4
@@ -235,9 +236,13 @@ class QboSyncError(models.Model):
         return True
 
     def _qbo_check_user(self):
-        if not self.env.user.has_group("biller_genie_qbo.group_qbo_user"):
-            raise AccessError(self.env._("Only QuickBooks Online users can do this."))
-        self.check_access("read")
+        """Retry and Dismiss: QuickBooks Online users of the failures' companies only."""
+        Connection = self.env["biller_genie_qbo.connection"]
+        Connection._qbo_check_scope(self.sudo().company_id)
+        try:
+            self.check_access("write" if self.env.user.has_group(MANAGER) else "read")
+        except AccessError:
+            raise AccessError(Connection._qbo_refusal()) from None
 
     def _qbo_retry(self):
         """Retry these items, one sync run per connection; returns the runs. Items still

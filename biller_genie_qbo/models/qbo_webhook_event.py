@@ -5,6 +5,7 @@ the unique event key, so a redelivery adds nothing) and triggers the processing 
 (``_cron_qbo_process_events`` on the connection) re-reads the entities from QuickBooks.
 """
 
+import hashlib
 import logging
 
 from odoo import api, fields, models
@@ -17,7 +18,16 @@ EVENT_STATES = [
     ("done", "Done"),
     ("ignored", "Ignored"),
     ("failed", "Failed"),
+    # Refused when received: unreadable, invalid id, text PostgreSQL cannot store.
+    ("rejected", "Rejected"),
+    # A delete, void or merge that QuickBooks does not confirm: nothing was changed.
+    ("contradicted", "Not confirmed by QuickBooks"),
 ]
+
+
+def event_key(event_id):
+    """The inbox's unique key of an event: a hash of its whole id (ids can be long)."""
+    return hashlib.sha256(str(event_id).encode("utf-8", "replace")).hexdigest()
 
 
 class QboWebhookEvent(models.Model):
@@ -35,9 +45,16 @@ class QboWebhookEvent(models.Model):
         "Event ID",
         required=True,
         help="The CloudEvents id, or a hash of realm, entity, id, operation and time for "
-        "legacy notifications.",
+        "legacy notifications (first 255 characters).",
     )
-    realm_id = fields.Char("QuickBooks Company ID", required=True)
+    event_key = fields.Char(
+        compute="_compute_event_key",
+        store=True,
+        precompute=True,
+        required=True,
+        help="SHA-256 of the whole event id: the inbox's unique key.",
+    )
+    realm_id = fields.Char(related="connection_id.realm_id", string="QuickBooks Company ID")
     entity = fields.Char(required=True)
     entity_id = fields.Char("Entity ID", required=True)
     deleted_id = fields.Char("Merged Entity ID", help="Merge: the id of the entity merged away.")
@@ -52,10 +69,16 @@ class QboWebhookEvent(models.Model):
     _sql_constraints = [
         (
             "event_uniq",
-            "unique(connection_id, event_id)",
+            "unique(connection_id, event_key)",
             "This webhook event is recorded already.",
         ),
     ]
+
+    @api.depends("event_id")
+    def _compute_event_key(self):
+        # The hot path inserts rows with SQL and computes the key of the whole id itself.
+        for event in self:
+            event.event_key = event_key(event.event_id)
 
     def init(self):
         # The processing cron reads the pending events of a connection, oldest first.
@@ -68,10 +91,10 @@ class QboWebhookEvent(models.Model):
     def _qbo_store(self, rows, cron_id):
         """Insert the events of one delivery in a single statement; known keys are skipped.
 
-        ``rows``: dicts with connection_id, event_id, realm_id, entity, entity_id, operation,
-        occurred_at, deleted_id, state, company_id. Returns the number of new rows and whether
-        a new pending row needs a trigger of the cron ``cron_id`` (none due yet), from the same
-        statement: the hot path of every delivery makes one round trip here."""
+        ``rows``: dicts with connection_id, event_id, event_key, entity, entity_id, operation,
+        occurred_at, deleted_id, state, error, company_id. Returns the number of new rows and
+        whether a new pending row needs a trigger of the cron ``cron_id`` (none due yet), from
+        the same statement: the hot path of every delivery makes one round trip here."""
         if not rows:
             return 0, False
         now = fields.Datetime.now()
@@ -80,13 +103,14 @@ class QboWebhookEvent(models.Model):
             "connection_id",
             "company_id",
             "event_id",
-            "realm_id",
+            "event_key",
             "entity",
             "entity_id",
             "deleted_id",
             "operation",
             "occurred_at",
             "state",
+            "error",
         )
         values = [
             SQL(
@@ -104,7 +128,7 @@ class QboWebhookEvent(models.Model):
                    INSERT INTO biller_genie_qbo_webhook_event
                        (%s, received_at, attempts, create_uid, create_date, write_uid, write_date)
                    VALUES %s
-                   ON CONFLICT (connection_id, event_id) DO NOTHING
+                   ON CONFLICT (connection_id, event_key) DO NOTHING
                    RETURNING state
                )
                SELECT count(*),

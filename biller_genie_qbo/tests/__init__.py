@@ -6,6 +6,7 @@ from . import (
     test_push_partner,
     test_push_payment,
     test_security,
+    test_security_rpc,
     test_sync_engine,
     test_sync_invoice,
     test_sync_partner,
@@ -13,4 +14,5 @@ from . import (
     test_sync_product,
     test_ui_tour,
     test_webhook,
+    test_webhook_hostile,
 )

@@ -146,22 +146,22 @@ class TestCron(QboCommon):
     def test_keep_alive_refreshes_before_expiry(self):
         token = self.conn.token_ids
         # Fresh tokens: nothing to do.
-        before = token.refresh_token
+        before = token._qbo_token_set().refresh_token
         self.Connection._cron_qbo_keep_alive()
-        self.assertEqual(token.refresh_token, before)
+        self.assertEqual(token._qbo_token_set().refresh_token, before)
         # The refresh token expires within the margin: refreshed, a new 100 days.
         token.refresh_expires_at = fields.Datetime.now() + timedelta(days=10)
         self.Connection._cron_qbo_keep_alive()
         token.invalidate_recordset()
-        self.assertNotEqual(token.refresh_token, before)
+        self.assertNotEqual(token._qbo_token_set().refresh_token, before)
         self.assertGreater(token.refresh_expires_at, fields.Datetime.now() + timedelta(days=90))
         self.assertEqual(self.conn.state, "connected")
         # Idle for a week: refreshed as well.
-        rotated = token.refresh_token
+        rotated = token._qbo_token_set().refresh_token
         token.refreshed_at = fields.Datetime.now() - timedelta(days=8)
         self.Connection._cron_qbo_keep_alive()
         token.invalidate_recordset()
-        self.assertNotEqual(token.refresh_token, rotated)
+        self.assertNotEqual(token._qbo_token_set().refresh_token, rotated)
         # The refreshed tokens work.
         self.assertTrue(self.conn._qbo_get_client().company_info()["CompanyName"])
 
@@ -236,7 +236,6 @@ class TestCron(QboCommon):
                 {
                     "connection_id": conn.id,
                     "event_id": f"evt-{conn.id}",
-                    "realm_id": conn.realm_id,
                     "entity": "Customer",
                     "entity_id": "1",
                     "operation": "Update",
@@ -373,5 +372,9 @@ class TestCron(QboCommon):
         ):
             self.assertIn(expected, details)
         token = self.conn.token_ids
-        for secret in (token.access_token, token.refresh_token, "emulator-client-secret"):
+        for secret in (
+            token._qbo_token_set().access_token,
+            token._qbo_token_set().refresh_token,
+            "emulator-client-secret",
+        ):
             self.assertNotIn(secret, details)

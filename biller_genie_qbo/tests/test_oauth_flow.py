@@ -76,7 +76,8 @@ class TestOAuthFlow(HttpCase):
         self.assertEqual(conn.state, "connected")
         self.assertEqual(conn.realm_id, DEMO_REALM_ID)
         self.assertEqual(conn.qbo_company_name, "Genie Demo Company")
-        self.assertTrue(conn.access_token and conn.refresh_token)
+        tokens = conn._qbo_tokens()
+        self.assertTrue(tokens.access_token and tokens.refresh_token)
         self.assertGreater(conn.access_token_expires_at, fields.Datetime.now())
         self.assertGreater(
             conn.refresh_token_expires_at, fields.Datetime.now() + timedelta(days=99)
@@ -92,8 +93,8 @@ class TestOAuthFlow(HttpCase):
     def _assert_not_connected(self, message, realm_id=False):
         conn = self.conn.sudo()
         self.assertEqual(conn.state, "disconnected")
-        self.assertFalse(conn.access_token)
-        self.assertFalse(conn.refresh_token)
+        self.assertFalse(conn._qbo_tokens().access_token)
+        self.assertFalse(conn._qbo_tokens().refresh_token)
         self.assertEqual(conn.realm_id, realm_id)
         self.assertIn(message, conn.oauth_error_message or "")
 
@@ -110,12 +111,12 @@ class TestOAuthFlow(HttpCase):
         callback = self._consent()
         self._callback(callback)
         self.assertEqual(self.conn.state, "connected")
-        tokens = self.conn.sudo().refresh_token
+        tokens = self.conn._qbo_tokens().refresh_token
         self.conn.sudo().write({"state": "disconnected", "realm_id": False})
         self._callback(callback)
         self.assertIn("already used", self.conn.oauth_error_message)
         self.assertEqual(self.conn.state, "disconnected")
-        self.assertEqual(self.conn.sudo().refresh_token, tokens, "nothing new was saved")
+        self.assertEqual(self.conn._qbo_tokens().refresh_token, tokens, "nothing new was saved")
 
     @mute_logger("odoo.addons.biller_genie_qbo.models.qbo_connection")
     def test_expired_state(self):
@@ -171,12 +172,13 @@ class TestOAuthFlow(HttpCase):
 
     def test_disconnect_revokes_and_keeps_history(self):
         self._callback(self._consent())
-        refresh_token = self.conn.sudo().refresh_token
+        refresh_token = self.conn._qbo_tokens().refresh_token
         result = self.conn.action_qbo_disconnect()
         self.assertEqual(result["params"]["type"], "success")
         conn = self.conn.sudo()
         self.assertEqual(conn.state, "disconnected")
-        self.assertFalse(conn.access_token or conn.refresh_token)
+        tokens = conn._qbo_tokens()
+        self.assertFalse(tokens.access_token or tokens.refresh_token)
         self.assertTrue(conn.last_disconnected_at)
         self.assertIn("last disconnected", conn.support_details)
         # Intuit no longer honours the grant.

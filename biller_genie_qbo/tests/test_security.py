@@ -39,12 +39,10 @@ class TestSecurity(TransactionCase):
             with self.assertRaises(AccessError):
                 self.env["biller_genie_qbo.token"].with_user(user).search([])
             with self.assertRaises(AccessError):
-                self.conn_a.with_user(user).read(["access_token"])
+                self.conn_a.with_user(user).read(["token_ids"])
             with self.assertRaises(AccessError):
-                self.conn_a.with_user(user).read(["refresh_token"])
-        self.assertEqual(
-            self.conn_a.with_user(self.env.ref("base.user_admin")).access_token, "tok-a"
-        )
+                self.conn_a.with_user(user).read(["realm_id_encrypted"])
+        self.assertEqual(self.conn_a._qbo_tokens().access_token, "tok-a")
 
     def test_credentials_are_for_system_administrators_only(self):
         self.env["ir.config_parameter"].sudo().set_param("biller_genie_qbo.client_secret", "s3cr3t")

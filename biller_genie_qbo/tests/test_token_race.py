@@ -65,11 +65,15 @@ def connected(emulator):
 
 
 def _stored_refresh_token(registry, conn_id):
+    """The refresh token as stored (encrypted), decrypted."""
     with registry.cursor() as cr:
         cr.execute(
-            "SELECT refresh_token FROM biller_genie_qbo_token WHERE connection_id = %s", [conn_id]
+            "SELECT refresh_token_encrypted FROM biller_genie_qbo_token WHERE connection_id = %s",
+            [conn_id],
         )
-        return cr.fetchone()[0]
+        stored = cr.fetchone()[0]
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        return env["biller_genie_qbo.token"]._qbo_decrypt(stored, "refresh_token")
 
 
 def _refresh_count(emulator):

@@ -43,8 +43,9 @@ def ce_time(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
 
 
-@tagged("post_install", "-at_install")
-class TestWebhook(QboCommon, HttpCase):
+class WebhookCase(QboCommon, HttpCase):
+    """The route and the processor against a fresh demo company: helpers, no test."""
+
     registry_test_mode = False  # QboCommon puts the registry in test mode already
 
     @classmethod
@@ -122,6 +123,9 @@ class TestWebhook(QboCommon, HttpCase):
     def qbo_partner(self, qbo_id):
         return self.bound("Customer", qbo_id)
 
+
+@tagged("post_install", "-at_install")
+class TestWebhook(WebhookCase):
     # -- signatures -----------------------------------------------------------------------
     def test_valid_signature_stores_and_triggers_the_cron(self):
         with self.triggers() as capture:

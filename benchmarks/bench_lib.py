@@ -1,4 +1,5 @@
-"""Shared plumbing of the addon benchmarks (not a benchmark itself).
+"""Shared plumbing of the addon benchmarks (not a benchmark itself); the real Odoo server
+subprocesses come from the repository's ``harness`` package (shared with the tests).
 
 - the QBO emulator in a subprocess (``python -m qbo_emulator``: it must not share our GIL);
 - a fresh benchmark database with the addon installed (``odoo -i`` in a subprocess), then an
@@ -11,12 +12,9 @@
 
 import contextlib
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -26,31 +24,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the emulator speaks http
 
+from harness import OdooServer, free_port, odoo_args, wait_http  # noqa: E402
+from harness.odoo_server import log  # noqa: E402
 from qbo_emulator import CLIENT_ID, CLIENT_SECRET, VERIFIER_TOKEN  # noqa: E402
 from qbo_emulator.control import EmulatorControl  # noqa: E402
 
-
-def log(message):
-    print(f"# {message}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url, seconds=60, fail=True):
-    """Wait until ``url`` answers; exits (or returns False when not ``fail``) if it does not."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(url, timeout=2).status_code < 500:
-                return True
-        time.sleep(0.2)
-    if fail:
-        raise SystemExit(f"error: {url} did not answer within {seconds} s")
-    return False
+__all__ = ["OdooServer", "free_port", "log", "odoo_args", "wait_http"]
 
 
 def stop_process(proc, timeout):
@@ -88,26 +67,6 @@ class EmulatorProcess:
 
 
 _CONFIGURED = []
-
-
-def odoo_args(db):
-    """Odoo command-line options for ``db`` (same as scripts/_env.sh writes)."""
-    import odoo
-
-    root = Path(odoo.__file__).resolve().parent.parent
-    addons = f"{root}/addons,{root}/odoo/addons,{REPO}"
-    args = [
-        f"--addons-path={addons}",
-        f"--db_host={os.environ.get('PGHOST', '127.0.0.1')}",
-        f"--db_port={os.environ.get('PGPORT', '5432')}",
-        f"--data-dir={REPO}/var/filestore",
-        "--without-demo=all",
-        "--log-level=warn",
-        f"--database={db}",
-    ]
-    if os.environ.get("PGUSER"):
-        args.append(f"--db_user={os.environ['PGUSER']}")
-    return args
 
 
 def odoo_config(db):
@@ -233,57 +192,6 @@ def table(headers, rows):
     for row in cells[1:]:
         lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
     return "\n".join(lines)
-
-
-def odoo_script():
-    """Odoo's start script (``odoo-bin`` beside the package, or the installed ``odoo``).
-
-    Not ``python -m odoo``: in prefork mode the master starts the gevent (websocket) process
-    by re-running ``sys.argv[0]``, which is ``odoo/__main__.py`` under ``-m`` and dies at once
-    on its relative import; the master then respawns it in a loop, eating the CPU a benchmark
-    measures."""
-    import odoo
-
-    script = Path(odoo.__file__).resolve().parent.parent / "odoo-bin"
-    if script.is_file():
-        return str(script)
-    found = shutil.which("odoo")
-    if not found:
-        sys.exit("Odoo's start script (odoo-bin or odoo) was not found beside the odoo package")
-    return found
-
-
-class OdooServer:
-    """Odoo's server on ``db`` over HTTP in a subprocess (threaded unless ``--workers``)."""
-
-    def __init__(self, db, extra_args=(), port=None):
-        self.port = port or free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        args = odoo_args(db)
-        gevent_port = free_port()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                odoo_script(),
-                *args,
-                f"--http-port={self.port}",
-                f"--gevent-port={gevent_port}",
-                *extra_args,
-            ],
-            cwd=REPO,
-            start_new_session=True,
-        )
-        wait_http(f"{self.base_url}/web/login", seconds=120)
-        prefork = any(a.startswith("--workers=") and a != "--workers=0" for a in extra_args)
-        if prefork and not wait_http(f"http://127.0.0.1:{gevent_port}/web/health", 60, False):
-            log(
-                "WARNING: Odoo's gevent process does not start (see its traceback above; "
-                "gevent needs zope.interface visible to pkg_resources): the prefork master "
-                "respawns it in a loop and the figures of this run are low"
-            )
-
-    def stop(self):
-        stop_process(self.proc, timeout=30)
 
 
 def set_base_url(env, url):

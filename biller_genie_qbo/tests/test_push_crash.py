@@ -1,0 +1,288 @@
+"""Exactly-once pushes across crashes, with real processes, as production runs them.
+
+An Odoo server in prefork mode (HTTP workers, a cron worker) on a database of its own, the
+emulator over HTTP. QuickBooks applies a batch but its answer is lost (the emulator's fault
+"timeout after applying the write"), the server is SIGKILLed while it waits, the user posts
+one more document, the server comes back: QuickBooks must hold each Odoo record once. Before
+the fix the requestid was derived from the chunk and only saved once an error was caught: the
+rebuilt chunk of 11 got a new requestid and QuickBooks created the 10 again (21 for 11).
+
+Plain pytest functions: they need committed data and processes of their own. They run from
+``scripts/test.sh``, which makes the template database (``BGQBO_TEMPLATE_DB``).
+"""
+
+import os
+import time
+
+import pytest
+import requests
+
+from harness import OdooServer, RpcSession, clone_database, drop_database
+from qbo_emulator import CLIENT_ID, CLIENT_SECRET, Emulator
+
+TEMPLATE = os.environ.get("BGQBO_TEMPLATE_DB")
+pytestmark = pytest.mark.skipif(
+    not TEMPLATE, reason="real-process test: run it through scripts/test.sh (BGQBO_TEMPLATE_DB)"
+)
+# Production's process model: HTTP workers and a cron worker with time limits.
+PREFORK = ["--workers=2", "--max-cron-threads=1", "--limit-time-real=60", "--limit-time-cpu=50"]
+CONNECTION = "biller_genie_qbo.connection"
+
+
+def wait_for(condition, seconds=90, what="condition"):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+
+class World:
+    """A prefork server connected to an emulator company through the real OAuth flow."""
+
+    def __init__(self, tmp_path):
+        self.emu = Emulator(port=0, seed="none", throttle=False)
+        self.emu.start()
+        self.realm = self.emu.control.create_realm(seed="demo")
+        self.db = f"{TEMPLATE}_crash"
+        clone_database(TEMPLATE, self.db)
+        self.server = OdooServer(self.db, PREFORK, log_file=str(tmp_path / "odoo.log"))
+        self.login()
+        self.connect()
+
+    def login(self):
+        self.rpc = RpcSession(self.server.base_url, self.db)
+
+    def connect(self):
+        rpc = self.rpc
+        settings = rpc.call_kw(
+            "res.config.settings",
+            "web_save",
+            [],
+            {
+                "qbo_client_id": CLIENT_ID,
+                "qbo_client_secret": CLIENT_SECRET,
+                "qbo_environment": "custom",
+                "qbo_custom_url": self.emu.base_url,
+            },
+            specification={},
+        )
+        rpc.call_button("res.config.settings", "execute", [settings[0]["id"]])
+        page = rpc.call_kw(CONNECTION, "action_open_page")
+        self.conn_id = page["res_id"]
+        action = rpc.call_button(CONNECTION, "action_qbo_connect", [self.conn_id])
+        self.emu.control.consent(realm_id=self.realm)
+        consent = requests.get(action["url"], allow_redirects=False, timeout=10)
+        callback = rpc.http.get(consent.headers["Location"], allow_redirects=False, timeout=30)
+        assert callback.status_code in (302, 303), callback.text[:300]
+        assert self.connection()["state"] == "connected"
+        rpc.call_button(CONNECTION, "action_qbo_sync_now", [self.conn_id])
+        wait_for(self.synced, what="the first sync")
+
+    def connection(self):
+        fields = ["state", "last_sync_result", "sync_running", "sync_requested"]
+        return self.rpc.call_kw(CONNECTION, "read", [self.conn_id], fields)[0]
+
+    def synced(self):
+        conn = self.connection()
+        done = conn["last_sync_result"] and not conn["sync_running"] and not conn["sync_requested"]
+        assert conn["last_sync_result"] != "failed", conn
+        return done
+
+    def qbo(self, entity):
+        return [
+            e for e in self.emu.control.entities(self.realm, entity) if e.get("status") != "Deleted"
+        ]
+
+    def search_read(self, model, domain, fields):
+        return self.rpc.call_kw(model, "search_read", domain, fields)
+
+    def ids(self, model, name):
+        return [r["id"] for r in self.search_read(model, [("name", "=", name)], ["id"])]
+
+    def bound(self, model, ids):
+        rows = self.search_read(
+            "biller_genie_qbo.binding",
+            [("res_model", "=", model), ("res_id", "in", ids)],
+            ["res_id", "qbo_id", "qbo_entity"],
+        )
+        return {row["res_id"]: row for row in rows}
+
+    def pushed(self, model, ids):
+        rows = self.rpc.call_kw(model, "read", ids, ["qbo_push_state", "qbo_push_dirty"])
+        states = {row["qbo_push_state"] for row in rows}
+        assert "error" not in states, rows
+        return all(not row["qbo_push_dirty"] for row in rows)
+
+    def stop(self):
+        self.server.stop()
+        drop_database(self.db)
+        self.emu.stop()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    world = World(tmp_path_factory.mktemp("crash"))
+    yield world
+    world.stop()
+
+
+def invoices(world, partner_ids, product_id):
+    """Post one invoice per partner in one request (one transaction: one push chunk)."""
+    ids = world.rpc.call_kw(
+        "account.move",
+        "create",
+        [
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner_id,
+                "invoice_line_ids": [
+                    (0, 0, {"product_id": product_id, "quantity": 2, "price_unit": 50.0})
+                ],
+            }
+            for partner_id in partner_ids
+        ],
+    )
+    world.rpc.call_kw("account.move", "action_post", ids)
+    return ids
+
+
+def crash_during_push(world, entity, act, new_per_act):
+    """``act(count)`` makes Odoo records that push ``count`` ``entity`` to QuickBooks in one
+    batch. The first batch sent is applied by QuickBooks but its answer is lost; the server is
+    SIGKILLed while it waits; one more record is made; the server restarts and pushes.
+    Returns the Odoo records made."""
+    before = len(world.qbo(entity))
+    world.emu.control.fault("timeout_after_write", count=1, path_contains="/batch", delay=30)
+    made = act(10)
+    wait_for(
+        lambda: len(world.qbo(entity)) >= before + 10 * new_per_act,
+        what=f"QuickBooks to apply the batch of {entity}",
+    )
+    world.server.kill()  # the answer was never read: a crash while waiting for it
+    world.emu.control.clear_faults()
+    world.server.start()
+    world.login()
+    made += act(1)
+    return before, made
+
+
+def test_customers_and_invoices_are_created_once_across_a_crash(world):
+    """(Customers have a second safety net: QuickBooks refuses a duplicate name with 6240 and
+    the push links the existing customer.)"""
+    product = world.ids("product.product", "Services")[0]
+    partners = world.rpc.call_kw(
+        "res.partner", "create", [{"name": f"Crash Customer {n}"} for n in range(11)]
+    )
+    queue = list(partners)
+    made_invoices = []
+
+    def act(count):
+        batch, queue[:] = queue[:count], queue[count:]
+        ids = invoices(world, batch, product)
+        made_invoices.extend(ids)
+        return ids
+
+    customers_before, _made = crash_during_push(world, "Customer", act, 1)
+    wait_for(lambda: world.pushed("account.move", made_invoices), what="the push after restart")
+    names = [c["DisplayName"] for c in world.qbo("Customer")]
+    assert len(world.qbo("Customer")) == customers_before + 11, "each new customer once"
+    for n in range(11):
+        assert names.count(f"Crash Customer {n}") == 1
+    bound = world.bound("res.partner", partners)
+    assert len({b["qbo_id"] for b in bound.values()}) == 11
+    notes = [i.get("PrivateNote") for i in world.qbo("Invoice")]
+    moves = world.rpc.call_kw("account.move", "read", made_invoices, ["name"])
+    for move in moves:
+        assert notes.count(f"Odoo {move['name']}") == 1, move["name"]
+
+
+def test_invoices_are_created_once_across_a_crash(world):
+    product = world.ids("product.product", "Services")[0]
+    customer = world.ids("res.partner", "Amy's Bird Sanctuary")[0]
+    made = []
+
+    def act(count):
+        ids = invoices(world, [customer] * count, product)
+        made.extend(ids)
+        return ids
+
+    before, _made = crash_during_push(world, "Invoice", act, 1)
+    wait_for(lambda: world.pushed("account.move", made), what="the push after restart")
+    assert len(world.qbo("Invoice")) == before + 11, "11 invoices in QuickBooks for 11 in Odoo"
+    bound = world.bound("account.move", made)
+    assert len({b["qbo_id"] for b in bound.values()}) == 11, "each bound to its own invoice"
+
+
+def test_payments_are_created_once_across_a_crash(world):
+    product = world.ids("product.product", "Services")[0]
+    customer = world.ids("res.partner", "Amy's Bird Sanctuary")[0]
+    open_invoices = invoices(world, [customer] * 11, product)
+    wait_for(lambda: world.pushed("account.move", open_invoices), what="the invoices' push")
+    queue = list(open_invoices)
+    made = []
+
+    def act(count):
+        batch, queue[:] = queue[:count], queue[count:]
+        wizard = world.rpc.call_kw(
+            "account.payment.register",
+            "create",
+            {"group_payment": False},
+            context={**world.rpc.context, "active_model": "account.move", "active_ids": batch},
+        )
+        world.rpc.call_button(
+            "account.payment.register",
+            "action_create_payments",
+            [wizard],
+            context={**world.rpc.context, "active_model": "account.move", "active_ids": batch},
+        )
+        ids = [
+            p["id"]
+            for p in world.search_read("account.payment", [("invoice_ids", "in", batch)], ["id"])
+        ]
+        made.extend(ids)
+        return ids
+
+    before, _made = crash_during_push(world, "Payment", act, 1)
+    wait_for(lambda: world.pushed("account.payment", made), what="the push after restart")
+    assert len(made) == 11
+    assert len(world.qbo("Payment")) == before + 11, "11 payments in QuickBooks for 11 in Odoo"
+    for invoice in world.bound("account.move", open_invoices).values():
+        remote = world.emu.control.entity(world.realm, "Invoice", invoice["qbo_id"])
+        assert float(remote["Balance"]) == 0.0, "paid once, not twice"
+
+
+def test_credit_notes_are_created_once_across_a_crash(world):
+    product = world.ids("product.product", "Services")[0]
+    customer = world.ids("res.partner", "Amy's Bird Sanctuary")[0]
+    to_reverse = invoices(world, [customer] * 11, product)
+    wait_for(lambda: world.pushed("account.move", to_reverse), what="the invoices' push")
+    queue = list(to_reverse)
+    made = []
+
+    def act(count):
+        batch, queue[:] = queue[:count], queue[count:]
+        context = {**world.rpc.context, "active_model": "account.move", "active_ids": batch}
+        journal = world.search_read("account.journal", [("type", "=", "sale")], ["id"])[0]["id"]
+        wizard = world.rpc.call_kw(
+            "account.move.reversal", "create", {"journal_id": journal}, context=context
+        )
+        world.rpc.call_button("account.move.reversal", "refund_moves", [wizard], context=context)
+        reversals = world.search_read(
+            "account.move", [("reversed_entry_id", "in", batch)], ["id", "reversed_entry_id"]
+        )
+        credit_notes = [r["id"] for r in reversals]
+        # Posted, a credit note made from an invoice is reconciled with it (applied).
+        world.rpc.call_kw("account.move", "action_post", credit_notes)
+        made.extend(credit_notes)
+        return credit_notes
+
+    before, _made = crash_during_push(world, "CreditMemo", act, 1)
+    wait_for(lambda: world.pushed("account.move", made), what="the push after restart")
+    memos = world.qbo("CreditMemo")
+    assert len(memos) == before + 11, "11 credit memos in QuickBooks for 11 credit notes"
+    for invoice in world.bound("account.move", to_reverse).values():
+        remote = world.emu.control.entity(world.realm, "Invoice", invoice["qbo_id"])
+        assert float(remote["Balance"]) == 0.0, "each credit applied once"

@@ -1,0 +1,283 @@
+"""Attacks through JSON-RPC exactly as a browser sends them (``/web/session/authenticate``,
+``/web/dataset/call_kw``, ``/web/dataset/call_button``), as a portal user, a plain internal
+user, a QuickBooks Online user and another company's QuickBooks manager: no secret in any
+answer, no forbidden action succeeds, no Intuit call is made by a refused action (the
+emulator's counters), and a refusal names nothing of the other company."""
+
+import json
+
+from odoo import Command
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.biller_genie_qbo import const
+
+from .common_push import QboPushCommon
+
+CLIENT_SECRET_MARK = "emulator-client-secret"  # the app secret of the emulator (QboCommon)
+VERIFIER = "verifier-token-nobody-may-read"
+QUIET = ("odoo.http", "odoo.addons.biller_genie_qbo.models.qbo_connection")
+
+
+@tagged("post_install", "-at_install")
+class TestSecurityRpc(QboPushCommon, HttpCase):
+    registry_test_mode = False  # QboCommon puts the registry in test mode already
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The app secrets as an administrator stores them (the settings' write-only fields).
+        cls.env["res.config.settings"].create(
+            {"qbo_client_secret": CLIENT_SECRET_MARK, "qbo_webhook_verifier_token": VERIFIER}
+        )
+        cls.company_a = cls.env.company
+        cls.env.ref("base.user_admin").company_ids |= cls.company_a
+        cls.company_a.name = "Acme Secret Holdings"
+        cls.company_b = cls.env["res.company"].create({"name": "Other Company B"})
+        cls.portal = new_test_user(cls.env, "sec_portal", groups="base.group_portal")
+        own_company = {
+            "company_id": cls.company_a.id,
+            "company_ids": [Command.set(cls.company_a.ids)],
+        }
+        cls.plain = new_test_user(
+            cls.env,
+            "sec_plain",
+            groups="base.group_user,account.group_account_invoice",
+            **own_company,
+        )
+        cls.qbo_user = new_test_user(
+            cls.env,
+            "sec_qbo_user",
+            groups="base.group_user,account.group_account_invoice,biller_genie_qbo.group_qbo_user",
+            **own_company,
+        )
+        cls.manager_b = new_test_user(
+            cls.env,
+            "sec_manager_b",
+            groups="base.group_user,account.group_account_manager,"
+            "biller_genie_qbo.group_qbo_manager",
+            company_id=cls.company_b.id,
+            company_ids=[Command.set(cls.company_b.ids)],
+        )
+        # The QuickBooks user comes last: he may retry and dismiss his company's failures.
+        cls.attackers = (cls.portal, cls.plain, cls.manager_b, cls.qbo_user)
+
+    def setUp(self):
+        super().setUp()
+        tokens = self.conn._qbo_tokens()
+        self.secrets = [CLIENT_SECRET_MARK, VERIFIER, tokens.access_token, tokens.refresh_token]
+        self.invoice = self.make_invoice()
+        self.push()
+        run = self.conn._qbo_run_sync("button")
+        self.failure = (
+            self.env["biller_genie_qbo.sync.error"]
+            .sudo()
+            .create(
+                {
+                    "run_id": run.id,
+                    "qbo_entity": "Invoice",
+                    "qbo_id": "999999",
+                    "message": "It failed",
+                }
+            )
+        )
+
+    # ------------------------------------------------------------------
+    # JSON-RPC as a browser sends it
+    # ------------------------------------------------------------------
+    def login(self, user):
+        self.authenticate(user.login, user.login)
+        return user
+
+    def rpc(self, model, method, args=(), kwargs=None, route="call_kw", company=None):
+        """The raw answer of a JSON-RPC call (text, and the parsed ``result`` or ``error``)."""
+        context = {"allowed_company_ids": [company.id]} if company else {}
+        payload = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": 1,
+            "params": {
+                "model": model,
+                "method": method,
+                "args": list(args),
+                "kwargs": {**(kwargs or {}), "context": context},
+            },
+        }
+        url = f"/web/dataset/{route}" + (f"/{model}/{method}" if route == "call_kw" else "")
+        response = self.url_open(
+            url, data=json.dumps(payload), headers={"Content-Type": "application/json"}
+        )
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        return response.text, response.json()
+
+    def assertNoSecret(self, text, what):
+        for secret in self.secrets:
+            self.assertNotIn(secret, text, f"{what} leaks a secret")
+
+    def assertRefused(self, answer, what, forbidden_names=()):
+        text, body = answer
+        self.assertIn("error", body, f"{what} was not refused: {text[:300]}")
+        message = json.dumps(body["error"])
+        for name in ("Acme Secret Holdings", *forbidden_names):
+            self.assertNotIn(name, message, f"the refusal of {what} names the other company")
+        self.assertNoSecret(text, what)
+
+    def intuit_calls(self):
+        counters = self.control.counters()
+        return counters.get("total", 0)
+
+    # ------------------------------------------------------------------
+    # Secrets
+    # ------------------------------------------------------------------
+    @mute_logger(*QUIET)
+    def test_no_secret_on_any_path(self):
+        settings_fields = [f for f in self.env["res.config.settings"]._fields if "qbo" in f]
+        connection_fields = list(self.env["biller_genie_qbo.connection"]._fields)
+        admin = self.env.ref("base.user_admin")
+        for user in (*self.attackers, admin):
+            self.login(user)
+            calls = [
+                ("res.config.settings", "default_get", [settings_fields], {}),
+                ("res.config.settings", "get_values", [], {}),
+                ("res.config.settings", "fields_get", [], {}),
+                (
+                    "res.config.settings",
+                    "onchange",
+                    [[], {}, [], {name: {} for name in settings_fields}],
+                    {},
+                ),
+                ("ir.config_parameter", "search_read", [[]], {"fields": ["key", "value"]}),
+                ("ir.config_parameter", "get_param", [const.PARAM_CLIENT_SECRET], {}),
+                ("biller_genie_qbo.token", "search_read", [[]], {}),
+                (
+                    "biller_genie_qbo.connection",
+                    "web_read",
+                    [[self.conn.id]],
+                    {"specification": {name: {} for name in connection_fields}},
+                ),
+                ("biller_genie_qbo.connection", "read", [[self.conn.id], connection_fields], {}),
+                ("biller_genie_qbo.connection", "search_read", [[]], {}),
+                (
+                    "biller_genie_qbo.connection",
+                    "export_data",
+                    [[self.conn.id], ["support_details", "realm_id"]],
+                    {},
+                ),
+                ("biller_genie_qbo.connection", "fields_get", [], {}),
+            ]
+            for model, method, args, kwargs in calls:
+                text, _body = self.rpc(model, method, args, kwargs)
+                self.assertNoSecret(text, f"{user.login}: {model}.{method}")
+        # The page as the browser renders it for an administrator: no secret either.
+        self.login(admin)
+        _text, body = self.rpc(
+            "res.config.settings", "onchange", [[], {}, [], {name: {} for name in settings_fields}]
+        )
+        self.assertIn("result", body, body)
+        values = body["result"]["value"]
+        self.assertFalse(values.get("qbo_client_secret"), "write-only, even for admins")
+        self.assertTrue(values.get("qbo_client_secret_set"), "the form says a secret is stored")
+
+    def test_admin_sets_a_secret_without_reading_it(self):
+        self.login(self.env.ref("base.user_admin"))
+        _text, body = self.rpc(
+            "res.config.settings",
+            "web_save",
+            [[], {"qbo_webhook_verifier_token": "a-new-verifier"}],
+            {"specification": {"qbo_webhook_verifier_token": {}}},
+        )
+        self.assertFalse(body["result"][0]["qbo_webhook_verifier_token"], "never read back")
+        Token = self.env["biller_genie_qbo.token"]
+        stored = self.env["ir.config_parameter"].sudo().get_param(const.PARAM_VERIFIER_TOKEN)
+        self.assertNotIn("a-new-verifier", stored, "stored encrypted")
+        self.assertEqual(Token._qbo_get_secret(const.PARAM_VERIFIER_TOKEN), "a-new-verifier")
+        # Saving the settings again with the field left empty keeps the stored value.
+        self.rpc("res.config.settings", "web_save", [[], {"qbo_client_id": "changed"}])
+        self.assertEqual(Token._qbo_get_secret(const.PARAM_VERIFIER_TOKEN), "a-new-verifier")
+
+    # ------------------------------------------------------------------
+    # Actions and routes
+    # ------------------------------------------------------------------
+    @mute_logger(*QUIET)
+    def test_no_forbidden_action_succeeds_and_no_intuit_call(self):
+        conn = self.conn
+        mapping = conn.item_mapping_ids.filtered(lambda m: m.system_item == "late_fee")
+        mapping.qbo_item_id = self.items["Late Fee"]
+        state_before = conn.sudo().oauth_state_hash
+        for user in self.attackers:
+            self.login(user)
+            calls_before = self.intuit_calls()
+            company = self.company_b if user == self.manager_b else None
+            for method in (
+                "action_qbo_disconnect",
+                "action_qbo_connect",
+                "action_qbo_sync_now",
+            ):
+                answer = self.rpc(
+                    "biller_genie_qbo.connection",
+                    method,
+                    [[conn.id]],
+                    route="call_button",
+                    company=company,
+                )
+                self.assertRefused(answer, f"{user.login}: {method}")
+            answer = self.rpc(
+                "biller_genie_qbo.item.mapping",
+                "action_remove_mapping",
+                [mapping.ids],
+                route="call_button",
+                company=company,
+            )
+            self.assertRefused(answer, f"{user.login}: remove mapping")
+            for method in ("action_retry", "action_dismiss"):
+                answer = self.rpc(
+                    "biller_genie_qbo.sync.error",
+                    method,
+                    [self.failure.ids],
+                    route="call_button",
+                    company=company,
+                )
+                if user == self.qbo_user:
+                    continue  # QuickBooks users of the company may retry and dismiss
+                self.assertRefused(answer, f"{user.login}: {method}")
+            answer = self.rpc(
+                "account.move",
+                "action_qbo_push_retry",
+                [self.invoice.ids],
+                route="call_button",
+                company=company,
+            )
+            if user != self.qbo_user:
+                self.assertRefused(answer, f"{user.login}: push retry")
+            # Intuit's Disconnect URL, as that user's browser would open it.
+            response = self.url_open(
+                f"{const.DISCONNECT_PATH}?realmId={self.realm_id}", allow_redirects=False
+            )
+            self.assertNotIn(response.status_code, (500,))
+            if user != self.qbo_user:  # the retries of a QuickBooks user do call Intuit
+                self.assertEqual(self.intuit_calls(), calls_before, f"{user.login} called Intuit")
+            conn.invalidate_recordset()
+            self.assertEqual(conn.state, "connected", f"{user.login} disconnected company A")
+            self.assertEqual(conn.sudo().oauth_state_hash, state_before)
+            self.assertFalse(conn.sync_requested, f"{user.login} queued a sync")
+            self.assertEqual(mapping.qbo_item_id, self.items["Late Fee"])
+            self.assertTrue(conn._qbo_tokens().refresh_token, "the grant is still there")
+            self.failure.invalidate_recordset()
+            dismissed = self.failure.state == "dismissed"
+            self.assertEqual(dismissed, user == self.qbo_user, f"{user.login}: dismissed")
+
+    @mute_logger(*QUIET)
+    def test_the_company_manager_can(self):
+        """Control: the same calls succeed for the manager of company A (the test can fail)."""
+        self.login(self.env.ref("base.user_admin"))
+        calls_before = self.intuit_calls()
+        _text, body = self.rpc(
+            "biller_genie_qbo.connection",
+            "action_qbo_disconnect",
+            [[self.conn.id]],
+            route="call_button",
+        )
+        self.assertNotIn("error", body)
+        self.conn.invalidate_recordset()
+        self.assertEqual(self.conn.state, "disconnected")
+        self.assertGreater(self.intuit_calls(), calls_before, "the grant was revoked at Intuit")
