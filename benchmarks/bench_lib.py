@@ -80,8 +80,8 @@ def odoo_config(db):
     return args
 
 
-def fresh_database(db, extra_modules=()):
-    """Drop and create ``db``, install the addon (subprocess), return an in-process registry."""
+def install_database(db, extra_modules=()):
+    """Drop and create ``db`` and install the addon into it (subprocess)."""
     args = odoo_config(db)
     env = dict(os.environ, PGHOST=os.environ.get("PGHOST", "127.0.0.1"))
     subprocess.run(["dropdb", "--if-exists", db], check=True, env=env)
@@ -93,6 +93,11 @@ def fresh_database(db, extra_modules=()):
         check=True,
         cwd=REPO,
     )
+
+
+def fresh_database(db, extra_modules=()):
+    """:func:`install_database`, then an in-process registry on it."""
+    install_database(db, extra_modules)
     return registry(db)
 
 

@@ -7,11 +7,14 @@ there, not only in-process. This package starts and drives such servers:
 - :mod:`harness.odoo_server`: databases cloned from a template (``createdb -T``), an Odoo
   server subprocess (threaded or prefork, with its limits), SIGKILL, restart;
 - :mod:`harness.rpc`: a JSON-RPC session exactly as a browser opens it
-  (``/web/session/authenticate``, ``/web/dataset/call_kw``, ``call_button``).
+  (``/web/session/authenticate``, ``/web/dataset/call_kw``, ``call_button``);
+- :mod:`harness.qbo`: the addon driven as a user drives it (credentials, companies, Connect
+  through the real OAuth redirects, Sync).
 
 Nothing here imports Odoo at module level: the benchmarks and the tests load it their way.
 """
 
+from . import qbo
 from .odoo_server import (
     OdooServer,
     clone_database,
@@ -32,5 +35,6 @@ __all__ = [
     "free_port",
     "odoo_args",
     "odoo_script",
+    "qbo",
     "wait_http",
 ]

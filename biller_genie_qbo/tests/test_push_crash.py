@@ -12,12 +12,11 @@ Plain pytest functions: they need committed data and processes of their own. The
 """
 
 import os
-import time
 
 import pytest
-import requests
 
-from harness import OdooServer, RpcSession, clone_database, drop_database
+from harness import OdooServer, RpcSession, clone_database, drop_database, qbo
+from harness.qbo import wait_for
 from qbo_emulator import CLIENT_ID, CLIENT_SECRET, Emulator
 
 TEMPLATE = os.environ.get("BGQBO_TEMPLATE_DB")
@@ -27,16 +26,6 @@ pytestmark = pytest.mark.skipif(
 # Production's process model: HTTP workers and a cron worker with time limits.
 PREFORK = ["--workers=2", "--max-cron-threads=1", "--limit-time-real=60", "--limit-time-cpu=50"]
 CONNECTION = "biller_genie_qbo.connection"
-
-
-def wait_for(condition, seconds=90, what="condition"):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
 
 
 class World:
@@ -56,29 +45,9 @@ class World:
         self.rpc = RpcSession(self.server.base_url, self.db)
 
     def connect(self):
-        rpc = self.rpc
-        settings = rpc.call_kw(
-            "res.config.settings",
-            "web_save",
-            [],
-            {
-                "qbo_client_id": CLIENT_ID,
-                "qbo_client_secret": CLIENT_SECRET,
-                "qbo_environment": "custom",
-                "qbo_custom_url": self.emu.base_url,
-            },
-            specification={},
-        )
-        rpc.call_button("res.config.settings", "execute", [settings[0]["id"]])
-        page = rpc.call_kw(CONNECTION, "action_open_page")
-        self.conn_id = page["res_id"]
-        action = rpc.call_button(CONNECTION, "action_qbo_connect", [self.conn_id])
-        self.emu.control.consent(realm_id=self.realm)
-        consent = requests.get(action["url"], allow_redirects=False, timeout=10)
-        callback = rpc.http.get(consent.headers["Location"], allow_redirects=False, timeout=30)
-        assert callback.status_code in (302, 303), callback.text[:300]
-        assert self.connection()["state"] == "connected"
-        rpc.call_button(CONNECTION, "action_qbo_sync_now", [self.conn_id])
+        qbo.configure_app(self.rpc, self.emu.base_url, CLIENT_ID, CLIENT_SECRET)
+        self.conn_id = qbo.connect(self.rpc, self.emu.control, self.realm)
+        qbo.sync_now(self.rpc, self.conn_id)
         wait_for(self.synced, what="the first sync")
 
     def connection(self):
