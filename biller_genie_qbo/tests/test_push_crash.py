@@ -38,8 +38,12 @@ class World:
         self.db = f"{TEMPLATE}_crash"
         clone_database(TEMPLATE, self.db)
         self.server = OdooServer(self.db, PREFORK, log_file=str(tmp_path / "odoo.log"))
-        self.login()
-        self.connect()
+        try:
+            self.login()
+            self.connect()
+        except Exception:
+            self.stop()  # no server left behind when the setup fails
+            raise
 
     def login(self):
         self.rpc = RpcSession(self.server.base_url, self.db)
