@@ -27,6 +27,7 @@ export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-
 ODOO_ADDONS_PATH="${ODOO_ROOT}/addons,${ODOO_ROOT}/odoo/addons,${REPO_ROOT}"
 
 # write_odoo_conf FILE DB: an Odoo configuration for this checkout and database.
+# BGQBO_HTTP_PORT (default 8069) lets two checkouts run their suites side by side.
 write_odoo_conf() {
     cat >"$1" <<CONF
 [options]
@@ -39,5 +40,6 @@ dbfilter = ^$2\$
 list_db = False
 data_dir = ${REPO_ROOT}/var/filestore
 without_demo = all
+http_port = ${BGQBO_HTTP_PORT:-8069}
 CONF
 }
