@@ -574,7 +574,11 @@ class QboClient:
         return sql + f" STARTPOSITION {int(start)} MAXRESULTS {int(size)}"
 
     def query_pages(
-        self, entity: str, where: str = "", order_by: str = "Id", page_size: int = MAX_PAGE_SIZE
+        self,
+        entity: str,
+        where: str = "",
+        order_by: str = "MetaData.CreateTime",
+        page_size: int = MAX_PAGE_SIZE,
     ) -> Iterator[list[dict]]:
         """Yield the pages of ``SELECT * FROM entity [WHERE] ORDERBY`` (STARTPOSITION paging);
         stops on the first short page."""
@@ -605,7 +609,11 @@ class QboClient:
         return rows
 
     def query_all(
-        self, entity: str, where: str = "", order_by: str = "Id", page_size: int = MAX_PAGE_SIZE
+        self,
+        entity: str,
+        where: str = "",
+        order_by: str = "MetaData.CreateTime",
+        page_size: int = MAX_PAGE_SIZE,
     ) -> list[dict]:
         """Every row of :meth:`query_pages`, in one list."""
         rows: list[dict] = []
