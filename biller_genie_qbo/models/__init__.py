@@ -1,5 +1,5 @@
 # Models first defined here are extended by the modules imported after the split.
-from . import qbo_binding, qbo_connection, qbo_item, qbo_sync_run
+from . import qbo_binding, qbo_connection, qbo_item, qbo_sync_run, qbo_tax
 
 # isort: split
 from . import (
