@@ -39,6 +39,22 @@ class _LockedRefresher:
         return self.connection._qbo_refresh_tokens(stale_refresh_token=refresh_token)
 
 
+# The fields a user may change (the page's settings); the engine writes the rest with sudo.
+PAGE_FIELDS = frozenset(
+    {
+        "webhooks_auto_sync",
+        "sync_cc_emails",
+        "display_line_item_groups",
+        "custom_transaction_numbers",
+        "last_success_notification_days",
+        "po_number_item_id",
+        "po_number_carrier",
+        "commodity_code",
+        "item_mapping_ids",
+    }
+)
+
+
 class QboConnection(models.Model):
     _name = "biller_genie_qbo.connection"
     _description = "QuickBooks Online Connection"
@@ -68,6 +84,7 @@ class QboConnection(models.Model):
     # Encrypted at rest (Intuit's security requirements); found by its keyed hash.
     realm_id = fields.Char(
         "QuickBooks Company ID (Realm)",
+        readonly=True,
         compute="_compute_realm_id",
         inverse="_inverse_realm_id",
         search="_search_realm_id",
@@ -195,6 +212,13 @@ class QboConnection(models.Model):
         ),
         ("realm_uniq", "unique(realm_key)", "This QuickBooks company is connected already."),
     ]
+
+    @api.depends_context("uid")
+    def _compute_display_name(self):
+        # Neutral: Odoo's access errors show the display names of the records refused (with
+        # sudo, in debug mode), and a company's name is not for another company's users.
+        for conn in self:
+            conn.display_name = self.env._("QuickBooks Online")
 
     @api.depends(
         "token_ids.access_expires_at",
@@ -339,6 +363,8 @@ class QboConnection(models.Model):
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._qbo_check_page_fields(vals, allowed=PAGE_FIELDS | {"company_id"})
         connections = super().create(vals_list)
         # One mapping row per system item, so that the page always lists all four.
         self.env["biller_genie_qbo.item.mapping"].create(
@@ -349,6 +375,27 @@ class QboConnection(models.Model):
             ]
         )
         return connections
+
+    def write(self, vals):
+        self._qbo_check_page_fields(vals)
+        return super().write(vals)
+
+    def _qbo_check_page_fields(self, vals, allowed=None):
+        """Users change the page's settings only: the realm, the state, the cursor, the sync
+        results and everything else the engine keeps are written by the engine (sudo), so a
+        manager cannot point a connection at another QuickBooks company or fake its state.
+        System administrators (who may change any access right anyway) are not limited."""
+        if self.env.su or self.env.is_system():
+            return
+        forbidden = set(vals) - (allowed or PAGE_FIELDS)
+        if forbidden:
+            raise AccessError(
+                self.env._(
+                    "Only the settings of the QuickBooks Online page can be changed "
+                    "(not: %(fields)s).",
+                    fields=", ".join(sorted(forbidden)),
+                )
+            )
 
     @api.model
     def _qbo_get_or_create(self, company=None):
@@ -493,17 +540,6 @@ class QboConnection(models.Model):
             return self.env._("QuickBooks Online refused the connection (%(error)s).", error=error)
         if not code or not realm_id:
             return self.env._("QuickBooks Online did not return an authorization code.")
-        other = (
-            self.sudo()
-            .with_context(active_test=False)
-            .search([("realm_id", "=", realm_id), ("id", "!=", self.id)], limit=1)
-        )
-        if other:
-            return self.env._(
-                "This QuickBooks Online company is already connected to the Odoo company "
-                "%(company)s. Disconnect it there first.",
-                company=other.company_id.name,
-            )
         oauth = self._qbo_oauth()
         try:
             tokens = oauth.exchange_code(code, realm_id)
@@ -520,6 +556,25 @@ class QboConnection(models.Model):
                 "QuickBooks Online could not complete the connection: %(error)s",
                 error=err.message,
             )
+        # Only now is the realm known to be the one Intuit granted (the callback's realmId is
+        # a URL parameter anybody can change): a realm connected elsewhere is named to nobody
+        # who does not work in that company, and its grant is left alone.
+        other = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("realm_id", "=", realm_id), ("id", "!=", self.id)], limit=1)
+        )
+        if other and other.company_id in self.env.user.company_ids:
+            return self.env._(
+                "This QuickBooks Online company is already connected to the Odoo company "
+                "%(company)s. Disconnect it there first.",
+                company=other.company_id.name,
+            )
+        if other:
+            return self.env._(
+                "This QuickBooks Online company is already connected to another Odoo company. "
+                "Disconnect it there first."
+            )
         # Everything is known: store it at once.
         self._qbo_store_tokens(client.tokens)
         vals = {
@@ -531,7 +586,8 @@ class QboConnection(models.Model):
         }
         vals.update(self._qbo_preference_vals(prefs))
         self.sudo().write(vals)
-        self.message_post(
+        # A note, not a message: it needs no sender address (a manager may have none).
+        self._message_log(
             body=self.env._(
                 "Connected to QuickBooks Online company %(name)s.", name=vals["qbo_company_name"]
             )
@@ -577,7 +633,7 @@ class QboConnection(models.Model):
     def _qbo_mark_disconnected(self, note, state="disconnected"):
         self._qbo_store_tokens(None)
         self.sudo().write({"state": state, "last_disconnected_at": fields.Datetime.now()})
-        self.message_post(body=note)
+        self._message_log(body=note)
 
     def _qbo_notify(self, message, kind="success"):
         return {
@@ -595,7 +651,12 @@ class QboConnection(models.Model):
     def _qbo_handle_intuit_disconnect(self, realm_id):
         """Intuit's Disconnect URL: the user removed the app inside QuickBooks. Flip the page
         only when Intuit indeed refuses our grant (a mere link must not disconnect us)."""
-        conn = self.search([("realm_id", "=", realm_id)], limit=1) if realm_id else self
+        # The realm's hash is a system field: found with sudo, then the user's scope decides
+        # (a realm of a company he does not work in is not found, and not named).
+        conn = self.sudo().search([("realm_id", "=", realm_id)], limit=1) if realm_id else self
+        if conn and conn.company_id not in self.env.companies:
+            return self.browse()
+        conn = conn.with_env(self.env)
         if not conn or conn.state != "connected":
             return conn
         conn._qbo_check_manager()
@@ -622,7 +683,14 @@ class QboConnection(models.Model):
         _discovery, api_url = qbo_oauth.resolve_environment(
             self._qbo_app_credentials()["environment"]
         )
-        return qbo_client.QboClient(realm_id, api_url, tokens, oauth, token_saver)
+        return qbo_client.QboClient(
+            realm_id,
+            api_url,
+            tokens,
+            oauth,
+            token_saver,
+            log_name=f"QuickBooks connection {self.id or 'new'}",
+        )
 
     def _qbo_get_client(self):
         """A ready API client; refreshed tokens are committed at once, under a row lock."""

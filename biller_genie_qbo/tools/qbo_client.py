@@ -211,6 +211,7 @@ class QboClient:
         throttle_wait: float = 60,
         sleep: Callable[[float], None] = time.sleep,
         rate_limit: tuple[int, int] | None = (10, 500),
+        log_name: str = "QBO",
     ):
         if not realm_id or not re.match(r"^[0-9A-Za-z_-]+$", str(realm_id)):
             raise QboValidationError("Invalid realm id", code="invalid_realm")
@@ -226,6 +227,9 @@ class QboClient:
         if not isinstance(tokens, TokenSet):
             raise QboValidationError("tokens must be a TokenSet", code="tokens")
         self.realm_id = str(realm_id)
+        # What the logs call this company: never the realm id (Intuit: no QuickBooks data in
+        # logs; the realm is encrypted at rest, a log file would undo that).
+        self.log_name = log_name
         self.api_url_v3 = api_url_v3.rstrip("/")
         self.tokens = tokens
         self.oauth = oauth
@@ -254,7 +258,7 @@ class QboClient:
         self.api = api
 
     def __repr__(self):
-        return f"QboClient(realm_id={self.realm_id!r}, api_url_v3={self.api_url_v3!r})"
+        return f"QboClient({self.log_name})"
 
     def close(self):
         self.session.close()
@@ -282,7 +286,7 @@ class QboClient:
         with self._refresh_lock:
             if used_access_token is not None and self.tokens.access_token != used_access_token:
                 return  # refreshed meanwhile by another thread
-            _logger.info("QBO realm %s: refreshing the access token (%s)", self.realm_id, reason)
+            _logger.info("QBO: refreshing the access token (%s)", reason)
             new = self.oauth.refresh(self.tokens.refresh_token, realm_id=self.realm_id)
             if new.realm_id is None:
                 new.realm_id = self.realm_id
@@ -291,9 +295,7 @@ class QboClient:
             except QboError:
                 raise
             except Exception as exc:
-                _logger.error(
-                    "QBO realm %s: the token saver failed (%s)", self.realm_id, type(exc).__name__
-                )
+                _logger.error("%s: the token saver failed (%s)", self.log_name, type(exc).__name__)
                 raise QboError(
                     f"Saving the refreshed tokens failed: {type(exc).__name__}",
                     code="token_saver_failed",
@@ -353,8 +355,8 @@ class QboClient:
                 if status == 429 or (status == 403 and b"ThrottleExceeded" in response.content):
                     if attempt >= self.max_retries:
                         _logger.warning(
-                            "QBO realm %s: throttled on %s, giving up after %d retries (tid %s)",
-                            self.realm_id,
+                            "%s: throttled on %s, giving up after %d retries (tid %s)",
+                            self.log_name,
                             endpoint,
                             attempt,
                             tid,
@@ -363,8 +365,8 @@ class QboClient:
                     attempt += 1
                     wait = self.throttle_wait * random.uniform(1.0, 1.1)
                     _logger.warning(
-                        "QBO realm %s: throttled on %s (tid %s), retry %d in %.2fs",
-                        self.realm_id,
+                        "%s: throttled on %s (tid %s), retry %d in %.2fs",
+                        self.log_name,
                         endpoint,
                         tid,
                         attempt,
@@ -375,8 +377,8 @@ class QboClient:
                 if status >= 500:
                     if attempt >= self.max_retries:
                         _logger.warning(
-                            "QBO realm %s: HTTP %s on %s, giving up after %d retries (tid %s)",
-                            self.realm_id,
+                            "%s: HTTP %s on %s, giving up after %d retries (tid %s)",
+                            self.log_name,
                             status,
                             endpoint,
                             attempt,
@@ -386,8 +388,8 @@ class QboClient:
                     attempt += 1
                     wait = self._backoff(attempt)
                     _logger.info(
-                        "QBO realm %s: HTTP %s on %s (tid %s), retry %d in %.2fs",
-                        self.realm_id,
+                        "%s: HTTP %s on %s (tid %s), retry %d in %.2fs",
+                        self.log_name,
                         status,
                         endpoint,
                         tid,
@@ -402,8 +404,8 @@ class QboClient:
             self._local.status = None
             if attempt >= self.max_retries:
                 _logger.warning(
-                    "QBO realm %s: %s on %s, giving up after %d retries",
-                    self.realm_id,
+                    "%s: %s on %s, giving up after %d retries",
+                    self.log_name,
                     kind,
                     endpoint,
                     attempt,
@@ -414,8 +416,8 @@ class QboClient:
             attempt += 1
             wait = self._backoff(attempt)
             _logger.info(
-                "QBO realm %s: %s on %s, retry %d in %.2fs",
-                self.realm_id,
+                "%s: %s on %s, retry %d in %.2fs",
+                self.log_name,
                 kind,
                 endpoint,
                 attempt,
@@ -826,8 +828,8 @@ class QboClient:
         total = sum(len(v) for v in changes.values())
         if total >= 1000:
             _logger.warning(
-                "QBO realm %s: CDC returned %d objects (limit 1000): shorten the window",
-                self.realm_id,
+                "%s: CDC returned %d objects (limit 1000): shorten the window",
+                self.log_name,
                 total,
             )
         return changes, parse_qbo_datetime(result.get("time"))

@@ -191,7 +191,10 @@ def parse_time(value: Any) -> datetime.datetime | None:
         minutes = int(digits[2:4] or 0)
         if hours > 23 or minutes > 59:
             raise QboPayloadError(f"Invalid event time {value!r}", code="webhook_time")
-        moment -= sign_ * datetime.timedelta(hours=hours, minutes=minutes)
+        try:
+            moment -= sign_ * datetime.timedelta(hours=hours, minutes=minutes)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC moment
+            raise QboPayloadError(f"Invalid event time {value!r}", code="webhook_time")
     return moment
 
 
