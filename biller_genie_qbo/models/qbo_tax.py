@@ -11,7 +11,7 @@ taxes are the taxes of its rates, in QuickBooks' order.
 from decimal import Decimal
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import float_compare
 
 from ..tools.qbo_tax import Rate, TaxCode, to_decimal
@@ -65,6 +65,12 @@ class QboTaxRate(models.Model):
                         percent=rate.percent,
                     )
                 )
+
+    def write(self, vals):
+        # Users choose the Odoo tax; what QuickBooks says about the rate is the engine's.
+        if not (self.env.su or self.env.is_system()) and set(vals) - {"tax_id"}:
+            raise AccessError(self.env._("Only the Odoo tax of a QuickBooks rate can be changed."))
+        return super().write(vals)
 
     def _qbo_rate(self):
         """The pure :class:`Rate` of this record."""
