@@ -65,12 +65,12 @@ class EntityMeter:
 
 def instrument(meter):
     """Attribute the engine's work to entities: the page reads and the page applies."""
-    from odoo.addons.biller_genie_qbo.models import qbo_connection_sync
+    from odoo.addons.biller_genie_qbo.sync.pull import PullEngine
     from odoo.addons.biller_genie_qbo.tools.qbo_client import QboClient
 
-    Connection = qbo_connection_sync.QboConnection
+    Connection = PullEngine
     original_pages = QboClient.query_pages
-    original_apply = Connection._qbo_apply_page
+    original_apply = Connection.apply_page
 
     def query_pages(client, entity, *args, **kwargs):
         pages = original_pages(client, entity, *args, **kwargs)
@@ -88,7 +88,7 @@ def instrument(meter):
         return original_apply(conn, entity, records, run, client)
 
     QboClient.query_pages = query_pages
-    Connection._qbo_apply_page = apply_page
+    Connection.apply_page = apply_page
 
 
 def sync(registry, emulator):

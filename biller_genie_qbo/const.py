@@ -20,3 +20,17 @@ SYSTEM_ITEMS = [
     ("tech_fee_dual_pricing", "Technology Fees (Dual Pricing)"),
     ("tech_fee_surcharge", "Technology Fees (Surcharge)"),
 ]
+
+# Where the invoice's PO number is written in QuickBooks (connection.po_number_carrier).
+PO_CARRIERS = [
+    ("item", "Item line (Invoice PO Number Field)"),
+    ("custom_1", "Sales custom field 1"),
+    ("custom_2", "Sales custom field 2"),
+    ("custom_3", "Sales custom field 3"),
+]
+# Connection fields whose change re-checks the held records (settings, QuickBooks preferences).
+RELEASE_FIELDS = ("custom_transaction_numbers", "po_number_carrier", "po_number_item_id")
+PREF_FIELDS = ("qbo_custom_txn_numbers", "qbo_sales_custom_fields")
+
+# Sync failures still to act on (retrying, or given up until a user retries).
+ACTIVE_STATES = ("open", "retrying", "given_up")

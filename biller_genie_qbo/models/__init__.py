@@ -6,8 +6,6 @@ from . import (
     account_move,
     account_payment,
     product_template,
-    qbo_connection_events,
-    qbo_connection_sync,
     qbo_item_import,
     qbo_item_mapping,
     qbo_sync_error_queue,
@@ -25,7 +23,6 @@ from . import qbo_push_mixin
 from . import (
     account_move_push,
     account_payment_push,
-    qbo_connection_push,
     qbo_credit_application,
     res_partner_push,
 )

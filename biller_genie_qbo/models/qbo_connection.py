@@ -2,18 +2,25 @@
 
 import hashlib
 import logging
+import math
 import secrets
 from datetime import timedelta
 
-from odoo import api, fields, models
+from markupsafe import escape
+
+from odoo import SUPERUSER_ID, api, fields, models, release
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import consteq
 
 from .. import const
+from ..sync import PUSH_ORDER, notices, runner
+from ..sync.common import can_commit, commit
+from ..sync.push import CRON_PUSH, NO_PUSH_KEY, PushEngine
 from ..tools import qbo_client, qbo_oauth
 from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import QboError, QboReconnectRequired
 from .qbo_token import PURPOSE_REALM, PURPOSE_REFRESH
+from .qbo_webhook_event import EVENT_BATCH, Inbox
 
 _logger = logging.getLogger(__name__)
 
@@ -187,6 +194,73 @@ class QboConnection(models.Model):
         help="What the support team asks for, ready to copy. It never contains a secret.",
     )
 
+    # Sync engine (sync/runner.py, sync/pull.py)
+    qbo_cursor = fields.Datetime(
+        "Sync Cursor",
+        readonly=True,
+        copy=False,
+        help="Intuit's server time of the last committed sync (UTC): the next sync asks "
+        "QuickBooks for the changes made since then.",
+    )
+    sync_requested = fields.Boolean(readonly=True, copy=False)
+    sync_running = fields.Boolean(readonly=True, copy=False)
+    sync_started_at = fields.Datetime(readonly=True, copy=False)
+    sync_status = fields.Char(compute="_compute_sync_status")
+    sync_run_ids = fields.One2many("biller_genie_qbo.sync.run", "connection_id")
+    sync_run_count = fields.Integer(compute="_compute_sync_run_count")
+    sync_error_count = fields.Integer(compute="_compute_sync_run_count")
+    binding_ids = fields.One2many("biller_genie_qbo.binding", "connection_id")
+
+    # Push (sync/push.py)
+    po_number_carrier = fields.Selection(
+        const.PO_CARRIERS,
+        string="PO Number Carrier",
+        default="item",
+        required=True,
+        tracking=True,
+        help="Where the invoice's PO number (its customer reference) is written in QuickBooks "
+        "Online: a zero-amount line of the Invoice PO Number Field item, or one of the first "
+        "three sales custom fields of the QuickBooks company (e.g. 'P.O. Number'; 31 "
+        "characters at most). The same carrier is read back by the sync from QuickBooks.",
+    )
+    qbo_sales_custom_fields = fields.Json(
+        "QuickBooks Sales Custom Fields",
+        readonly=True,
+        copy=False,
+        help="The enabled sales custom fields of the QuickBooks company: {number: name}.",
+    )
+    qbo_custom_fields_info = fields.Char(
+        "Custom Fields in QuickBooks", compute="_compute_qbo_custom_fields_info"
+    )
+    qbo_ctn_conflict = fields.Boolean(
+        "Transaction Numbers Conflict", compute="_compute_qbo_ctn_conflict"
+    )
+    qbo_ctn_message = fields.Char(compute="_compute_qbo_ctn_conflict")
+    qbo_held_count = fields.Integer("Held Invoices", compute="_compute_qbo_push_counts")
+    qbo_push_pending_count = fields.Integer("Records to Send", compute="_compute_qbo_push_counts")
+
+    # Webhook inbox, notices and tokens' lifecycle
+    webhook_event_ids = fields.One2many("biller_genie_qbo.webhook.event", "connection_id")
+    webhook_pending_count = fields.Integer(
+        "Pending Webhook Events", compute="_compute_webhook_stats"
+    )
+    webhook_last_received_at = fields.Datetime(
+        "Last Webhook Received", compute="_compute_webhook_stats"
+    )
+    stale_notified_at = fields.Datetime(
+        readonly=True,
+        copy=False,
+        help="When the managers were last told that no sync succeeded for too long.",
+    )
+    reconnect_deadline = fields.Date(
+        "Re-authorize Before",
+        compute="_compute_reconnect_countdown",
+        help="Intuit's hard expiry of this authorization: reconnect before this day.",
+    )
+    reconnect_days_left = fields.Integer(compute="_compute_reconnect_countdown")
+    reconnect_due_soon = fields.Boolean(compute="_compute_reconnect_countdown")
+    failure_count = fields.Integer("Sync Failures", compute="_compute_failure_count")
+
     _sql_constraints = [
         (
             "company_uniq",
@@ -312,7 +386,7 @@ class QboConnection(models.Model):
         state = dict(self._fields["state"]._description_selection(self.env))
         webhooks = dict(self._fields["webhooks_auto_sync"]._description_selection(self.env))
         last_sync = _fmt(self.last_sync_at)
-        return [
+        lines = [
             self.env._("Webhooks Auto Sync: %(value)s", value=webhooks[self.webhooks_auto_sync]),
             self.env._(
                 "Last sync: %(date)s, %(result)s",
@@ -333,6 +407,183 @@ class QboConnection(models.Model):
                 disconnected=_fmt(self.last_disconnected_at) or self.env._("never"),
             ),
         ]
+        failures = (
+            self.env["biller_genie_qbo.sync.error"]
+            .sudo()
+            .search([("connection_id", "=", self.id)], limit=5)
+        )
+        lines.append(self.env._("Recent error messages:") if failures else "")
+        for failure in failures:
+            message = (failure.message or "").strip().splitlines() or [""]
+            what = failure.qbo_entity or failure.res_model or ""
+            ref = failure.qbo_id or failure.res_id or ""
+            date = fields.Datetime.to_string(failure.create_date)
+            lines.append(f"- {date} {what} {ref} [{failure.code or '-'}] {message[0][:200]}")
+        lines.append(self.env._("Recent disconnects and reconnects:"))
+        lines += self._qbo_connection_history() or [self.env._("- none")]
+        pending = self.sudo().webhook_pending_count
+        received = self.sudo().webhook_last_received_at
+        lines.append(
+            self.env._(
+                "Webhooks: last received %(date)s, %(count)s pending",
+                date=(received and fields.Datetime.to_string(received)) or self.env._("never"),
+                count=pending,
+            )
+        )
+        if self.reconnect_deadline:
+            lines.append(
+                self.env._("Authorization expires on: %(date)s", date=self.reconnect_deadline)
+            )
+        module = (
+            self.env["ir.module.module"].sudo().search([("name", "=", "biller_genie_qbo")], limit=1)
+        )
+        lines.append(
+            self.env._(
+                "Versions: biller_genie_qbo %(addon)s, Odoo %(odoo)s",
+                addon=module.installed_version or module.latest_version or "?",
+                odoo=release.version,
+            )
+        )
+        return [line for line in lines if line]
+
+    def _qbo_connection_history(self, limit=5):
+        """The last state changes of the connection (from the chatter's tracking)."""
+        self.ensure_one()
+        field = self.env["ir.model.fields"]._get(self._name, "state")
+        values = (
+            self.env["mail.tracking.value"]
+            .sudo()
+            .search(
+                [
+                    ("field_id", "=", field.id),
+                    ("mail_message_id.model", "=", self._name),
+                    ("mail_message_id.res_id", "=", self.id),
+                ],
+                order="id desc",
+                limit=limit,
+            )
+        )
+        return [
+            f"- {fields.Datetime.to_string(value.create_date)}: "
+            f"{value.old_value_char or '-'} -> {value.new_value_char or '-'}"
+            for value in values
+        ]
+
+    @api.depends("sync_requested", "sync_running", "sync_started_at")
+    def _compute_sync_status(self):
+        for conn in self:
+            if conn.sync_running:
+                conn.sync_status = self.env._(
+                    "A sync is running (started %(date)s).",
+                    date=conn.sync_started_at and fields.Datetime.to_string(conn.sync_started_at),
+                )
+            elif conn.sync_requested:
+                conn.sync_status = self.env._("A sync is queued and starts in a moment.")
+            else:
+                conn.sync_status = False
+
+    def _compute_sync_run_count(self):
+        runs = dict(
+            self.env["biller_genie_qbo.sync.run"]._read_group(
+                [("connection_id", "in", self.ids)], ["connection_id"], ["__count"]
+            )
+        )
+        errors = dict(
+            self.env["biller_genie_qbo.sync.error"]._read_group(
+                [("connection_id", "in", self.ids), ("state", "=", "open")],
+                ["connection_id"],
+                ["__count"],
+            )
+        )
+        for conn in self:
+            conn.sync_run_count = runs.get(conn, 0)
+            conn.sync_error_count = errors.get(conn, 0)
+
+    @api.depends("qbo_sales_custom_fields")
+    def _compute_qbo_custom_fields_info(self):
+        for conn in self:
+            fields_ = conn.qbo_sales_custom_fields or {}
+            conn.qbo_custom_fields_info = ", ".join(
+                f"{key}: {fields_[key]}" for key in sorted(fields_)
+            ) or self.env._("none")
+
+    @api.depends("state", "custom_transaction_numbers", "qbo_custom_txn_numbers")
+    def _compute_qbo_ctn_conflict(self):
+        for conn in self:
+            ours = conn.custom_transaction_numbers == "yes"
+            conflict = conn.state == "connected" and ours != bool(conn.qbo_custom_txn_numbers)
+            conn.qbo_ctn_conflict = conflict
+            if not conflict:
+                conn.qbo_ctn_message = False
+            elif ours:
+                conn.qbo_ctn_message = self.env._(
+                    "Custom Transaction Numbers is Yes here, but custom transaction numbers are "
+                    "turned off in QuickBooks Online (Account and settings > Sales > Custom "
+                    "transaction numbers). Turn them on in QuickBooks, or set this setting to No."
+                )
+            else:
+                conn.qbo_ctn_message = self.env._(
+                    "Custom Transaction Numbers is No here, but custom transaction numbers are "
+                    "turned on in QuickBooks Online: invoices sent now would get no number. "
+                    "Turn them off in QuickBooks (Account and settings > Sales), or set this "
+                    "setting to Yes."
+                )
+
+    def _compute_qbo_push_counts(self):
+        Move = self.env["account.move"].sudo()
+        for conn in self:
+            base = [("company_id", "=", conn.company_id.id), ("qbo_push_dirty", "=", True)]
+            conn.qbo_held_count = Move.search_count([*base, ("qbo_push_state", "=", "held")])
+            conn.qbo_push_pending_count = sum(
+                self.env[model].sudo().search_count(PushEngine(conn).domain(model, base=True))
+                for model in PUSH_ORDER
+            )
+
+    def _compute_webhook_stats(self):
+        Event = self.env["biller_genie_qbo.webhook.event"].sudo()
+        pending = dict(
+            Event._read_group(
+                [("connection_id", "in", self.ids), ("state", "=", "pending")],
+                ["connection_id"],
+                ["__count"],
+            )
+        )
+        last = dict(
+            Event._read_group(
+                [("connection_id", "in", self.ids)], ["connection_id"], ["received_at:max"]
+            )
+        )
+        for conn in self:
+            conn.webhook_pending_count = pending.get(conn._origin, 0)
+            conn.webhook_last_received_at = last.get(conn._origin, False)
+
+    @api.depends("state", "token_ids.refresh_hard_expires_at")
+    def _compute_reconnect_countdown(self):
+        now = fields.Datetime.now()
+        for conn in self:
+            hard = conn.sudo().refresh_token_hard_expires_at
+            if conn.state != "connected" or not hard:
+                conn.reconnect_deadline = False
+                conn.reconnect_days_left = 0
+                conn.reconnect_due_soon = False
+                continue
+            days = max(0, math.ceil((hard - now).total_seconds() / 86400))
+            conn.reconnect_deadline = hard.date()
+            conn.reconnect_days_left = days
+            conn.reconnect_due_soon = days <= notices.HARD_EXPIRY_BANNER_DAYS
+
+    def _compute_failure_count(self):
+        data = dict(
+            self.env["biller_genie_qbo.sync.error"]
+            .sudo()
+            ._read_group(
+                [("connection_id", "in", self.ids), ("state", "in", const.ACTIVE_STATES)],
+                ["connection_id"],
+                ["__count"],
+            )
+        )
+        for conn in self:
+            conn.failure_count = data.get(conn._origin, 0)
 
     # ------------------------------------------------------------------
     # Page
@@ -367,6 +618,193 @@ class QboConnection(models.Model):
         )
         action.update({"res_id": conn.id, "view_mode": "form", "views": [(False, "form")]})
         return action
+
+    def action_qbo_sync_now(self):
+        """Queue a sync in the background (cron trigger); a second click while one is queued
+        or running does not start another."""
+        self.ensure_one()
+        self._qbo_check_manager()
+        if self.state != "connected":
+            return self._qbo_notify(
+                self.env._("Connect to QuickBooks Online before syncing."), "warning"
+            )
+        if self.sync_running and self._qbo_sync_lock_is_free():
+            # The worker that set the flag died: the flag is stale.
+            self.sudo().write({"sync_running": False})
+        if self.sync_running or self.sync_requested:
+            return self._qbo_notify(
+                self.env._("A sync is already running: its result will show on this page."),
+                "info",
+            )
+        self.sudo().write({"sync_requested": True})
+        self.env.ref("biller_genie_qbo.ir_cron_qbo_sync").sudo()._trigger()
+        return self._qbo_notify(
+            self.env._("Sync started in the background: the result will show on this page."),
+            "success",
+        )
+
+    def action_qbo_open_sync_runs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "biller_genie_qbo.biller_genie_qbo_sync_run_action"
+        )
+        action["domain"] = [("connection_id", "=", self.id)]
+        action["context"] = {"default_connection_id": self.id}
+        return action
+
+    def action_qbo_open_sync_errors(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "biller_genie_qbo.biller_genie_qbo_sync_error_action"
+        )
+        action["domain"] = [("connection_id", "=", self.id), ("state", "=", "open")]
+        return action
+
+    def _qbo_action_sync_ids(self, ids_by_entity, trigger="retry"):
+        """Interactive re-sync of some records (Retry buttons); returns a notification."""
+        self.ensure_one()
+        run = self._qbo_sync_ids(ids_by_entity, trigger=trigger)
+        if run.state in ("failed", "warning"):
+            return self._qbo_notify(
+                run.message
+                or self.env._(
+                    "The records could not be synced: see the errors in the sync history."
+                ),
+                "warning",
+            )
+        return self._qbo_notify(self.env._("The records are synced again."), "success")
+
+    def action_qbo_open_held(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Held in Odoo"),
+            "res_model": "account.move",
+            "view_mode": "list,form",
+            "domain": [
+                ("company_id", "=", self.company_id.id),
+                ("qbo_push_dirty", "=", True),
+                ("qbo_push_state", "=", "held"),
+            ],
+            "context": {"create": False},
+        }
+
+    def action_qbo_open_failures(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "biller_genie_qbo.biller_genie_qbo_sync_failure_action"
+        )
+        action["domain"] = [("connection_id", "=", self.id)]
+        return action
+
+    def write(self, vals):
+        watched = [f for f in (*const.RELEASE_FIELDS, *const.PREF_FIELDS) if f in vals]
+        before = {conn.id: [conn[f] for f in watched] for conn in self} if watched else {}
+        result = super().write(vals)
+        if watched:
+            changed = self.filtered(lambda c: [c[f] for f in watched] != before[c.id])
+            changed._qbo_release_held()
+        if vals.get("last_success_at"):
+            self._qbo_on_sync_success()
+        if vals.get("state") == "connected":
+            self._qbo_on_reconnected()
+        return result
+
+    def _qbo_release_held(self):
+        """Settings or QuickBooks preferences changed: held records are checked again."""
+        released = False
+        for conn in self:
+            for model in ("account.move", "account.payment"):
+                held = (
+                    self.env[model]
+                    .sudo()
+                    .search(
+                        [
+                            ("company_id", "=", conn.company_id.id),
+                            ("qbo_push_dirty", "=", True),
+                            ("qbo_push_state", "=", "held"),
+                        ]
+                    )
+                )
+                if held:
+                    held.with_context(**{NO_PUSH_KEY: True}).write({"qbo_push_state": "pending"})
+                    released = True
+        if released:
+            self.invalidate_recordset(["qbo_held_count", "qbo_push_pending_count"])
+            self.env.ref(CRON_PUSH).sudo()._trigger()
+
+    def _qbo_on_sync_success(self):
+        """A sync succeeded: the 'no successful sync' activity is done."""
+        todo = self.filtered("activity_ids")
+        if todo:
+            todo.sudo().activity_feedback(
+                [notices.ACTIVITY_STALE],
+                feedback=self.env._("A sync succeeded: QuickBooks Online is syncing again."),
+            )
+
+    def _qbo_on_reconnected(self):
+        todo = self.filtered("activity_ids")
+        if todo:
+            todo.sudo().activity_feedback(
+                [notices.ACTIVITY_RECONNECT],
+                feedback=self.env._("Reconnected to QuickBooks Online."),
+            )
+
+    def _qbo_managers(self):
+        """Active internal users managing QuickBooks for this company (not OdooBot)."""
+        self.ensure_one()
+        group = self.env.ref("biller_genie_qbo.group_qbo_manager")
+        return (
+            group.sudo()
+            .users.filtered(
+                lambda u: (
+                    u.active
+                    and u.id != SUPERUSER_ID
+                    and not u.share
+                    and self.company_id in u.company_ids
+                )
+            )
+            .sorted("id")
+        )
+
+    def _qbo_responsible(self, managers):
+        """The manager who connected the company, else the first manager, else the admin."""
+        self.ensure_one()
+        connector = self.sudo().oauth_state_user_id
+        if connector and connector in managers:
+            return connector
+        return managers[:1] or self.env.ref("base.user_admin", raise_if_not_found=False)
+
+    def _qbo_notify_managers(self, activity_xmlid, summary, body, note=None):
+        """One activity of this type (none if one is open already) for a QuickBooks manager,
+        and a message (emailed) to every manager. Returns the activity created, if any."""
+        self.ensure_one()
+        conn = self.sudo()
+        managers = conn._qbo_managers()
+        activity = self.env["mail.activity"]
+        if not conn.activity_search([activity_xmlid]):
+            responsible = conn._qbo_responsible(managers)
+            activity = conn.activity_schedule(
+                activity_xmlid,
+                summary=summary,
+                note=note or escape(body),
+                user_id=responsible.id if responsible else SUPERUSER_ID,
+            )
+        conn.message_post(
+            body=escape(body),
+            subject=summary,
+            partner_ids=managers.partner_id.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        return activity
+
+    def _qbo_preference_changes(self, prefs):
+        """The preference values that differ from the stored ones ({} when none)."""
+        vals = self._qbo_preference_vals(prefs)
+        return {
+            name: value for name, value in vals.items() if (self[name] or False) != (value or False)
+        }
 
     # ------------------------------------------------------------------
     # Connect / disconnect (OAuth 2.0 through intuit-oauth)
@@ -541,7 +979,21 @@ class QboConnection(models.Model):
     @api.model
     def _qbo_preference_vals(self, prefs):
         sales = (prefs or {}).get("SalesFormsPrefs") or {}
-        return {"qbo_custom_txn_numbers": bool(sales.get("CustomTxnNumbers"))}
+        vals = {"qbo_custom_txn_numbers": bool(sales.get("CustomTxnNumbers"))}
+        enabled, names = {}, {}
+        for group in sales.get("CustomField") or []:
+            for field in (group or {}).get("CustomField") or []:
+                short = (field.get("Name") or "").rsplit(".", 1)[-1]
+                if short.startswith("UseSalesCustom"):
+                    enabled[short[-1]] = field.get("BooleanValue") in (True, "true")
+                elif short.startswith("SalesCustomName"):
+                    names[short[-1]] = field.get("StringValue") or ""
+        vals["qbo_sales_custom_fields"] = {
+            key: names.get(key) or self.env._("Custom field %(number)s", number=key)
+            for key in ("1", "2", "3")
+            if enabled.get(key)
+        }
+        return vals
 
     def action_qbo_disconnect(self):
         """Revoke the grant at Intuit, forget the tokens, keep bindings and history."""
@@ -578,6 +1030,20 @@ class QboConnection(models.Model):
         self._qbo_store_tokens(None)
         self.sudo().write({"state": state, "last_disconnected_at": fields.Datetime.now()})
         self.message_post(body=note)
+        if state == "needs_reconnect":
+            # invalid_grant or a revoked grant: tell the managers at once.
+            for conn in self:
+                conn._qbo_notify_managers(
+                    notices.ACTIVITY_RECONNECT,
+                    summary=self.env._("Reconnect QuickBooks Online"),
+                    body=self.env._(
+                        "QuickBooks Online refused the authorization of %(company)s (revoked "
+                        "permissions or expired authorization tokens): nothing syncs until a "
+                        "QuickBooks manager clicks Connect to QuickBooks on the QuickBooks Online "
+                        "page.",
+                        company=conn.company_id.name,
+                    ),
+                )
 
     def _qbo_notify(self, message, kind="success"):
         return {
@@ -704,3 +1170,67 @@ class QboConnection(models.Model):
             "environment": self._qbo_get_param(const.PARAM_ENVIRONMENT) or "sandbox",
             "redirect_uri": self.get_base_url() + const.OAUTH_CALLBACK_PATH,
         }
+
+    # ------------------------------------------------------------------
+    # Crons and engine entry points: one-line delegators to sync/ and the inbox
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_qbo_sync(self):
+        runner.cron_sync(self)
+
+    @api.model
+    def _cron_qbo_push(self):
+        runner.cron_push(self)
+
+    @api.model
+    def _cron_qbo_process_events(self):
+        self.env["biller_genie_qbo.webhook.event"]._cron_qbo_process()
+
+    @api.model
+    def _cron_qbo_check_stale(self):
+        notices.cron_check_stale(self)
+
+    @api.model
+    def _cron_qbo_keep_alive(self):
+        notices.cron_keep_alive(self)
+
+    @api.model
+    def _qbo_store_webhook_events(self, events, lock_timeout=None):
+        return self.env["biller_genie_qbo.webhook.event"]._qbo_store_events(events, lock_timeout)
+
+    def _qbo_process_events(self, limit=EVENT_BATCH):
+        return Inbox(self).process(limit)
+
+    def _qbo_check_stale(self):
+        return notices.Notices(self).check_stale()
+
+    def _qbo_keep_alive(self):
+        return notices.Notices(self).keep_alive()
+
+    def _qbo_run_sync(self, trigger="cron"):
+        return runner.SyncRunner(self).run_sync(trigger)
+
+    def _qbo_sync_ids(self, ids_by_entity, trigger="webhook", deleted_by_entity=None):
+        return runner.SyncRunner(self).sync_ids(
+            ids_by_entity, trigger=trigger, deleted_by_entity=deleted_by_entity
+        )
+
+    def _qbo_sync_lock_is_free(self):
+        return runner.SyncRunner(self).lock_is_free()
+
+    def _qbo_run_push(self, trigger="cron", only=None):
+        return runner.SyncRunner(self).run_push(trigger, only=only)
+
+    def _qbo_retry_push(self, errors):
+        return runner.SyncRunner(self).retry_push(errors)
+
+    def _qbo_push_has_work(self):
+        return PushEngine(self).has_work()
+
+    @api.model
+    def _qbo_can_commit(self):
+        return can_commit()
+
+    @api.model
+    def _qbo_commit(self):
+        commit(self.env)

@@ -11,11 +11,12 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
+from .. import const
 from . import qbo_sync_run  # noqa: F401 - defines the models extended here
 
 _logger = logging.getLogger(__name__)
 
-ACTIVE_STATES = ("open", "retrying", "given_up")
+ACTIVE_STATES = const.ACTIVE_STATES
 MANAGER = "biller_genie_qbo.group_qbo_manager"
 MAX_ATTEMPTS = 5
 RETRY_BASE = timedelta(minutes=5)  # 5 min, 20 min, 80 min, 5 h 20 min, then given up

@@ -57,6 +57,12 @@ class QboSyncRun(models.Model):
     error_ids = fields.One2many("biller_genie_qbo.sync.error", "run_id", string="Errors")
     # Precomputed: a new run (no error yet) is inserted with its count, without a query.
     error_count = fields.Integer(compute="_compute_error_count", store=True, precompute=True)
+    catchup_recovered = fields.Integer(
+        "Recovered by Catch-up",
+        readonly=True,
+        help="Changes the CDC catch-up after webhook events found and no webhook had "
+        "announced (missed webhooks).",
+    )
 
     @api.depends("error_ids")
     def _compute_error_count(self):
