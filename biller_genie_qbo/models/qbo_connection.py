@@ -6,16 +6,14 @@ import math
 import secrets
 from datetime import timedelta
 
-from markupsafe import escape
-
-from odoo import SUPERUSER_ID, api, fields, models, release
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import consteq
 
 from .. import const
 from ..sync import PUSH_ORDER, notices, runner
-from ..sync.common import can_commit, commit
-from ..sync.push import CRON_PUSH, NO_PUSH_KEY, PushEngine
+from ..sync.pull import preference_vals
+from ..sync.push import PushEngine
 from ..tools import qbo_client, qbo_oauth
 from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import QboError, QboReconnectRequired
@@ -26,10 +24,6 @@ _logger = logging.getLogger(__name__)
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 OAUTH_STATE_TTL = 600  # seconds
-
-
-def _fmt(value):
-    return value and fields.Datetime.to_string(value)
 
 
 def _hash_state(token):
@@ -377,97 +371,7 @@ class QboConnection(models.Model):
     )
     def _compute_support_details(self):
         for conn in self:
-            conn.support_details = "\n".join(conn._qbo_support_lines())
-
-    def _qbo_support_lines(self):
-        """The seed's 'Still having trouble?' checklist; never a secret."""
-        self.ensure_one()
-        result = dict(self._fields["last_sync_result"]._description_selection(self.env))
-        state = dict(self._fields["state"]._description_selection(self.env))
-        webhooks = dict(self._fields["webhooks_auto_sync"]._description_selection(self.env))
-        last_sync = _fmt(self.last_sync_at)
-        lines = [
-            self.env._("Webhooks Auto Sync: %(value)s", value=webhooks[self.webhooks_auto_sync]),
-            self.env._(
-                "Last sync: %(date)s, %(result)s",
-                date=last_sync or self.env._("never"),
-                result=result.get(self.last_sync_result) or self.env._("none"),
-            ),
-            self.env._(
-                "Recent error: %(message)s", message=self.last_sync_message or self.env._("none")
-            ),
-            self.env._(
-                "Connection: %(state)s, realm %(realm)s",
-                state=state[self.state],
-                realm=self.realm_id or "-",
-            ),
-            self.env._(
-                "Last connected: %(connected)s; last disconnected: %(disconnected)s",
-                connected=_fmt(self.last_connected_at) or self.env._("never"),
-                disconnected=_fmt(self.last_disconnected_at) or self.env._("never"),
-            ),
-        ]
-        failures = (
-            self.env["biller_genie_qbo.sync.error"]
-            .sudo()
-            .search([("connection_id", "=", self.id)], limit=5)
-        )
-        lines.append(self.env._("Recent error messages:") if failures else "")
-        for failure in failures:
-            message = (failure.message or "").strip().splitlines() or [""]
-            what = failure.qbo_entity or failure.res_model or ""
-            ref = failure.qbo_id or failure.res_id or ""
-            date = fields.Datetime.to_string(failure.create_date)
-            lines.append(f"- {date} {what} {ref} [{failure.code or '-'}] {message[0][:200]}")
-        lines.append(self.env._("Recent disconnects and reconnects:"))
-        lines += self._qbo_connection_history() or [self.env._("- none")]
-        pending = self.sudo().webhook_pending_count
-        received = self.sudo().webhook_last_received_at
-        lines.append(
-            self.env._(
-                "Webhooks: last received %(date)s, %(count)s pending",
-                date=(received and fields.Datetime.to_string(received)) or self.env._("never"),
-                count=pending,
-            )
-        )
-        if self.reconnect_deadline:
-            lines.append(
-                self.env._("Authorization expires on: %(date)s", date=self.reconnect_deadline)
-            )
-        module = (
-            self.env["ir.module.module"].sudo().search([("name", "=", "biller_genie_qbo")], limit=1)
-        )
-        lines.append(
-            self.env._(
-                "Versions: biller_genie_qbo %(addon)s, Odoo %(odoo)s",
-                addon=module.installed_version or module.latest_version or "?",
-                odoo=release.version,
-            )
-        )
-        return [line for line in lines if line]
-
-    def _qbo_connection_history(self, limit=5):
-        """The last state changes of the connection (from the chatter's tracking)."""
-        self.ensure_one()
-        field = self.env["ir.model.fields"]._get(self._name, "state")
-        values = (
-            self.env["mail.tracking.value"]
-            .sudo()
-            .search(
-                [
-                    ("field_id", "=", field.id),
-                    ("mail_message_id.model", "=", self._name),
-                    ("mail_message_id.res_id", "=", self.id),
-                ],
-                order="id desc",
-                limit=limit,
-            )
-        )
-        return [
-            f"- {fields.Datetime.to_string(value.create_date)}: "
-            f"{value.old_value_char or '-'} -> {value.new_value_char or '-'}"
-            for value in values
-        ]
+            conn.support_details = "\n".join(notices.Notices(conn).support_lines())
 
     @api.depends("sync_requested", "sync_running", "sync_started_at")
     def _compute_sync_status(self):
@@ -711,27 +615,7 @@ class QboConnection(models.Model):
         return result
 
     def _qbo_release_held(self):
-        """Settings or QuickBooks preferences changed: held records are checked again."""
-        released = False
-        for conn in self:
-            for model in ("account.move", "account.payment"):
-                held = (
-                    self.env[model]
-                    .sudo()
-                    .search(
-                        [
-                            ("company_id", "=", conn.company_id.id),
-                            ("qbo_push_dirty", "=", True),
-                            ("qbo_push_state", "=", "held"),
-                        ]
-                    )
-                )
-                if held:
-                    held.with_context(**{NO_PUSH_KEY: True}).write({"qbo_push_state": "pending"})
-                    released = True
-        if released:
-            self.invalidate_recordset(["qbo_held_count", "qbo_push_pending_count"])
-            self.env.ref(CRON_PUSH).sudo()._trigger()
+        PushEngine(self).release_held()
 
     def _qbo_on_sync_success(self):
         """A sync succeeded: the 'no successful sync' activity is done."""
@@ -751,60 +635,10 @@ class QboConnection(models.Model):
             )
 
     def _qbo_managers(self):
-        """Active internal users managing QuickBooks for this company (not OdooBot)."""
-        self.ensure_one()
-        group = self.env.ref("biller_genie_qbo.group_qbo_manager")
-        return (
-            group.sudo()
-            .users.filtered(
-                lambda u: (
-                    u.active
-                    and u.id != SUPERUSER_ID
-                    and not u.share
-                    and self.company_id in u.company_ids
-                )
-            )
-            .sorted("id")
-        )
-
-    def _qbo_responsible(self, managers):
-        """The manager who connected the company, else the first manager, else the admin."""
-        self.ensure_one()
-        connector = self.sudo().oauth_state_user_id
-        if connector and connector in managers:
-            return connector
-        return managers[:1] or self.env.ref("base.user_admin", raise_if_not_found=False)
+        return notices.Notices(self).managers()
 
     def _qbo_notify_managers(self, activity_xmlid, summary, body, note=None):
-        """One activity of this type (none if one is open already) for a QuickBooks manager,
-        and a message (emailed) to every manager. Returns the activity created, if any."""
-        self.ensure_one()
-        conn = self.sudo()
-        managers = conn._qbo_managers()
-        activity = self.env["mail.activity"]
-        if not conn.activity_search([activity_xmlid]):
-            responsible = conn._qbo_responsible(managers)
-            activity = conn.activity_schedule(
-                activity_xmlid,
-                summary=summary,
-                note=note or escape(body),
-                user_id=responsible.id if responsible else SUPERUSER_ID,
-            )
-        conn.message_post(
-            body=escape(body),
-            subject=summary,
-            partner_ids=managers.partner_id.ids,
-            message_type="comment",
-            subtype_xmlid="mail.mt_comment",
-        )
-        return activity
-
-    def _qbo_preference_changes(self, prefs):
-        """The preference values that differ from the stored ones ({} when none)."""
-        vals = self._qbo_preference_vals(prefs)
-        return {
-            name: value for name, value in vals.items() if (self[name] or False) != (value or False)
-        }
+        return notices.Notices(self).notify_managers(activity_xmlid, summary, body, note=note)
 
     # ------------------------------------------------------------------
     # Connect / disconnect (OAuth 2.0 through intuit-oauth)
@@ -967,7 +801,7 @@ class QboConnection(models.Model):
             "oauth_error_message": False,
             "last_connected_at": fields.Datetime.now(),
         }
-        vals.update(self._qbo_preference_vals(prefs))
+        vals.update(preference_vals(self.env, prefs))
         self.sudo().write(vals)
         self.message_post(
             body=self.env._(
@@ -975,25 +809,6 @@ class QboConnection(models.Model):
             )
         )
         return None
-
-    @api.model
-    def _qbo_preference_vals(self, prefs):
-        sales = (prefs or {}).get("SalesFormsPrefs") or {}
-        vals = {"qbo_custom_txn_numbers": bool(sales.get("CustomTxnNumbers"))}
-        enabled, names = {}, {}
-        for group in sales.get("CustomField") or []:
-            for field in (group or {}).get("CustomField") or []:
-                short = (field.get("Name") or "").rsplit(".", 1)[-1]
-                if short.startswith("UseSalesCustom"):
-                    enabled[short[-1]] = field.get("BooleanValue") in (True, "true")
-                elif short.startswith("SalesCustomName"):
-                    names[short[-1]] = field.get("StringValue") or ""
-        vals["qbo_sales_custom_fields"] = {
-            key: names.get(key) or self.env._("Custom field %(number)s", number=key)
-            for key in ("1", "2", "3")
-            if enabled.get(key)
-        }
-        return vals
 
     def action_qbo_disconnect(self):
         """Revoke the grant at Intuit, forget the tokens, keep bindings and history."""
@@ -1088,7 +903,7 @@ class QboConnection(models.Model):
         _discovery, api_url = qbo_oauth.resolve_environment(
             self._qbo_app_credentials()["environment"]
         )
-        return qbo_client.QboClient(realm_id, api_url, tokens, oauth, token_saver)
+        return qbo_client.QboClient(realm_id, api_url, tokens, oauth, token_saver=token_saver)
 
     def _qbo_get_client(self):
         """A ready API client; refreshed tokens are committed at once, under a row lock."""
@@ -1226,11 +1041,3 @@ class QboConnection(models.Model):
 
     def _qbo_push_has_work(self):
         return PushEngine(self).has_work()
-
-    @api.model
-    def _qbo_can_commit(self):
-        return can_commit()
-
-    @api.model
-    def _qbo_commit(self):
-        commit(self.env)

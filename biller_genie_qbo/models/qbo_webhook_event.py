@@ -314,7 +314,7 @@ class Inbox(Engine):
             stats = {}
 
             def work(run, client):
-                stats.update(PullEngine(self.conn).apply_events(run, client, latest, since))
+                stats.update(PullEngine(self.conn, run, client).apply_events(latest, since))
 
             run = self.runner.locked_run("webhook", work, update_page=False)
             now = fields.Datetime.now()

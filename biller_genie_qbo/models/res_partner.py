@@ -1,23 +1,44 @@
-"""QBO Customers -> contacts (sub-customers as child contacts, inactive ones archived)."""
+"""QBO Customers -> contacts (sub-customers as child contacts, inactive ones archived).
+
+Outbound: contacts -> QuickBooks Online Customers: CC emails, sparse updates.
+"""
+
+import re
 
 from odoo import api, fields, models
 from odoo.tools import email_normalize
 
+from ..sync.common import PageResult
 from .qbo_mapping import (
-    count,
     country_code,
-    empty_result,
     is_deleted,
     ref_value,
     values_digest,
 )
+from .qbo_push_mixin import NO_PUSH_KEY, QboPushProblem
 
 # Name lists nest at most 5 levels deep in QBO.
 MAX_LEVELS = 6
 
+EMAIL_MAX = 100  # Intuit's limit on PrimaryEmailAddr.Address
+_SPLIT = re.compile(r"[,;\s]+")
+
+
+def split_emails(text):
+    """'a@x.com, b@y.com; c@z.com' -> ['a@x.com', 'b@y.com', 'c@z.com'] (order kept, no
+    duplicates, case-insensitive)."""
+    seen, out = set(), []
+    for part in _SPLIT.split(text or ""):
+        part = part.strip()
+        if part and part.lower() not in seen:
+            seen.add(part.lower())
+            out.append(part)
+    return out
+
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _name = "res.partner"
+    _inherit = ["res.partner", "biller_genie_qbo.push.mixin"]
 
     qbo_binding_ids = fields.One2many(
         "biller_genie_qbo.binding",
@@ -30,6 +51,13 @@ class ResPartner(models.Model):
         "QuickBooks Customer ID",
         compute="_compute_qbo_customer_id",
         groups="biller_genie_qbo.group_qbo_user",
+    )
+
+    qbo_cc_emails = fields.Char(
+        "CC Emails",
+        help="Further email addresses of this contact, separated by commas. With 'Sync CC "
+        "Emails to QuickBooks' = Yes they are written, after the email, into the QuickBooks "
+        "customer's Primary Email field.",
     )
 
     @api.depends("qbo_binding_ids.qbo_id")
@@ -68,6 +96,12 @@ class ResPartner(models.Model):
             # A sub-customer keeps its own address (a 'contact' child copies its parent's).
             vals["type"] = "other"
         vals.update(self._qbo_address_values(remote.get("BillAddr") or {}, geo))
+        # QuickBooks' Primary Email may hold several addresses (the CC emails we wrote): the
+        # first is the contact's email, the others its CC emails.
+        emails = split_emails(vals["email"] or "")
+        if len(emails) > 1:
+            vals["email"] = emails[0]
+            vals["qbo_cc_emails"] = ", ".join(emails[1:])
         return vals
 
     @api.model
@@ -118,7 +152,15 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _qbo_import_records(self, connection, entity, remotes, client):
-        result = empty_result()
+        """Apply a page of QBO Customers; what the inbound sync writes never marks a contact
+        dirty."""
+        return self.with_context(**{NO_PUSH_KEY: True})._qbo_import_page(
+            connection, entity, remotes, client
+        )
+
+    @api.model
+    def _qbo_import_page(self, connection, entity, remotes, client):
+        result = PageResult()
         Binding = self.env["biller_genie_qbo.binding"]
         remotes = self._qbo_with_parents(connection, list(remotes), client)
         Partner = self.with_context(active_test=False)
@@ -126,10 +168,10 @@ class ResPartner(models.Model):
             connection,
             "Customer",
             remotes,
-            Partner,
-            ["name", "active", "parent_id"],
-            self._qbo_geo(connection, remotes),
-            result,
+            records=Partner,
+            fnames=["name", "active", "parent_id"],
+            ctx=self._qbo_geo(connection, remotes),
+            result=result,
         )
         parents = {ref_value(r.get("ParentRef")) for r in remotes} - {None}
         partner_ids = {
@@ -137,7 +179,7 @@ class ResPartner(models.Model):
             for qbo_id, binding in Binding._qbo_fetch(connection, "Customer", parents).items()
         }
         new_bindings = Partner._qbo_create_partners(
-            connection, remotes, to_create, partner_ids, result
+            connection, remotes, to_create, partner_ids=partner_ids, result=result
         )
         for remote, binding, partner, vals, digest in to_update:
             parent = ref_value(remote.get("ParentRef"))
@@ -146,7 +188,7 @@ class ResPartner(models.Model):
             binding.write(
                 Binding._qbo_remote_vals(remote, state="synced", error=False, qbo_hash=digest)
             )
-            count(result, "updated")
+            result.count("updated")
         Binding.create(
             [
                 Binding._qbo_new_vals(
@@ -155,7 +197,7 @@ class ResPartner(models.Model):
                 for remote, partner_id, digest in new_bindings
             ]
         )
-        result["ok_ids"] += [str(item[0]["Id"]) for item in to_create + to_update]
+        result.ok_ids += [str(item[0]["Id"]) for item in to_create + to_update]
         return result
 
     @api.model
@@ -175,7 +217,7 @@ class ResPartner(models.Model):
             partner._message_log(body=note)
 
     @api.model
-    def _qbo_create_partners(self, connection, remotes, to_create, partner_ids, result):
+    def _qbo_create_partners(self, connection, remotes, to_create, *, partner_ids, result):
         """Link the new QBO customers to matching Odoo contacts, create the others (parents
         first); ``partner_ids`` {qbo id: partner id} grows with them. Returns [(remote,
         partner id, digest)] to bind."""
@@ -198,7 +240,7 @@ class ResPartner(models.Model):
             partner.write(fill)
             partner_ids[str(remote["Id"])] = partner.id
             new_bindings.append((remote, partner.id, digest))
-            count(result, "updated")
+            result.count("updated")
 
         # Parents before sub-customers: create level by level (one batch per level).
         # Field defaults that cost a query per record are computed once for the page.
@@ -223,7 +265,7 @@ class ResPartner(models.Model):
             for (remote, _vals, digest), partner in zip(batch, created, strict=True):
                 partner_ids[str(remote["Id"])] = partner.id
                 new_bindings.append((remote, partner.id, digest))
-            count(result, "created", len(batch))
+            result.count("created", len(batch))
         return new_bindings
 
     @api.model
@@ -316,3 +358,109 @@ class ResPartner(models.Model):
                 used.add(partner.id)
                 matches[qbo_id] = partner
         return matches
+
+    # ------------------------------------------------------------------
+    # Dirty flag (no API call here)
+    # ------------------------------------------------------------------
+    def _qbo_synced_fields(self):
+        return {
+            "name",
+            "email",
+            "qbo_cc_emails",
+            "phone",
+            "mobile",
+            "street",
+            "street2",
+            "city",
+            "zip",
+            "state_id",
+            "country_id",
+            "is_company",
+            "website",
+        }
+
+    def _qbo_pushable(self):
+        """Contacts bound to a QuickBooks customer (new ones are created on demand, when an
+        invoice that needs them is sent)."""
+        bound = (
+            self.env["biller_genie_qbo.binding"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "in", self.ids),
+                    ("qbo_entity", "=", "Customer"),
+                ]
+            )
+        )
+        return self.browse(list(set(bound.mapped("res_id"))))
+
+    def write(self, vals):
+        result = super().write(vals)
+        self._qbo_mark_dirty(vals.keys())
+        return result
+
+    # ------------------------------------------------------------------
+    # Mapper (pure): Odoo -> QBO Customer
+    # ------------------------------------------------------------------
+    def _qbo_email_address(self):
+        """The email and the CC emails, comma separated; QboPushProblem when QuickBooks
+        cannot hold them (never cut silently)."""
+        self.ensure_one()
+        emails = split_emails(self.email) + split_emails(self.qbo_cc_emails)
+        text = ", ".join(dict.fromkeys(emails))
+        if len(text) > EMAIL_MAX:
+            raise QboPushProblem(
+                self.env._(
+                    "The email and CC emails of %(name)s are %(length)s characters long "
+                    "(%(emails)s); QuickBooks Online accepts %(max)s at most in the customer's "
+                    "Primary Email. Remove some CC emails, or set Sync CC Emails to No.",
+                    name=self.display_name,
+                    length=len(text),
+                    emails=text,
+                    max=EMAIL_MAX,
+                ),
+                code="email_length",
+            )
+        return text
+
+    def _qbo_prepare_customer(self, sync_cc_emails):
+        """The QBO Customer fields of this contact (create or sparse update body, without Id
+        and SyncToken). ``sync_cc_emails``: the page's setting ('yes'/'no')."""
+        self.ensure_one()
+        name = (self.name or "").strip() or self.display_name
+        if ":" in name:
+            raise QboPushProblem(
+                self.env._(
+                    "QuickBooks Online does not accept a colon in a customer name: rename "
+                    "%(name)s.",
+                    name=name,
+                ),
+                code="customer_name",
+            )
+        body = {"DisplayName": name[:500]}
+        if self.is_company:
+            body["CompanyName"] = name[:100]
+        elif self.parent_id and self.parent_id.is_company:
+            body["CompanyName"] = (self.parent_id.name or "")[:100]
+        if self.phone:
+            body["PrimaryPhone"] = {"FreeFormNumber": self.phone[:30]}
+        if self.mobile:
+            body["Mobile"] = {"FreeFormNumber": self.mobile[:30]}
+        if self.website:
+            body["WebAddr"] = {"URI": self.website[:1000]}
+        address = {
+            "Line1": self.street or "",
+            "Line2": self.street2 or "",
+            "City": self.city or "",
+            "CountrySubDivisionCode": self.state_id.code or "",
+            "PostalCode": self.zip or "",
+            "Country": self.country_id.code or "",
+        }
+        if any(address.values()):
+            body["BillAddr"] = {k: v for k, v in address.items() if v}
+        if sync_cc_emails == "yes":
+            email = self._qbo_email_address()
+            if email:
+                body["PrimaryEmailAddr"] = {"Address": email}
+        return body

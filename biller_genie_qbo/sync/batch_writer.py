@@ -25,38 +25,39 @@ from ..tools.qbo_errors import (
     QboStaleObject,
     QboThrottled,
 )
-from .common import Engine
+from .common import Engine, Job
 
 _logger = logging.getLogger(__name__)
 
 
 class BatchWriter(Engine):
-    """Writes jobs to QuickBooks and records the outcomes, for one connection."""
+    """Writes jobs to QuickBooks and records the outcomes on the run, for one connection."""
+
+    def __init__(self, connection, run, client):
+        super().__init__(connection)
+        self.run = run
+        self.client = client
 
     def job(self, record, entity, body, binding):
         payload = dict(body)
         if binding:
             payload.update(Id=binding.qbo_id, SyncToken=binding.qbo_sync_token or "0", sparse=True)
-        return {
-            "record": record,
-            "entity": entity,
-            "operation": "update" if binding else "create",
-            "payload": payload,
-            "binding": binding,
-        }
-
-    def job_key(self, job):
-        record = job["record"]
-        return (
-            f"{record._name}:{record.id}:{job['operation']}:{record.qbo_push_seq or 0}:"
-            f"{job['payload'].get('SyncToken', '')}"
+        return Job(
+            record, entity, "update" if binding else "create", payload=payload, binding=binding
         )
 
-    def write_jobs(self, run, client, entity, jobs, on_done, record_errors=True):
+    def job_key(self, job):
+        record = job.record
+        return (
+            f"{record._name}:{record.id}:{job.operation}:{record.qbo_push_seq or 0}:"
+            f"{job.payload.get('SyncToken', '')}"
+        )
+
+    def write_jobs(self, entity, jobs, on_done, record_errors=True):
         """Send the jobs through the batch endpoint (30 per request) and hand the successes to
         ``on_done([(job, remote)])``. A 5010 (stale SyncToken) is re-read and re-applied once;
         a second 5010 is a conflict. Returns the failures [(job, QboError)]."""
-        failures = self.send_chunks(run, client, entity, jobs, on_done)
+        failures = self.send_chunks(entity, jobs, on_done)
         stale = [(job, error) for job, error in failures if isinstance(error, QboStaleObject)]
         failures = [
             (job, error) for job, error in failures if not isinstance(error, QboStaleObject)
@@ -64,17 +65,17 @@ class BatchWriter(Engine):
         if stale:
             current = {
                 str(r["Id"]): r
-                for r in client.read_many(entity, [job["payload"]["Id"] for job, _e in stale])
+                for r in self.client.read_many(entity, [job.payload["Id"] for job, _e in stale])
             }
             again = []
             for job, error in stale:
-                remote = current.get(str(job["payload"]["Id"]))
+                remote = current.get(str(job.payload["Id"]))
                 if remote is None:
                     failures.append((job, error))
                     continue
-                job["payload"]["SyncToken"] = remote["SyncToken"]
+                job.payload["SyncToken"] = remote["SyncToken"]
                 again.append(job)
-            for job, error in self.send_chunks(run, client, entity, again, on_done):
+            for job, error in self.send_chunks(entity, again, on_done):
                 if isinstance(error, QboStaleObject):
                     error.message = self.env._(
                         "Conflict: this record was changed in QuickBooks Online while Odoo was "
@@ -83,16 +84,16 @@ class BatchWriter(Engine):
                     )
                 failures.append((job, error))
         if record_errors:
-            self.failed(run, entity, failures)
+            self.failed(entity, failures)
         return failures
 
-    def send_chunks(self, run, client, entity, jobs, on_done):
+    def send_chunks(self, entity, jobs, on_done):
         """One batch request per chunk of 30 (or per pending requestid); each chunk committed
         before the next one is sent."""
         failures = []
         pending, fresh = {}, []
         for job in jobs:
-            rid = job["record"].qbo_push_request_id
+            rid = job.record.qbo_push_request_id
             if rid:
                 pending.setdefault(rid, []).append(job)
             else:
@@ -107,24 +108,24 @@ class BatchWriter(Engine):
         for rid, chunk in chunks:
             items = [
                 {
-                    "bId": f"{job['record']._name}:{job['record'].id}",
-                    "operation": job["operation"],
+                    "bId": f"{job.record._name}:{job.record.id}",
+                    "operation": job.operation,
                     "entity": entity,
-                    "body": job["payload"],
+                    "body": job.payload,
                 }
                 for job in chunk
             ]
             try:
-                results = client.batch(items, request_id=rid)
+                results = self.client.batch(items, request_id=rid)
             except (QboServerError, QboThrottled) as error:
-                self.unknown(run, entity, chunk, rid, error)
+                self.unknown(entity, chunk, rid, error)
                 continue
             except (QboAuthError, QboReconnectRequired):
                 raise
             except QboError as error:
                 # The whole request was refused (e.g. a Fault answered for the batch).
                 failures += [(job, error) for job in chunk]
-                self.answered([job["record"] for job in chunk])
+                self.answered([job.record for job in chunk])
                 continue
             by_bid = {result.bId: result for result in results}
             done = []
@@ -134,10 +135,10 @@ class BatchWriter(Engine):
                     done.append((job, result.entity))
                 else:
                     failures.append((job, result.error if result else QboServerError("?")))
-            self.answered([job["record"] for job in chunk])
+            self.answered([job.record for job in chunk])
             if done:
                 on_done(done)
-                self.succeeded(run, entity, done)
+                self.succeeded(entity, done)
             self.commit()
         return failures
 
@@ -151,8 +152,8 @@ class BatchWriter(Engine):
         for rid, chunk in chunks:
             by_model = {}
             for job in chunk:
-                if job["record"].qbo_push_request_id != rid:
-                    by_model.setdefault(job["record"]._name, []).append(job["record"].id)
+                if job.record.qbo_push_request_id != rid:
+                    by_model.setdefault(job.record._name, []).append(job.record.id)
             for model, ids in by_model.items():
                 Model = self.env[model]
                 Model.flush_model(["qbo_push_request_id"])
@@ -169,7 +170,7 @@ class BatchWriter(Engine):
         if reserved:
             self.commit()
 
-    def voids(self, run, client, entity, records, bindings):
+    def voids(self, entity, records, bindings):
         """Void in QuickBooks what was cancelled in Odoo (one call each: voids are rare and
         the batch endpoint does not void payments)."""
         done, failures = [], []
@@ -187,26 +188,26 @@ class BatchWriter(Engine):
                     token,
                 )
                 try:
-                    remote = client.void(entity, binding.qbo_id, token, request_id=rid)
+                    remote = self.client.void(entity, binding.qbo_id, token, request_id=rid)
                 except QboStaleObject as error:
                     if attempt:
-                        failures.append(({"record": record, "entity": entity}, error))
+                        failures.append((Job(record, entity), error))
                         break
-                    token = client.read(entity, binding.qbo_id)["SyncToken"]
+                    token = self.client.read(entity, binding.qbo_id)["SyncToken"]
                     continue
                 except (QboServerError, QboThrottled) as error:
-                    self.unknown(run, entity, [{"record": record, "entity": entity}], rid, error)
+                    self.unknown(entity, [Job(record, entity)], rid, error)
                     break
                 except (QboAuthError, QboReconnectRequired):
                     raise
                 except QboError as error:
-                    failures.append(({"record": record, "entity": entity}, error))
+                    failures.append((Job(record, entity), error))
                     break
-                done.append(({"record": record, "entity": entity, "binding": binding}, remote))
+                done.append((Job(record, entity, binding=binding), remote))
                 break
-        self.answered([job["record"] for job, _e in failures + done])
+        self.answered([job.record for job, _e in failures + done])
         for job, remote in done:
-            job["binding"].write(
+            job.binding.write(
                 dict(
                     self.env["biller_genie_qbo.binding"]._qbo_remote_vals(remote),
                     state="voided",
@@ -214,8 +215,8 @@ class BatchWriter(Engine):
                 )
             )
         if done:
-            self.succeeded(run, entity, done, key="cancelled")
-        self.failed(run, entity, failures)
+            self.succeeded(entity, done, key="cancelled")
+        self.failed(entity, failures)
         self.commit()
 
     def bind(self, pairs):
@@ -224,7 +225,7 @@ class BatchWriter(Engine):
         Binding = self.env["biller_genie_qbo.binding"]
         by_entity = {}
         for job, remote in pairs:
-            by_entity.setdefault(job["entity"], []).append(remote)
+            by_entity.setdefault(job.entity, []).append(remote)
         digests = {}
         for entity, remotes in by_entity.items():
             digests.update(self.digests(entity, remotes))
@@ -233,13 +234,13 @@ class BatchWriter(Engine):
             extra = {
                 "state": "synced",
                 "error": False,
-                "qbo_hash": digests.get((job["entity"], str(remote["Id"]))) or False,
+                "qbo_hash": digests.get((job.entity, str(remote["Id"]))) or False,
             }
-            if job.get("binding"):
-                job["binding"].write(Binding._qbo_remote_vals(remote, **extra))
+            if job.binding:
+                job.binding.write(Binding._qbo_remote_vals(remote, **extra))
             else:
                 to_create.append(
-                    Binding._qbo_new_vals(self.conn, job["entity"], remote, job["record"], **extra)
+                    Binding._qbo_new_vals(self.conn, job.entity, remote, job.record, **extra)
                 )
         if to_create:
             Binding.sudo().create(to_create)
@@ -283,12 +284,12 @@ class BatchWriter(Engine):
             )
             Model.browse(ids).invalidate_recordset(["qbo_push_seq", "qbo_push_request_id"])
 
-    def succeeded(self, run, entity, pairs, key=None):
+    def succeeded(self, entity, pairs, key=None):
         records = {}
         created = updated = 0
         for job, _remote in pairs:
-            records.setdefault(job["record"]._name, []).append(job["record"].id)
-            if job.get("binding"):
+            records.setdefault(job.record._name, []).append(job.record.id)
+            if job.binding:
                 updated += 1
             else:
                 created += 1
@@ -303,9 +304,9 @@ class BatchWriter(Engine):
             )
             self.resolve(model, ids)
         if key:
-            run._qbo_add_counts(entity, **{key: len(pairs)})
+            self.run._qbo_add_counts(entity, **{key: len(pairs)})
         else:
-            run._qbo_add_counts(entity, created=created, updated=updated)
+            self.run._qbo_add_counts(entity, created=created, updated=updated)
 
     def resolve(self, model, ids):
         """Close the open push failures of these records: they are in QuickBooks now."""
@@ -319,7 +320,7 @@ class BatchWriter(Engine):
             ]
         ).write({"state": "resolved", "next_retry_at": False})
 
-    def unknown(self, run, entity, jobs, rid, error):
+    def unknown(self, entity, jobs, rid, error):
         """No answer (timeout, 5xx, throttled): QuickBooks may have applied the write. Keep
         the requestid: the next attempt re-sends it and gets the first answer replayed."""
         _logger.warning(
@@ -336,7 +337,7 @@ class BatchWriter(Engine):
         )
         by_model = {}
         for job in jobs:
-            by_model.setdefault(job["record"]._name, []).append(job["record"].id)
+            by_model.setdefault(job.record._name, []).append(job.record.id)
         for model, ids in by_model.items():
             self.env[model].browse(ids).with_context(**{NO_PUSH_KEY: True}).write(
                 {
@@ -345,22 +346,22 @@ class BatchWriter(Engine):
                     "qbo_push_message": message,
                 }
             )
-        run._qbo_add_errors(
-            self.error_list(entity, [(job["record"], error, message) for job in jobs])
+        self.run._qbo_add_errors(
+            self.error_list(entity, [(job.record, error, message) for job in jobs])
         )
         self.commit()
 
-    def failed(self, run, entity, failures):
+    def failed(self, entity, failures):
         if not failures:
             return
         items = []
         for job, error in failures:
             message = error.message + (f": {error.detail}" if error.detail else "")
-            job["record"].with_context(**{NO_PUSH_KEY: True}).write(
+            job.record.with_context(**{NO_PUSH_KEY: True}).write(
                 {"qbo_push_state": "error", "qbo_push_message": message}
             )
-            items.append((job["record"], error, message))
-        run._qbo_add_errors(self.error_list(entity, items))
+            items.append((job.record, error, message))
+        self.run._qbo_add_errors(self.error_list(entity, items))
 
     def error_list(self, entity, items):
         """Sync-run error values of [(record, error, message)] (one binding query per

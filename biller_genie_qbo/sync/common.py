@@ -1,5 +1,8 @@
 """What the parts of the sync share: the commit policy and the base of the engines."""
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from odoo import modules, tools
 
 
@@ -28,3 +31,72 @@ class Engine:
 
     def can_commit(self):
         return can_commit()
+
+
+@dataclass
+class PushContext:
+    """What the push mappers (``to_qbo``) need, looked up once per push run; the QuickBooks
+    lists (tax codes, terms) are read lazily, only when an invoice or a refund is sent."""
+
+    ctn: bool = False  # Custom Transaction Numbers: Odoo's numbers are sent
+    customers: dict = field(default_factory=dict)  # partner id -> QBO Customer id
+    customer_errors: dict = field(default_factory=dict)  # partner id -> why it is not in QBO
+    items: dict = field(default_factory=dict)  # product id -> {qbo_id, name, active}
+    system: dict = field(default_factory=dict)  # product id of a system item -> its QBO item
+    refund_item: dict | None = None  # the QBO item mapped to "Refunds"
+    tax_codes: dict | None = None  # percent (Decimal) -> QBO TaxCode id
+    terms: dict | None = None  # lower-case name -> QBO Term id
+    po_carrier: str = "item"
+    po_item: str | None = None  # QBO id of the Invoice PO Number Field item
+    custom_fields: dict = field(default_factory=dict)  # number -> name of the custom field
+    commodity: str = ""  # the default commodity code
+
+
+@dataclass
+class Job:
+    """One record to write to QuickBooks: a create, or a sparse update of its binding."""
+
+    record: Any
+    entity: str
+    operation: str = "create"
+    payload: dict = field(default_factory=dict)
+    binding: Any = None
+
+
+@dataclass
+class PageResult:
+    """What applying one page of QuickBooks records did: counts by outcome (created, updated,
+    unchanged, cancelled), per-record errors (sync-run error values), the QBO ids applied
+    (their open errors are resolved), and the results of the dependencies imported on the
+    way ``[(entity, PageResult)]``."""
+
+    counts: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)
+    ok_ids: list = field(default_factory=list)
+    deps: list = field(default_factory=list)
+
+    def count(self, key, number=1):
+        self.counts[key] = self.counts.get(key, 0) + number
+
+    def add_error(self, entity, remote, message, *, code="mapping", error=None):
+        entry = {
+            "qbo_entity": entity,
+            "qbo_id": str(remote.get("Id")),
+            "code": code,
+            "message": message,
+        }
+        if error is not None:
+            entry.update(
+                code=str(getattr(error, "code", code) or code),
+                detail=getattr(error, "detail", "") or False,
+                intuit_tid=getattr(error, "intuit_tid", None) or False,
+            )
+        self.errors.append(entry)
+
+    def absorb(self, other):
+        """Add another result (a record applied on its own) to this one."""
+        for key, value in other.counts.items():
+            self.count(key, value)
+        self.errors += other.errors
+        self.ok_ids += other.ok_ids
+        self.deps += other.deps

@@ -9,9 +9,9 @@ per connection outside tests only.
 import logging
 from datetime import timedelta
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from odoo import fields
+from odoo import SUPERUSER_ID, fields, release
 
 from ..tools.qbo_errors import QboError, QboReconnectRequired
 from .common import Engine, can_commit, commit
@@ -26,8 +26,12 @@ HARD_EXPIRY_BANNER_DAYS = 30
 HARD_EXPIRY_ACTIVITY_DAYS = 7
 
 
+def _fmt(value):
+    return value and fields.Datetime.to_string(value)
+
+
 class Notices(Engine):
-    """The notices of one connection."""
+    """The notices of one connection: the managers told, the support details."""
 
     def check_stale(self):
         self.conn.ensure_one()
@@ -136,6 +140,148 @@ class Notices(Engine):
             ),
         )
         return True
+
+    def support_lines(self):
+        """The seed's 'Still having trouble?' checklist; never a secret."""
+        self.conn.ensure_one()
+        result = dict(self.conn._fields["last_sync_result"]._description_selection(self.env))
+        state = dict(self.conn._fields["state"]._description_selection(self.env))
+        webhooks = dict(self.conn._fields["webhooks_auto_sync"]._description_selection(self.env))
+        last_sync = _fmt(self.conn.last_sync_at)
+        lines = [
+            self.env._(
+                "Webhooks Auto Sync: %(value)s", value=webhooks[self.conn.webhooks_auto_sync]
+            ),
+            self.env._(
+                "Last sync: %(date)s, %(result)s",
+                date=last_sync or self.env._("never"),
+                result=result.get(self.conn.last_sync_result) or self.env._("none"),
+            ),
+            self.env._(
+                "Recent error: %(message)s",
+                message=self.conn.last_sync_message or self.env._("none"),
+            ),
+            self.env._(
+                "Connection: %(state)s, realm %(realm)s",
+                state=state[self.conn.state],
+                realm=self.conn.realm_id or "-",
+            ),
+            self.env._(
+                "Last connected: %(connected)s; last disconnected: %(disconnected)s",
+                connected=_fmt(self.conn.last_connected_at) or self.env._("never"),
+                disconnected=_fmt(self.conn.last_disconnected_at) or self.env._("never"),
+            ),
+        ]
+        failures = (
+            self.env["biller_genie_qbo.sync.error"]
+            .sudo()
+            .search([("connection_id", "=", self.conn.id)], limit=5)
+        )
+        lines.append(self.env._("Recent error messages:") if failures else "")
+        for failure in failures:
+            message = (failure.message or "").strip().splitlines() or [""]
+            what = failure.qbo_entity or failure.res_model or ""
+            ref = failure.qbo_id or failure.res_id or ""
+            date = fields.Datetime.to_string(failure.create_date)
+            lines.append(f"- {date} {what} {ref} [{failure.code or '-'}] {message[0][:200]}")
+        lines.append(self.env._("Recent disconnects and reconnects:"))
+        lines += self.connection_history() or [self.env._("- none")]
+        pending = self.conn.sudo().webhook_pending_count
+        received = self.conn.sudo().webhook_last_received_at
+        lines.append(
+            self.env._(
+                "Webhooks: last received %(date)s, %(count)s pending",
+                date=(received and fields.Datetime.to_string(received)) or self.env._("never"),
+                count=pending,
+            )
+        )
+        if self.conn.reconnect_deadline:
+            lines.append(
+                self.env._("Authorization expires on: %(date)s", date=self.conn.reconnect_deadline)
+            )
+        module = (
+            self.env["ir.module.module"].sudo().search([("name", "=", "biller_genie_qbo")], limit=1)
+        )
+        lines.append(
+            self.env._(
+                "Versions: biller_genie_qbo %(addon)s, Odoo %(odoo)s",
+                addon=module.installed_version or module.latest_version or "?",
+                odoo=release.version,
+            )
+        )
+        return [line for line in lines if line]
+
+    def connection_history(self, limit=5):
+        """The last state changes of the connection (from the chatter's tracking)."""
+        self.conn.ensure_one()
+        field = self.env["ir.model.fields"]._get(self.conn._name, "state")
+        values = (
+            self.env["mail.tracking.value"]
+            .sudo()
+            .search(
+                [
+                    ("field_id", "=", field.id),
+                    ("mail_message_id.model", "=", self.conn._name),
+                    ("mail_message_id.res_id", "=", self.conn.id),
+                ],
+                order="id desc",
+                limit=limit,
+            )
+        )
+        return [
+            f"- {fields.Datetime.to_string(value.create_date)}: "
+            f"{value.old_value_char or '-'} -> {value.new_value_char or '-'}"
+            for value in values
+        ]
+
+    def managers(self):
+        """Active internal users managing QuickBooks for this company (not OdooBot)."""
+        self.conn.ensure_one()
+        group = self.env.ref("biller_genie_qbo.group_qbo_manager")
+        return (
+            group.sudo()
+            .users.filtered(
+                lambda u: (
+                    u.active
+                    and u.id != SUPERUSER_ID
+                    and not u.share
+                    and self.conn.company_id in u.company_ids
+                )
+            )
+            .sorted("id")
+        )
+
+    def responsible(self, managers):
+        """The manager who connected the company, else the first manager, else the admin."""
+        self.conn.ensure_one()
+        connector = self.conn.sudo().oauth_state_user_id
+        if connector and connector in managers:
+            return connector
+        return managers[:1] or self.env.ref("base.user_admin", raise_if_not_found=False)
+
+    def notify_managers(self, activity_xmlid, summary, body, note=None):
+        """One activity of this type (none if one is open already) for a QuickBooks manager,
+        and a message (emailed) to every manager. Returns the activity created, if any."""
+        self.conn.ensure_one()
+        conn = self.conn.sudo()
+        managers = conn._qbo_managers()
+        activity = self.env["mail.activity"]
+        if not conn.activity_search([activity_xmlid]):
+            responsible = conn._qbo_responsible(managers)
+            activity = conn.activity_schedule(
+                activity_xmlid,
+                summary=summary,
+                note=note or escape(body),
+                user_id=responsible.id if responsible else SUPERUSER_ID,
+            )
+        conn.message_post(
+            body=escape(body),
+            subject=summary,
+            partner_ids=managers.partner_id.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        return activity
 
 
 def cron_check_stale(connections):

@@ -28,32 +28,68 @@ from . import (
     FULL_SCAN_WHERE,
     PAGE_SIZE,
 )
-from .common import Engine
+from .common import Engine, PageResult
 
 _logger = logging.getLogger(__name__)
 
 CATCH_UP_MARGIN = timedelta(minutes=5)  # look a little before the oldest event (clock skew)
 
 
+def preference_vals(env, prefs):
+    """The connection values of Intuit's company preferences (Custom Transaction Numbers, the
+    enabled sales custom fields)."""
+    sales = (prefs or {}).get("SalesFormsPrefs") or {}
+    vals = {"qbo_custom_txn_numbers": bool(sales.get("CustomTxnNumbers"))}
+    enabled, names = {}, {}
+    for group in sales.get("CustomField") or []:
+        for field in (group or {}).get("CustomField") or []:
+            short = (field.get("Name") or "").rsplit(".", 1)[-1]
+            if short.startswith("UseSalesCustom"):
+                enabled[short[-1]] = field.get("BooleanValue") in (True, "true")
+            elif short.startswith("SalesCustomName"):
+                names[short[-1]] = field.get("StringValue") or ""
+    vals["qbo_sales_custom_fields"] = {
+        key: names.get(key) or env._("Custom field %(number)s", number=key)
+        for key in ("1", "2", "3")
+        if enabled.get(key)
+    }
+    return vals
+
+
+def preference_changes(connection, prefs):
+    """The preference values that differ from the stored ones ({} when none)."""
+    vals = preference_vals(connection.env, prefs)
+    return {
+        name: value
+        for name, value in vals.items()
+        if (connection[name] or False) != (value or False)
+    }
+
+
 class PullEngine(Engine):
-    """Reads QuickBooks and applies what it answers, for one connection."""
+    """Reads QuickBooks (``client``) and applies what it answers, recorded on ``run``."""
+
+    def __init__(self, connection, run, client):
+        super().__init__(connection)
+        self.run = run
+        self.client = client
 
     def page_size(self):
         return int(self.env.context.get("qbo_page_size") or PAGE_SIZE)
 
-    def sync(self, run, client):
+    def sync(self):
         """Full import on the first run (or when the cursor is older than CDC's 30 days), CDC
         from the committed cursor afterwards."""
         self.conn.ensure_one()
-        prefs = client.preferences()
-        changed = self.conn._qbo_preference_changes(prefs)
+        prefs = self.client.preferences()
+        changed = preference_changes(self.conn, prefs)
         if changed:
             self.conn.write(changed)
             self.commit()
         cursor = self.conn.qbo_cursor
         if cursor and fields.Datetime.now() - cursor < CDC_MAX_AGE:
             try:
-                changes, server_time = client.cdc(list(ENTITY_ORDER), cursor)
+                changes, server_time = self.client.cdc(list(ENTITY_ORDER), cursor)
             except QboValidationError as error:
                 # e.g. changedSince out of QBO's 30 days window: start over.
                 _logger.info(
@@ -61,33 +97,33 @@ class PullEngine(Engine):
                 )
                 changes = None
             if changes is not None and sum(len(v) for v in changes.values()) < CDC_LIMIT:
-                run.mode = "cdc"
-                self.apply_changes(changes, run, client)
+                self.run.mode = "cdc"
+                self.apply_changes(changes)
                 self.advance_cursor(server_time)
                 return
-        run.mode = "full"
-        self.full_import(run, client)
+        self.run.mode = "full"
+        self.full_import()
 
-    def server_time(self, client):
+    def server_time(self):
         """Intuit's clock, read before a full scan (changes made during the scan are then
         caught by the next CDC)."""
         since = fields.Datetime.now() - timedelta(minutes=1)
         try:
-            _changes, server_time = client.cdc(["Preferences"], since)
+            _changes, server_time = self.client.cdc(["Preferences"], since)
         except QboValidationError:
             return since
         return server_time
 
-    def full_import(self, run, client):
-        start = self.server_time(client)
+    def full_import(self):
+        start = self.server_time()
         page_size = self.page_size()
         done = 0
         for entity in ENTITY_ORDER:
-            pages = client.query_pages(
+            pages = self.client.query_pages(
                 entity, where=FULL_SCAN_WHERE.get(entity, ""), page_size=page_size
             )
             for page in pages:
-                self.apply_page(entity, page, run, client)
+                self.apply_page(entity, page)
                 done += len(page)
                 self.env["ir.cron"]._notify_progress(done=done, remaining=1)
         self.advance_cursor(start)
@@ -97,7 +133,7 @@ class PullEngine(Engine):
         self.conn.write({"qbo_cursor": server_time})
         self.commit()
 
-    def apply_changes(self, changes, run, client):
+    def apply_changes(self, changes):
         """Apply {entity: [QBO dicts]} (CDC, webhook re-reads) in dependency order and by
         pages; deleted entities carry ``status == "Deleted"``."""
         page_size = self.page_size()
@@ -107,11 +143,11 @@ class PullEngine(Engine):
             records = changes.get(entity) or []
             for start in range(0, len(records), page_size):
                 page = records[start : start + page_size]
-                self.apply_page(entity, page, run, client)
+                self.apply_page(entity, page)
                 done += len(page)
                 self.env["ir.cron"]._notify_progress(done=done, remaining=max(total - done, 1))
 
-    def apply_page(self, entity, records, run, client):
+    def apply_page(self, entity, records):
         """Apply one page in a savepoint, then commit it. A page that fails as a whole for an
         Odoo reason is re-applied record by record to isolate (and report) the culprit; API
         errors abort the run (the page is rolled back, the cursor does not move)."""
@@ -120,7 +156,7 @@ class PullEngine(Engine):
         )
         try:
             with self.env.cr.savepoint():
-                result = importer._qbo_import_records(self.conn, entity, records, client)
+                result = importer._qbo_import_records(self.conn, entity, records, self.client)
         except QboError:
             raise
         except Exception as error:
@@ -133,26 +169,22 @@ class PullEngine(Engine):
                     entity,
                     error,
                 )
-                result = {"counts": {}, "errors": [], "ok_ids": []}
+                result = PageResult()
                 for record in records:
                     try:
                         with self.env.cr.savepoint():
-                            one = importer._qbo_import_records(self.conn, entity, [record], client)
+                            one = importer._qbo_import_records(
+                                self.conn, entity, [record], self.client
+                            )
                     except QboError:
                         raise
                     except Exception as err:
                         one = self.odoo_error_result(entity, record, err)
-                    for key, value in one["counts"].items():
-                        result["counts"][key] = result["counts"].get(key, 0) + value
-                    result["errors"] += one["errors"]
-                    result["ok_ids"] += one["ok_ids"]
-                    result.setdefault("deps", []).extend(one.get("deps", []))
-        for dep_entity, dep in [*result.get("deps", []), (entity, result)]:
-            run._qbo_add_counts(dep_entity, **dep["counts"])
-            run._qbo_add_errors(dep["errors"])
-            self.env["biller_genie_qbo.sync.error"]._qbo_resolve(
-                self.conn, dep_entity, dep["ok_ids"]
-            )
+                    result.absorb(one)
+        for dep_entity, dep in [*result.deps, (entity, result)]:
+            self.run._qbo_add_counts(dep_entity, **dep.counts)
+            self.run._qbo_add_errors(dep.errors)
+            self.env["biller_genie_qbo.sync.error"]._qbo_resolve(self.conn, dep_entity, dep.ok_ids)
         self.commit()
         return result
 
@@ -167,20 +199,11 @@ class PullEngine(Engine):
         message = getattr(error, "message", None) or str(error) or repr(error)
         if hasattr(error, "args") and error.args and isinstance(error.args[0], str):
             message = error.args[0]
-        return {
-            "counts": {},
-            "errors": [
-                {
-                    "qbo_entity": entity,
-                    "qbo_id": str(record.get("Id")),
-                    "code": "odoo",
-                    "message": message,
-                }
-            ],
-            "ok_ids": [],
-        }
+        result = PageResult()
+        result.add_error(entity, record, message, code="odoo")
+        return result
 
-    def confirmed_changes(self, client, wanted, claims, cdc_changes=None):
+    def confirmed_changes(self, wanted, claims, cdc_changes=None):
         """What QuickBooks holds now for ``wanted`` {entity: [ids]}, as changes to apply.
 
         A webhook (or anything but QuickBooks itself) is a hint: ``claims`` {(entity, id):
@@ -190,7 +213,7 @@ class PullEngine(Engine):
         as Deleted. Otherwise the current state is applied (nothing changes) and the outcome is
         ``contradicted``. Ids QuickBooks refuses to read are ``failed``, the others go on.
         Returns ``(changes {entity: [rows]}, outcomes {(entity, id): (state, reason)})``."""
-        current, outcomes = self.read_isolated(client, wanted)
+        current, outcomes = self.read_isolated(wanted)
         missing = [
             (entity, qbo_id)
             for entity, ids in wanted.items()
@@ -198,7 +221,7 @@ class PullEngine(Engine):
             if qbo_id not in current.get(entity, {}) and (entity, qbo_id) not in outcomes
         ]
         if missing and cdc_changes is None:
-            cdc_changes, _server_time = client.cdc(
+            cdc_changes, _server_time = self.client.cdc(
                 sorted({entity for entity, _id in missing}),
                 fields.Datetime.now() - CDC_MAX_AGE,
             )
@@ -252,7 +275,7 @@ class PullEngine(Engine):
                 changes[entity] = rows
         return changes, outcomes
 
-    def read_isolated(self, client, wanted):
+    def read_isolated(self, wanted):
         """Read ``wanted`` {entity: [ids]} with one ``Id IN`` query per entity; when QuickBooks
         refuses the query (an id it does not accept), read them one by one so that only the
         bad ids fail. Returns ``({entity: {id: row}}, {(entity, id): ("failed", reason)})``."""
@@ -263,12 +286,12 @@ class PullEngine(Engine):
                 continue
             inactive = entity in FULL_SCAN_WHERE
             try:
-                rows = client.read_many(entity, ids, include_inactive=inactive)
+                rows = self.client.read_many(entity, ids, include_inactive=inactive)
             except QboValidationError:
                 rows = []
                 for qbo_id in ids:
                     try:
-                        rows += client.read_many(entity, [qbo_id], include_inactive=inactive)
+                        rows += self.client.read_many(entity, [qbo_id], include_inactive=inactive)
                     except QboValidationError as error:
                         failed[(entity, qbo_id)] = ("failed", error.message or str(error))
             current[entity] = {str(row.get("Id")): row for row in rows}
@@ -312,7 +335,7 @@ class PullEngine(Engine):
                 kept[entity] = keep
         return kept
 
-    def catch_up(self, run, client, changes, seen):
+    def catch_up(self, changes, seen):
         """Apply what CDC over the events' window (``changes``) lists and no webhook told us
         about. Returns the number of changes recovered (also stored on the run)."""
         missed = {}
@@ -324,7 +347,7 @@ class PullEngine(Engine):
                 missed[entity] = rows
         missed = self.drop_outdated(missed, drop_current=True)
         recovered = sum(len(rows) for rows in missed.values())
-        run.catchup_recovered = recovered
+        self.run.catchup_recovered = recovered
         if recovered:
             _logger.info(
                 "QuickBooks connection %s: the CDC catch-up found %s change(s) no webhook "
@@ -332,10 +355,10 @@ class PullEngine(Engine):
                 self.conn.id,
                 recovered,
             )
-            self.apply_changes(missed, run, client)
+            self.apply_changes(missed)
         return recovered
 
-    def apply_events(self, run, client, latest, since):
+    def apply_events(self, latest, since):
         """Re-read what the coalesced events name (``Id IN (...)``, by entity), confirm with
         QuickBooks what they claim, apply the current state, then catch up with CDC over the
         same window. Returns the stats and the per-record outcomes {(entity, id): (state,
@@ -348,14 +371,14 @@ class PullEngine(Engine):
                 wanted[entity].append(event.deleted_id)
                 claims[(entity, event.deleted_id)] = "MergedAway"
         start = max(since - CATCH_UP_MARGIN, fields.Datetime.now() - CDC_MAX_AGE)
-        cdc_changes, _server_time = client.cdc(list(ENTITY_ORDER), start)
-        changes, outcomes = self.confirmed_changes(client, wanted, claims, cdc_changes)
-        run.mode = "ids"
+        cdc_changes, _server_time = self.client.cdc(list(ENTITY_ORDER), start)
+        changes, outcomes = self.confirmed_changes(wanted, claims, cdc_changes)
+        self.run.mode = "ids"
         changes = self.drop_outdated(changes)
-        self.apply_changes(changes, run, client)
+        self.apply_changes(changes)
         seen = {(entity, str(row.get("Id"))) for entity, rows in changes.items() for row in rows}
         seen |= set(claims)
-        recovered = self.catch_up(run, client, cdc_changes, seen)
+        recovered = self.catch_up(cdc_changes, seen)
         return {
             "applied": sum(len(r) for r in changes.values()),
             "recovered": recovered,

@@ -24,7 +24,8 @@ from ..tools.qbo_client import quote
 from ..tools.qbo_errors import QboDuplicate
 from . import APPLICATION, PUSH_ORDER
 from .batch_writer import BatchWriter
-from .common import Engine
+from .common import Engine, PushContext
+from .pull import preference_vals
 
 _logger = logging.getLogger(__name__)
 
@@ -36,23 +37,26 @@ __all__ = ["CRON_PUSH", "NO_PUSH_KEY", "PushEngine"]
 class PushEngine(Engine):
     """Sends what changed in Odoo, for one connection."""
 
-    def __init__(self, connection):
+    def __init__(self, connection, run=None, client=None):
         super().__init__(connection)
-        self.writer = BatchWriter(connection)
+        self.run = run
+        self.client = client
+        self.writer = BatchWriter(connection, run, client)
+        self.lookups = None
 
-    def push(self, run, client, read_prefs=True, only=None):
+    def push(self, read_prefs=True, only=None):
         self.conn.ensure_one()
         if read_prefs:
-            self.conn.write(self.conn._qbo_preference_vals(client.preferences()))
+            self.conn.write(preference_vals(self.env, self.client.preferences()))
             self.commit()
         if only is None and not self.has_candidates():
             return
-        pctx = self.context()
-        self.partners(run, client, pctx, only)
-        self.moves(run, client, pctx, only, "out_invoice")
-        self.payments(run, client, pctx, only)
-        self.moves(run, client, pctx, only, "out_refund")
-        self.applications(run, client, pctx, only)
+        self.lookups = self.context()
+        self.partners(only)
+        self.moves(only, "out_invoice")
+        self.payments(only)
+        self.moves(only, "out_refund")
+        self.applications(only)
         self.conn.invalidate_recordset(["qbo_held_count", "qbo_push_pending_count"])
 
     def context(self):
@@ -72,20 +76,20 @@ class PushEngine(Engine):
                 system[mapping.product_id.id] = entry
             if mapping.system_item == "refund":
                 refund_item = entry
-        return {
-            "ctn": self.conn.custom_transaction_numbers == "yes",
-            "customers": {},
-            "customer_errors": {},
-            "items": {},
-            "system": system,
-            "refund_item": refund_item,
-            "tax_codes": None,
-            "terms": None,
-            "po_carrier": self.conn.po_number_carrier,
-            "po_item": self.conn.po_number_item_id.qbo_id or None,
-            "custom_fields": self.conn.qbo_sales_custom_fields or {},
-            "commodity": (self.conn.commodity_code or "").strip(),
-        }
+        return PushContext(
+            ctn=self.conn.custom_transaction_numbers == "yes",
+            customers={},
+            customer_errors={},
+            items={},
+            system=system,
+            refund_item=refund_item,
+            tax_codes=None,
+            terms=None,
+            po_carrier=self.conn.po_number_carrier,
+            po_item=self.conn.po_number_item_id.qbo_id or None,
+            custom_fields=self.conn.qbo_sales_custom_fields or {},
+            commodity=(self.conn.commodity_code or "").strip(),
+        )
 
     def candidates(self, model, only, extra_domain=None):
         """Dirty records of ``model`` to send, locked FOR UPDATE SKIP LOCKED (a record a
@@ -122,7 +126,7 @@ class PushEngine(Engine):
         locked = {row[0] for row in self.env.cr.fetchall()}
         return records.filtered(lambda r: r.id in locked)
 
-    def partners(self, run, client, pctx, only):
+    def partners(self, only):
         """Changed contacts bound to a QuickBooks customer: sparse Customer updates."""
         partners = self.candidates("res.partner", only)
         if not partners:
@@ -141,21 +145,21 @@ class PushEngine(Engine):
                 problems.append((partner, "Customer", problem))
                 continue
             jobs.append(self.writer.job(partner, "Customer", body, binding))
-        self.record_problems(run, problems)
-        self.writer.write_jobs(run, client, "Customer", jobs, self.writer.bind)
+        self.record_problems(problems)
+        self.writer.write_jobs("Customer", jobs, self.writer.bind)
 
-    def customers(self, run, client, pctx, docs):
+    def customers(self, docs):
         """Make sure the customers of these invoices/payments exist in QuickBooks: bound
         contacts are looked up, the missing ones created (one batch)."""
         Binding = self.env["biller_genie_qbo.binding"]
         partners = docs.partner_id | docs.partner_id.commercial_partner_id
         known = Binding._qbo_fetch_records(self.conn, "res.partner", partners.ids)
-        pctx["customers"].update({pid: b.qbo_id for pid, b in known.items()})
+        self.lookups.customers.update({pid: b.qbo_id for pid, b in known.items()})
         missing = self.env["res.partner"]
         for doc in docs:
-            if doc._qbo_customer(pctx).id not in pctx["customers"]:
+            if doc._qbo_customer(self.lookups).id not in self.lookups.customers:
                 missing |= doc.partner_id.commercial_partner_id
-        missing = missing.filtered(lambda p: p.id not in pctx["customer_errors"])
+        missing = missing.filtered(lambda p: p.id not in self.lookups.customer_errors)
         if not missing:
             return
         jobs = []
@@ -163,40 +167,38 @@ class PushEngine(Engine):
             try:
                 body = partner._qbo_prepare_customer(self.conn.sync_cc_emails)
             except QboPushProblem as problem:
-                pctx["customer_errors"][partner.id] = problem.message
+                self.lookups.customer_errors[partner.id] = problem.message
                 continue
             jobs.append(self.writer.job(partner, "Customer", body, None))
 
         def on_done(pairs):
             self.writer.bind(pairs)
             for job, remote in pairs:
-                pctx["customers"][job["record"].id] = str(remote["Id"])
+                self.lookups.customers[job.record.id] = str(remote["Id"])
 
-        failures = self.writer.write_jobs(
-            run, client, "Customer", jobs, on_done, record_errors=False
-        )
+        failures = self.writer.write_jobs("Customer", jobs, on_done, record_errors=False)
         duplicates = [job for job, error in failures if isinstance(error, QboDuplicate)]
-        linked = self.link_duplicates(client, duplicates, pctx)
+        linked = self.link_duplicates(duplicates)
         for job, error in failures:
-            if job["record"].id not in linked:
-                pctx["customer_errors"][job["record"].id] = error.message + (
+            if job.record.id not in linked:
+                self.lookups.customer_errors[job.record.id] = error.message + (
                     f" ({error.detail})" if error.detail else ""
                 )
 
-    def link_duplicates(self, client, jobs, pctx):
+    def link_duplicates(self, jobs):
         """A customer of the same name exists in QuickBooks already: link it (one batch of
         queries) unless it is bound to another contact."""
         if not jobs:
             return set()
         queries = [
             {
-                "bId": str(job["record"].id),
+                "bId": str(job.record.id),
                 "query": "SELECT * FROM Customer WHERE DisplayName = "  # noqa: S608
-                + quote(job["payload"]["DisplayName"]),
+                + quote(job.payload["DisplayName"]),
             }
             for job in jobs
         ]
-        results = client.batch(queries)
+        results = self.client.batch(queries)
         found = {}
         for result in results:
             rows = (result.entity or {}).get("Customer") or []
@@ -205,16 +207,16 @@ class PushEngine(Engine):
         Binding = self.env["biller_genie_qbo.binding"]
         taken = Binding._qbo_fetch(self.conn, "Customer", [str(r["Id"]) for r in found.values()])
         pairs = [
-            (job, found[job["record"].id])
+            (job, found[job.record.id])
             for job in jobs
-            if job["record"].id in found and str(found[job["record"].id]["Id"]) not in taken
+            if job.record.id in found and str(found[job.record.id]["Id"]) not in taken
         ]
         self.writer.bind(pairs)
         for job, remote in pairs:
-            pctx["customers"][job["record"].id] = str(remote["Id"])
-        return {job["record"].id for job, _remote in pairs}
+            self.lookups.customers[job.record.id] = str(remote["Id"])
+        return {job.record.id for job, _remote in pairs}
 
-    def moves(self, run, client, pctx, only, move_type):
+    def moves(self, only, move_type):
         """Invoices (QBO Invoice) or credit notes (QBO RefundReceipt once paid back, CreditMemo
         once applied to an invoice). An entry imported from another QuickBooks type (sales
         receipt, credit memo) is updated as that type."""
@@ -241,7 +243,7 @@ class PushEngine(Engine):
         self.skip(cancelled - to_void, self.env._("Cancelled: nothing to send."))
         for entity in sorted(set(map(entity_of, to_void))):
             voids = to_void.filtered(lambda m, e=entity: entity_of(m) == e)
-            self.writer.voids(run, client, entity, voids, bindings)
+            self.writer.voids(entity, voids, bindings)
         posted = moves - cancelled
         if move_type == "out_refund":
             states.update({move.id: move._qbo_refund_state() for move in posted})
@@ -258,20 +260,20 @@ class PushEngine(Engine):
         if self.conn.qbo_ctn_conflict:
             self.hold(posted, self.conn.qbo_ctn_message)
             return
-        self.load_lists(client, pctx)
-        self.items(pctx, posted.invoice_line_ids.product_id)
-        self.customers(run, client, pctx, posted)
+        self.load_lists()
+        self.items(posted.invoice_line_ids.product_id)
+        self.customers(posted)
         prepare = {
-            "Invoice": lambda move: move._qbo_prepare_invoice(pctx),
-            "SalesReceipt": lambda move: move._qbo_prepare_termless(pctx),
-            "CreditMemo": lambda move: move._qbo_prepare_termless(pctx),
-            "RefundReceipt": lambda move: move._qbo_prepare_refund_receipt(pctx),
+            "Invoice": lambda move: move._qbo_prepare_invoice(self.lookups),
+            "SalesReceipt": lambda move: move._qbo_prepare_termless(self.lookups),
+            "CreditMemo": lambda move: move._qbo_prepare_termless(self.lookups),
+            "RefundReceipt": lambda move: move._qbo_prepare_refund_receipt(self.lookups),
         }
         jobs, problems = {}, []
         for move in posted:
             entity = entity_of(move)
             try:
-                self.check_customer(move, pctx)
+                self.check_customer(move)
                 body = prepare[entity](move)
             except QboPushProblem as problem:
                 problems.append((move, entity, problem))
@@ -279,14 +281,14 @@ class PushEngine(Engine):
             jobs.setdefault(entity, []).append(
                 self.writer.job(move, entity, body, bindings.get(move.id))
             )
-        self.record_problems(run, problems)
+        self.record_problems(problems)
 
         def on_done(pairs):
             self.writer.bind(pairs)
             for job, remote in pairs:
-                move = job["record"]
+                move = job.record
                 vals = {"qbo_doc_number": remote.get("DocNumber") or False}
-                if job["entity"] == "RefundReceipt" and not move.qbo_receipt_payment_id:
+                if job.entity == "RefundReceipt" and not move.qbo_receipt_payment_id:
                     payments = move._qbo_reconciled_counterparts().move_id.origin_payment_id
                     if len(payments) == 1:
                         # The inbound sync must not record the refund's payment a second time.
@@ -294,18 +296,18 @@ class PushEngine(Engine):
                 move.write(vals)
 
         for entity, entity_jobs in jobs.items():
-            self.writer.write_jobs(run, client, entity, entity_jobs, on_done)
+            self.writer.write_jobs(entity, entity_jobs, on_done)
 
-    def check_customer(self, doc, pctx):
-        partner = doc._qbo_customer(pctx)
-        if partner.id not in pctx["customers"]:
+    def check_customer(self, doc):
+        partner = doc._qbo_customer(self.lookups)
+        if partner.id not in self.lookups.customers:
             raise QboPushProblem(
                 self.env._(
                     "The customer %(customer)s could not be created in QuickBooks Online: "
                     "%(error)s",
                     customer=partner.display_name,
-                    error=pctx["customer_errors"].get(partner.id)
-                    or pctx["customer_errors"].get(partner.commercial_partner_id.id)
+                    error=self.lookups.customer_errors.get(partner.id)
+                    or self.lookups.customer_errors.get(partner.commercial_partner_id.id)
                     or "?",
                 ),
                 code="missing_customer",
@@ -320,16 +322,16 @@ class PushEngine(Engine):
                 code="inactive_customer",
             )
 
-    def load_lists(self, client, pctx):
+    def load_lists(self):
         """Tax rates, tax codes and terms of the QuickBooks company: read once per run, and
         only when an invoice or a refund is sent."""
-        if pctx["tax_codes"] is not None:
+        if self.lookups.tax_codes is not None:
             return
         rates = {
-            str(rate["Id"]): rate.get("RateValue") or 0 for rate in client.query_all("TaxRate")
+            str(rate["Id"]): rate.get("RateValue") or 0 for rate in self.client.query_all("TaxRate")
         }
         codes = {}
-        for code in client.query_all("TaxCode"):
+        for code in self.client.query_all("TaxCode"):
             if code.get("Active") is False:
                 continue
             details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
@@ -337,40 +339,40 @@ class PushEngine(Engine):
             if details and all(v is not None for v in values):
                 percent = sum((Decimal(str(v)) for v in values), Decimal(0)).normalize()
                 codes.setdefault(percent, str(code["Id"]))
-        pctx["tax_codes"] = codes
-        pctx["terms"] = {
+        self.lookups.tax_codes = codes
+        self.lookups.terms = {
             (term.get("Name") or "").strip().lower(): str(term["Id"])
-            for term in client.query_all("Term")
+            for term in self.client.query_all("Term")
             if term.get("Active", True) is not False
         }
 
-    def items(self, pctx, products):
+    def items(self, products):
         """QuickBooks items of these products (item cache, then bindings): 2 queries."""
-        todo = products.filtered(lambda p: p.id not in pctx["items"])
+        todo = products.filtered(lambda p: p.id not in self.lookups.items)
         if not todo:
             return
         Item = self.env["biller_genie_qbo.item"].sudo().with_context(active_test=False)
         for item in Item.search(
             [("connection_id", "=", self.conn.id), ("product_id", "in", todo.ids)]
         ):
-            pctx["items"].setdefault(
+            self.lookups.items.setdefault(
                 item.product_id.id,
                 {"qbo_id": item.qbo_id, "name": item.name, "active": item.active},
             )
-        rest = todo.filtered(lambda p: p.id not in pctx["items"])
+        rest = todo.filtered(lambda p: p.id not in self.lookups.items)
         bindings = self.env["biller_genie_qbo.binding"]._qbo_fetch_records(
             self.conn, "product.product", rest.ids
         )
         for product in rest:
             binding = bindings.get(product.id)
             if binding and binding.qbo_entity == "Item":
-                pctx["items"][product.id] = {
+                self.lookups.items[product.id] = {
                     "qbo_id": binding.qbo_id,
                     "name": product.display_name,
                     "active": binding.state != "deleted" and product.active,
                 }
 
-    def payments(self, run, client, pctx, only):
+    def payments(self, only):
         payments = self.candidates("account.payment", only)
         if not payments:
             return
@@ -381,7 +383,7 @@ class PushEngine(Engine):
             lambda p: p.id in bindings and bindings[p.id].state not in ("voided", "deleted")
         )
         self.skip(voids - to_void, self.env._("Cancelled: nothing to send."))
-        self.writer.voids(run, client, "Payment", to_void, bindings)
+        self.writer.voids("Payment", to_void, bindings)
         drafts = (payments - voids).filtered(lambda p: p.state == "draft")
         self.skip(drafts, self.env._("Draft: sent once confirmed."))
         active = payments - voids - drafts
@@ -400,35 +402,32 @@ class PushEngine(Engine):
             active, {p.id: list(applied[p.id]) for p in active}, invoice_bindings
         )
         if ready:
-            self.customers(run, client, pctx, ready)
+            self.customers(ready)
         qbo_invoice_ids = {inv_id: b.qbo_id for inv_id, b in invoice_bindings.items()}
         self.send(
-            run,
-            client,
-            pctx,
             ready,
             lambda payment: payment._qbo_prepare_payment(
-                pctx, applied[payment.id], qbo_invoice_ids
+                self.lookups, applied[payment.id], qbo_invoice_ids
             ),
             bindings,
             problems,
         )
 
-    def send(self, run, client, pctx, records, prepare, bindings, problems):
+    def send(self, records, prepare, bindings, problems):
         """Check the customer and build the body (``prepare(record)``) of these payments or
         applications, then send them as QBO Payments; pre-flight ``problems`` (and new ones)
         are explained on their records."""
         jobs = []
         for record in records:
             try:
-                self.check_customer(record, pctx)
+                self.check_customer(record)
                 body = prepare(record)
             except QboPushProblem as problem:
                 problems.append((record, "Payment", problem))
                 continue
             jobs.append(self.writer.job(record, "Payment", body, bindings.get(record.id)))
-        self.record_problems(run, problems)
-        self.writer.write_jobs(run, client, "Payment", jobs, self.writer.bind)
+        self.record_problems(problems)
+        self.writer.write_jobs("Payment", jobs, self.writer.bind)
 
     def linked_ready(self, records, linked, bindings):
         """(ready records, problems) of payments or applications: ``linked`` {record id:
@@ -470,7 +469,7 @@ class PushEngine(Engine):
             )
         return ready, problems
 
-    def applications(self, run, client, pctx, only):
+    def applications(self, only):
         """One QBO Payment of zero per credit note applied to invoices in Odoo; voided once
         nothing is applied any more."""
         applications = self.candidates(APPLICATION, only)
@@ -487,7 +486,7 @@ class PushEngine(Engine):
         empty = applications.filtered(lambda a: not applied[a.id])
         to_void = empty.filtered(lambda a: a.id in live)
         self.skip(empty - to_void, self.env._("Not applied to an invoice: nothing to send."))
-        self.writer.voids(run, client, "Payment", to_void, bindings)
+        self.writer.voids("Payment", to_void, bindings)
         active = applications - empty
         # Applied again after its Payment was voided: a new Payment.
         Binding.browse(
@@ -518,19 +517,16 @@ class PushEngine(Engine):
             )
         ready -= not_memo
         if ready:
-            self.customers(run, client, pctx, ready.move_id)
+            self.customers(ready.move_id)
         qbo_ids = {move_id: binding.qbo_id for move_id, binding in move_bindings.items()}
         self.send(
-            run,
-            client,
-            pctx,
             ready,
-            lambda app: app._qbo_prepare_application(pctx, applied[app.id], qbo_ids),
+            lambda app: app._qbo_prepare_application(self.lookups, applied[app.id], qbo_ids),
             live,
             problems,
         )
 
-    def record_problems(self, run, problems):
+    def record_problems(self, problems):
         """Pre-flight failures: explained on the record, nothing sent. Held ones wait for a
         configuration fix; the others are errors on the run."""
         held = [(record, problem) for record, _e, problem in problems if problem.held]
@@ -543,7 +539,7 @@ class PushEngine(Engine):
             record.write({"qbo_push_state": "error", "qbo_push_message": problem.message})
             by_entity.setdefault(entity, []).append((record, problem, problem.message))
         for entity, items in by_entity.items():
-            run._qbo_add_errors(self.writer.error_list(entity, items))
+            self.run._qbo_add_errors(self.writer.error_list(entity, items))
 
     def hold(self, records, message):
         records.write({"qbo_push_state": "held", "qbo_push_message": message})
@@ -616,3 +612,26 @@ class PushEngine(Engine):
             queries.append(SQL("EXISTS(%s)", Model._search(domain, limit=1).select()))
         # execute_query flushes the pending changes of the fields the domains read.
         return self.env.execute_query(SQL("SELECT %s", SQL(" OR ").join(queries)))[0][0]
+
+    def release_held(self):
+        """Settings or QuickBooks preferences changed: held records are checked again."""
+        released = False
+        for conn in self.conn:
+            for model in ("account.move", "account.payment"):
+                held = (
+                    self.env[model]
+                    .sudo()
+                    .search(
+                        [
+                            ("company_id", "=", conn.company_id.id),
+                            ("qbo_push_dirty", "=", True),
+                            ("qbo_push_state", "=", "held"),
+                        ]
+                    )
+                )
+                if held:
+                    held.with_context(**{NO_PUSH_KEY: True}).write({"qbo_push_state": "pending"})
+                    released = True
+        if released:
+            self.conn.invalidate_recordset(["qbo_held_count", "qbo_push_pending_count"])
+            self.env.ref(CRON_PUSH).sudo()._trigger()

@@ -22,7 +22,7 @@ from ..tools.qbo_errors import (
 )
 from . import ADVISORY_LOCK_KEY, CDC_MAX_AGE, ENTITY_ORDER, PUSH_ORDER
 from .common import Engine, can_commit, commit
-from .pull import PullEngine
+from .pull import PullEngine, preference_changes
 from .push import CRON_PUSH, NO_PUSH_KEY, PushEngine
 
 _logger = logging.getLogger(__name__)
@@ -65,8 +65,8 @@ class SyncRunner(Engine):
     def sync(self, run, client):
         """The Sync button's (and the polling cron's) run: read QuickBooks, then send what
         changed in Odoo (preferences were just read by the inbound step)."""
-        PullEngine(self.conn).sync(run, client)
-        PushEngine(self.conn).push(run, client, read_prefs=False)
+        PullEngine(self.conn, run, client).sync()
+        PushEngine(self.conn, run, client).push(read_prefs=False)
 
     def record_crash(self):
         self.conn.ensure_one()
@@ -146,11 +146,7 @@ class SyncRunner(Engine):
                 return None, replay
         prefs = answers[calls[0][0]][0]
         changes, server_time = answers[calls[1][0]][0]
-        if (
-            any(changes.values())
-            or self.conn._qbo_preference_changes(prefs)
-            or self.idle_has_work()
-        ):
+        if any(changes.values()) or preference_changes(self.conn, prefs) or self.idle_has_work():
             return None, replay
         return self.record_idle_run(started, server_time), None
 
@@ -240,10 +236,10 @@ class SyncRunner(Engine):
                 for qbo_id in ids:
                     wanted.setdefault(entity, []).append(str(qbo_id))
                     claims[(entity, str(qbo_id))] = "Delete"
-            pull = PullEngine(self.conn)
-            changes, outcomes = pull.confirmed_changes(client, wanted, claims)
+            pull = PullEngine(self.conn, run, client)
+            changes, outcomes = pull.confirmed_changes(wanted, claims)
             run.mode = "ids"
-            pull.apply_changes(changes, run, client)
+            pull.apply_changes(changes)
             for (entity, qbo_id), (_state, reason) in outcomes.items():
                 run._qbo_add_errors(
                     [
@@ -395,7 +391,7 @@ class SyncRunner(Engine):
         try:
             return self.locked_run(
                 trigger,
-                lambda run, client: PushEngine(self.conn).push(run, client, only=only),
+                lambda run, client: PushEngine(self.conn, run, client).push(only=only),
                 update_page=False,
             )
         finally:

@@ -144,8 +144,8 @@ class TestSyncEngine(QboCommon, CronMixinCase):
         original = PullEngine.apply_page
         pages = []
 
-        def apply_then_break(engine, entity, records, run, client):
-            result = original(engine, entity, records, run, client)
+        def apply_then_break(engine, entity, records):
+            result = original(engine, entity, records)
             pages.append(entity)
             if len(pages) == 1:
                 # The next query fails for good (retries exhausted): the run stops there.
