@@ -264,10 +264,10 @@ class Notices(Engine):
         and a message (emailed) to every manager. Returns the activity created, if any."""
         self.conn.ensure_one()
         conn = self.conn.sudo()
-        managers = conn._qbo_managers()
+        managers = self.managers()
         activity = self.env["mail.activity"]
         if not conn.activity_search([activity_xmlid]):
-            responsible = conn._qbo_responsible(managers)
+            responsible = self.responsible(managers)
             activity = conn.activity_schedule(
                 activity_xmlid,
                 summary=summary,
