@@ -37,7 +37,7 @@ from markupsafe import Markup
 from odoo import Command, api, fields, models
 from odoo.tools import float_is_zero, html2plaintext, plaintext2html
 
-from ..sync.common import PageResult
+from ..sync.common import PageResult, Triaged
 from .qbo_mapping import (
     QboMappingError,
     dec,
@@ -49,7 +49,7 @@ from .qbo_mapping import (
     ref_value,
     values_digest,
 )
-from .qbo_push_mixin import NO_PUSH_KEY, PUSH_STATES, QboPushProblem
+from .qbo_push_mixin import NO_PUSH_KEY, PUSH_STATES, QboPushProblem, without_push
 
 ZERO = Decimal(0)
 PO_FIELD_NAMES = {"po number", "p.o. number", "po #", "p.o. #", "po no", "p.o. no.", "po"}
@@ -877,15 +877,8 @@ class AccountMove(models.Model):
                 result.deps.append((entity, sub))
 
     @api.model
+    @without_push
     def _qbo_import_records(self, connection, entity, remotes, client):
-        """Apply a page of QBO sales documents; what the inbound sync writes is never pushed
-        back."""
-        return self.with_context(**{NO_PUSH_KEY: True})._qbo_import_page(
-            connection, entity, remotes, client
-        )
-
-    @api.model
-    def _qbo_import_page(self, connection, entity, remotes, client):
         result = PageResult()
         self._qbo_ensure_dependencies(connection, remotes, client, result)
         ctx = self._qbo_mapping_context(connection, entity, remotes)
@@ -900,26 +893,17 @@ class AccountMove(models.Model):
         )
         if to_create:
             self._qbo_create_moves(connection, entity, to_create, result)
-        for remote, binding, move, vals, expected, digest in to_update:
-            self._qbo_update_move(
-                entity,
-                remote,
-                binding,
-                move,
-                vals=vals,
-                expected=expected,
-                digest=digest,
-                result=result,
-            )
+        for item in to_update:
+            self._qbo_update_move(entity, item, result)
         if entity in ("SalesReceipt", "RefundReceipt"):
             self.env["account.payment"]._qbo_sync_receipt_payments(connection, entity, remotes)
         return result
 
     @api.model
     def _qbo_map_remote(self, remote, ctx):
-        """((vals, expected), digest) of a QBO transaction, for the binding's triage."""
+        """A QBO transaction mapped for the binding's triage."""
         vals, expected = self._qbo_values_from_remote(remote, ctx)
-        return (vals, expected), values_digest(vals, expected)
+        return Triaged(remote, vals, values_digest(vals, expected), expected=expected)
 
     @api.model
     def _qbo_cancel_note(self, reason):
@@ -930,11 +914,12 @@ class AccountMove(models.Model):
     @api.model
     def _qbo_create_moves(self, connection, entity, to_create, result):
         Binding = self.env["biller_genie_qbo.binding"]
-        moves = self.create([vals for _r, vals, _e, _d in to_create])
-        moves._qbo_match_tax_amounts([expected for _r, _v, expected, _d in to_create])
+        moves = self.create([item.vals for item in to_create])
+        moves._qbo_match_tax_amounts([item.expected for item in to_create])
         to_post, to_cancel, bad = self, self, self
         binding_vals = []
-        for (remote, _vals, expected, digest), move in zip(to_create, moves, strict=True):
+        for item, move in zip(to_create, moves, strict=True):
+            remote, expected, digest = item.remote, item.expected, item.digest
             if expected["voided"]:
                 to_cancel |= move
             else:
@@ -962,10 +947,11 @@ class AccountMove(models.Model):
         result.count("created", len(binding_vals))
 
     @api.model
-    def _qbo_update_move(self, entity, remote, binding, move, *, vals, expected, digest, result):
-        """Re-apply a changed QBO transaction: back to draft, new lines, post again and
-        restore the reconciliations with the payments it had."""
-        Binding = self.env["biller_genie_qbo.binding"]
+    def _qbo_update_move(self, entity, item, result):
+        """Re-apply a changed QBO transaction (``item``, triaged): back to draft, new lines,
+        post again and restore the reconciliations with the payments it had."""
+        remote, binding, move, vals = item.remote, item.binding, item.record, item.vals
+        expected, digest = item.expected, item.digest
         try:
             with self.env.cr.savepoint():
                 counterparts = move._qbo_reconciled_counterparts()
@@ -988,16 +974,7 @@ class AccountMove(models.Model):
             result.add_error(entity, remote, error.message, code=error.code)
             binding.write({"state": "error", "error": error.message})
             return
-        binding.write(
-            Binding._qbo_remote_vals(
-                remote,
-                qbo_hash=digest,
-                state="voided" if expected["voided"] else "synced",
-                error=False,
-            )
-        )
-        result.count("updated")
-        result.ok_ids.append(str(remote["Id"]))
+        binding._qbo_updated(remote, digest, voided=expected["voided"], result=result)
 
     # ------------------------------------------------------------------
     # Helpers on moves

@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from odoo import Command, api, fields, models
 
-from ..sync.common import PageResult
+from ..sync.common import PageResult, Triaged
 from .qbo_mapping import (
     QboMappingError,
     dec,
@@ -29,7 +29,7 @@ from .qbo_mapping import (
     ref_value,
     values_digest,
 )
-from .qbo_push_mixin import NO_PUSH_KEY, QboPushProblem
+from .qbo_push_mixin import QboPushProblem, without_push
 
 ZERO = Decimal(0)
 LINKABLE = ("Invoice", "CreditMemo")
@@ -198,14 +198,8 @@ class AccountPayment(models.Model):
                     result.deps.append((entity, sub))
 
     @api.model
+    @without_push
     def _qbo_import_records(self, connection, entity, remotes, client):
-        """Apply a page of QBO Payments; what the inbound sync writes is never pushed back."""
-        return self.with_context(**{NO_PUSH_KEY: True})._qbo_import_page(
-            connection, entity, remotes, client
-        )
-
-    @api.model
-    def _qbo_import_page(self, connection, entity, remotes, client):
         result = PageResult()
         Binding = self.env["biller_genie_qbo.binding"]
         self._qbo_ensure_dependencies(connection, remotes, client, result)
@@ -222,27 +216,19 @@ class AccountPayment(models.Model):
         )
         if to_create:
             Payment._qbo_create_payments(connection, entity, to_create, ctx=ctx, result=result)
-        for remote, binding, payment, vals, applications, expected, digest in to_update:
+        for item in to_update:
             with self.env.cr.savepoint():
-                payment._qbo_update_payment(vals, applications, expected, ctx)
-            binding.write(
-                Binding._qbo_remote_vals(
-                    remote,
-                    qbo_hash=digest,
-                    state="voided" if expected["voided"] else "synced",
-                    error=False,
-                )
-            )
-            result.count("updated")
-            result.ok_ids.append(str(remote["Id"]))
+                item.record._qbo_update_payment(item.vals, item.applications, item.expected, ctx)
+            voided = item.expected["voided"]
+            item.binding._qbo_updated(item.remote, item.digest, voided=voided, result=result)
         return result
 
     @api.model
     def _qbo_map_remote(self, remote, ctx):
-        """((vals, applications, expected), digest) of a QBO Payment, for the binding's
-        triage."""
+        """A QBO Payment mapped for the binding's triage."""
         vals, applications, expected = self._qbo_values_from_remote(remote, ctx)
-        return (vals, applications, expected), values_digest([vals, applications], expected)
+        digest = values_digest([vals, applications], expected)
+        return Triaged(remote, vals, digest, expected=expected, applications=applications)
 
     @api.model
     def _qbo_cancel_note(self, reason):
@@ -253,25 +239,23 @@ class AccountPayment(models.Model):
     @api.model
     def _qbo_create_payments(self, connection, entity, to_create, *, ctx, result):
         Binding = self.env["biller_genie_qbo.binding"]
-        payments = self.create([vals for _r, vals, _a, _e, _d in to_create])
+        payments = self.create([item.vals for item in to_create])
         moves_vals = [
-            payment._qbo_move_values(applications, expected, ctx)
-            for payment, (_r, _v, applications, expected, _d) in zip(
-                payments, to_create, strict=True
-            )
+            payment._qbo_move_values(item.applications, item.expected, ctx)
+            for payment, item in zip(payments, to_create, strict=True)
         ]
         moves = self.env["account.move"].create(moves_vals)
         for payment, move in zip(payments, moves, strict=True):
             payment.move_id = move
         voided = payments.browse(
-            [p.id for p, item in zip(payments, to_create, strict=True) if item[3]["voided"]]
+            [p.id for p, item in zip(payments, to_create, strict=True) if item.expected["voided"]]
         )
         (payments - voided).action_post()
         voided.action_cancel()
         plan = []
-        for payment, (_r, _v, applications, expected, _d) in zip(payments, to_create, strict=True):
-            if not expected["voided"]:
-                plan += payment._qbo_reconciliation_plan(applications, ctx)
+        for payment, item in zip(payments, to_create, strict=True):
+            if not item.expected["voided"]:
+                plan += payment._qbo_reconciliation_plan(item.applications, ctx)
         if plan:
             self.env["account.move.line"]._reconcile_plan(plan)
         Binding.create(
@@ -279,17 +263,15 @@ class AccountPayment(models.Model):
                 Binding._qbo_new_vals(
                     connection,
                     entity,
-                    remote,
+                    item.remote,
                     payment,
-                    qbo_hash=digest,
-                    state="voided" if expected["voided"] else "synced",
+                    qbo_hash=item.digest,
+                    state="voided" if item.expected["voided"] else "synced",
                 )
-                for payment, (remote, _v, _a, expected, digest) in zip(
-                    payments, to_create, strict=True
-                )
+                for payment, item in zip(payments, to_create, strict=True)
             ]
         )
-        result.ok_ids += [str(item[0]["Id"]) for item in to_create]
+        result.ok_ids += [str(item.remote["Id"]) for item in to_create]
         result.count("created", len(to_create))
 
     def _qbo_update_payment(self, vals, applications, expected, ctx):

@@ -130,10 +130,10 @@ class QboBinding(models.Model):
 
         Hooks on ``records`` (the importing model, with its context):
         ``_qbo_cancel_note(reason)`` ('deleted' or 'voided') and
-        ``_qbo_map_remote(remote, ctx)`` -> (values tuple, digest), raising QboMappingError.
+        ``_qbo_map_remote(remote, ctx)`` -> :class:`~..sync.common.Triaged` (the mapped values
+        and their digest), raising QboMappingError.
 
-        Returns (to_create [(remote, *values, digest)],
-        to_update [(remote, binding, record, *values, digest)])."""
+        Returns (to_create [Triaged], to_update [Triaged with their binding and record])."""
         force = self.env.context.get("qbo_force")
         bindings = self._qbo_fetch(connection, entity, [str(r["Id"]) for r in remotes])
         records.browse([b.res_id for b in bindings.values()]).fetch(fnames)
@@ -171,21 +171,22 @@ class QboBinding(models.Model):
                 result.ok_ids.append(qbo_id)
                 continue
             try:
-                values, digest = records._qbo_map_remote(remote, ctx)
+                triaged = records._qbo_map_remote(remote, ctx)
             except QboMappingError as error:
                 result.add_error(entity, remote, error.message, code=error.code)
                 if binding:
                     binding.write({"state": "error", "error": error.message})
                 continue
             if binding:
-                if binding.qbo_hash == digest and not force and binding.state == "synced":
+                if binding.qbo_hash == triaged.digest and not force and binding.state == "synced":
                     binding.write(self._qbo_remote_vals(remote))
                     result.count("unchanged")
                     result.ok_ids.append(qbo_id)
                 else:
-                    to_update.append((remote, binding, record, *values, digest))
+                    triaged.binding, triaged.record = binding, record
+                    to_update.append(triaged)
             else:
-                to_create.append((remote, *values, digest))
+                to_create.append(triaged)
         return to_create, to_update
 
     def _qbo_other_model_remote(self, remote, result):
@@ -202,6 +203,16 @@ class QboBinding(models.Model):
         else:
             result.count("unchanged")
         result.ok_ids.append(qbo_id)
+
+    def _qbo_updated(self, remote, digest, *, voided, result):
+        """The bound record was updated from ``remote``: store what was applied, count it."""
+        self.write(
+            self._qbo_remote_vals(
+                remote, qbo_hash=digest, state="voided" if voided else "synced", error=False
+            )
+        )
+        result.count("updated")
+        result.ok_ids.append(str(remote["Id"]))
 
     @api.model
     def _qbo_remote_vals(self, remote, **extra):

@@ -6,6 +6,7 @@ cron (or the Sync button's run) does the API calls. Writes made by the inbound s
 context key ``qbo_no_push`` so that a change read from QuickBooks is never bounced back.
 """
 
+import functools
 import hashlib
 
 from odoo import api, fields, models
@@ -22,6 +23,16 @@ PUSH_STATES = [
 RUNNABLE_STATES = ("pending", "unknown")
 NO_PUSH_KEY = "qbo_no_push"
 CRON_PUSH = "biller_genie_qbo.ir_cron_qbo_push"
+
+
+def without_push(method):
+    """Decorates the importers: what the inbound sync writes never marks a record to send."""
+
+    @functools.wraps(method)
+    def importer(self, *args, **kwargs):
+        return method(self.with_context(**{NO_PUSH_KEY: True}), *args, **kwargs)
+
+    return importer
 
 
 def request_id(*parts):

@@ -8,14 +8,14 @@ import re
 from odoo import api, fields, models
 from odoo.tools import email_normalize
 
-from ..sync.common import PageResult
+from ..sync.common import PageResult, Triaged
 from .qbo_mapping import (
     country_code,
     is_deleted,
     ref_value,
     values_digest,
 )
-from .qbo_push_mixin import NO_PUSH_KEY, QboPushProblem
+from .qbo_push_mixin import QboPushProblem, without_push
 
 # Name lists nest at most 5 levels deep in QBO.
 MAX_LEVELS = 6
@@ -151,15 +151,8 @@ class ResPartner(models.Model):
     # Import (one page)
     # ------------------------------------------------------------------
     @api.model
+    @without_push
     def _qbo_import_records(self, connection, entity, remotes, client):
-        """Apply a page of QBO Customers; what the inbound sync writes never marks a contact
-        dirty."""
-        return self.with_context(**{NO_PUSH_KEY: True})._qbo_import_page(
-            connection, entity, remotes, client
-        )
-
-    @api.model
-    def _qbo_import_page(self, connection, entity, remotes, client):
         result = PageResult()
         Binding = self.env["biller_genie_qbo.binding"]
         remotes = self._qbo_with_parents(connection, list(remotes), client)
@@ -181,30 +174,32 @@ class ResPartner(models.Model):
         new_bindings = Partner._qbo_create_partners(
             connection, remotes, to_create, partner_ids=partner_ids, result=result
         )
-        for remote, binding, partner, vals, digest in to_update:
-            parent = ref_value(remote.get("ParentRef"))
-            vals["parent_id"] = partner_ids.get(parent, False) if parent else False
-            partner.write(vals)
-            binding.write(
-                Binding._qbo_remote_vals(remote, state="synced", error=False, qbo_hash=digest)
+        for item in to_update:
+            parent = ref_value(item.remote.get("ParentRef"))
+            item.vals["parent_id"] = partner_ids.get(parent, False) if parent else False
+            item.record.write(item.vals)
+            item.binding.write(
+                Binding._qbo_remote_vals(
+                    item.remote, state="synced", error=False, qbo_hash=item.digest
+                )
             )
             result.count("updated")
         Binding.create(
             [
                 Binding._qbo_new_vals(
-                    connection, "Customer", remote, self.browse(partner_id), qbo_hash=digest
+                    connection, "Customer", item.remote, item.record, qbo_hash=item.digest
                 )
-                for remote, partner_id, digest in new_bindings
+                for item in new_bindings
             ]
         )
-        result.ok_ids += [str(item[0]["Id"]) for item in to_create + to_update]
+        result.ok_ids += [str(item.remote["Id"]) for item in to_create + to_update]
         return result
 
     @api.model
     def _qbo_map_remote(self, remote, geo):
-        """((vals,), digest) of a QBO Customer, for the binding's triage."""
+        """A QBO Customer mapped for the binding's triage."""
         vals = self._qbo_values_from_remote(remote, geo)
-        return (vals,), values_digest(vals, ref_value(remote.get("ParentRef")))
+        return Triaged(remote, vals, values_digest(vals, ref_value(remote.get("ParentRef"))))
 
     @api.model
     def _qbo_cancel_note(self, reason):
@@ -219,15 +214,16 @@ class ResPartner(models.Model):
     @api.model
     def _qbo_create_partners(self, connection, remotes, to_create, *, partner_ids, result):
         """Link the new QBO customers to matching Odoo contacts, create the others (parents
-        first); ``partner_ids`` {qbo id: partner id} grows with them. Returns [(remote,
-        partner id, digest)] to bind."""
+        first); ``partner_ids`` {qbo id: partner id} grows with them. Returns the triaged items
+        to bind, with their ``record``."""
         # An existing, unbound Odoo contact with the same email (or exact name) is linked.
-        matches = self._qbo_match_existing(connection, [(r, vals) for r, vals, _d in to_create])
+        matches = self._qbo_match_existing(connection, [(t.remote, t.vals) for t in to_create])
         new_bindings, remaining = [], []
-        for remote, vals, digest in to_create:
+        for item in to_create:
+            remote, vals = item.remote, item.vals
             partner = matches.get(str(remote["Id"]))
             if not partner:
-                remaining.append((remote, vals, digest))
+                remaining.append(item)
                 continue
             # Keep what Odoo knows; fill what it does not.
             fill = {k: v for k, v in vals.items() if v and not partner[k] and k != "customer_rank"}
@@ -239,7 +235,8 @@ class ResPartner(models.Model):
                 fill["active"] = False
             partner.write(fill)
             partner_ids[str(remote["Id"])] = partner.id
-            new_bindings.append((remote, partner.id, digest))
+            item.record = partner
+            new_bindings.append(item)
             result.count("updated")
 
         # Parents before sub-customers: create level by level (one batch per level).
@@ -249,22 +246,20 @@ class ResPartner(models.Model):
         )
         levels = {}
         for item in remaining:
-            levels.setdefault(self._qbo_level(item[0], remotes), []).append(item)
+            levels.setdefault(self._qbo_level(item.remote, remotes), []).append(item)
         for level in sorted(levels):
             batch = levels[level]
-            for remote, vals, _digest in batch:
-                parent = ref_value(remote.get("ParentRef"))
+            for item in batch:
+                parent = ref_value(item.remote.get("ParentRef"))
                 if parent:
-                    vals["parent_id"] = partner_ids.get(parent, False)
+                    item.vals["parent_id"] = partner_ids.get(parent, False)
             created = self.create(
-                [
-                    dict(defaults, **vals, company_id=connection.company_id.id)
-                    for _r, vals, _d in batch
-                ]
+                [dict(defaults, **item.vals, company_id=connection.company_id.id) for item in batch]
             )
-            for (remote, _vals, digest), partner in zip(batch, created, strict=True):
-                partner_ids[str(remote["Id"])] = partner.id
-                new_bindings.append((remote, partner.id, digest))
+            for item, partner in zip(batch, created, strict=True):
+                partner_ids[str(item.remote["Id"])] = partner.id
+                item.record = partner
+                new_bindings.append(item)
             result.count("created", len(batch))
         return new_bindings
 

@@ -259,7 +259,7 @@ class BatchWriter(Engine):
         out = {}
         for remote in remotes:
             try:
-                _values, remote_digest = Model._qbo_map_remote(remote, ctx)
+                remote_digest = Model._qbo_map_remote(remote, ctx).digest
             except QboMappingError:
                 continue
             out[(entity, str(remote["Id"]))] = remote_digest

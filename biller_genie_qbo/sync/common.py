@@ -100,3 +100,18 @@ class PageResult:
         self.errors += other.errors
         self.ok_ids += other.ok_ids
         self.deps += other.deps
+
+
+@dataclass
+class Triaged:
+    """One record of a QBO page that the triage hands to its importer: mapped (``vals``, and
+    the ``digest`` of what is applied), to create (no ``binding``) or to update (``binding``
+    and the bound ``record``)."""
+
+    remote: dict
+    vals: dict
+    digest: str
+    expected: dict | None = None  # what the applied record must show (totals, voided)
+    applications: list | None = None  # a payment's applications to invoices and credit memos
+    binding: Any = None
+    record: Any = None
