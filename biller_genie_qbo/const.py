@@ -34,3 +34,18 @@ PREF_FIELDS = ("qbo_custom_txn_numbers", "qbo_sales_custom_fields")
 
 # Sync failures still to act on (retrying, or given up until a user retries).
 ACTIVE_STATES = ("open", "retrying", "given_up")
+
+# The fields a user may change (the page's settings); the engine writes the rest with sudo.
+PAGE_FIELDS = frozenset(
+    {
+        "webhooks_auto_sync",
+        "sync_cc_emails",
+        "display_line_item_groups",
+        "custom_transaction_numbers",
+        "last_success_notification_days",
+        "po_number_item_id",
+        "po_number_carrier",
+        "commodity_code",
+        "item_mapping_ids",
+    }
+)

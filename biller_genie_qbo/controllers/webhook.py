@@ -6,7 +6,7 @@ failed and retries it forever), so the answers are:
 - 405: anything but POST (Werkzeug would let a signed OPTIONS through);
 - 403, nothing stored: no verifier token configured, or a missing or wrong ``intuit-signature``;
 - 413: a body over :data:`MAX_BODY_SIZE`; 411: no Content-Length (a chunked body of unknown
-  size is never read);
+  size is never read); 400: a body shorter than its Content-Length (the sender is gone);
 - 200: stored (or known already), or well signed but unparseable (logged: it never will parse),
   or for a QuickBooks company no Odoo company is connected to (logged); an event of the
   delivery that cannot be read (bad id, NUL or lone surrogate in its text) is stored as
@@ -17,6 +17,8 @@ failed and retries it forever), so the answers are:
 
 import logging
 import time
+
+from werkzeug.exceptions import ClientDisconnected
 
 from odoo import SUPERUSER_ID, http
 from odoo.http import request
@@ -77,7 +79,12 @@ class QboWebhookController(http.Controller):
         if length > MAX_BODY_SIZE:
             _logger.warning("QuickBooks webhook refused: body of %s bytes is too large", length)
             return 413, "payload too large"
-        raw = httprequest.get_data(cache=True)
+        try:
+            raw = httprequest.get_data(cache=True)
+        except ClientDisconnected:
+            # Fewer bytes than Content-Length announced: the sender is gone, nothing to store.
+            _logger.warning("QuickBooks webhook refused: the body is shorter than its length")
+            return 400, "incomplete body"
         if len(raw) > MAX_BODY_SIZE:
             _logger.warning("QuickBooks webhook refused: body of %s bytes is too large", len(raw))
             return 413, "payload too large"

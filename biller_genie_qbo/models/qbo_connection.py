@@ -17,7 +17,7 @@ from ..sync.push import PushEngine
 from ..tools import qbo_client, qbo_oauth
 from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import QboError, QboReconnectRequired
-from .qbo_token import PURPOSE_REALM, PURPOSE_REFRESH
+from .qbo_token import PURPOSE_REALM
 from .qbo_webhook_event import EVENT_BATCH, Inbox
 
 _logger = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ class QboConnection(models.Model):
     # Encrypted at rest (Intuit's security requirements); found by its keyed hash.
     realm_id = fields.Char(
         "QuickBooks Company ID (Realm)",
+        readonly=True,
         compute="_compute_realm_id",
         inverse="_inverse_realm_id",
         search="_search_realm_id",
@@ -263,6 +264,13 @@ class QboConnection(models.Model):
         ),
         ("realm_uniq", "unique(realm_key)", "This QuickBooks company is connected already."),
     ]
+
+    @api.depends_context("uid")
+    def _compute_display_name(self):
+        # Neutral: Odoo's access errors show the display names of the records refused (with
+        # sudo, in debug mode), and a company's name is not for another company's users.
+        for conn in self:
+            conn.display_name = self.env._("QuickBooks Online")
 
     @api.depends(
         "token_ids.access_expires_at",
@@ -494,6 +502,8 @@ class QboConnection(models.Model):
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._qbo_check_page_fields(vals, allowed=const.PAGE_FIELDS | {"company_id"})
         connections = super().create(vals_list)
         # One mapping row per system item, so that the page always lists all four.
         self.env["biller_genie_qbo.item.mapping"].create(
@@ -504,6 +514,23 @@ class QboConnection(models.Model):
             ]
         )
         return connections
+
+    def _qbo_check_page_fields(self, vals, allowed=None):
+        """Users change the page's settings only: the realm, the state, the cursor, the sync
+        results and everything else the engine keeps are written by the engine (sudo), so a
+        manager cannot point a connection at another QuickBooks company or fake its state.
+        System administrators (who may change any access right anyway) are not limited."""
+        if self.env.su or self.env.is_system():
+            return
+        forbidden = set(vals) - (allowed or const.PAGE_FIELDS)
+        if forbidden:
+            raise AccessError(
+                self.env._(
+                    "Only the settings of the QuickBooks Online page can be changed "
+                    "(not: %(fields)s).",
+                    fields=", ".join(sorted(forbidden)),
+                )
+            )
 
     @api.model
     def _qbo_get_or_create(self, company=None):
@@ -602,6 +629,7 @@ class QboConnection(models.Model):
         return action
 
     def write(self, vals):
+        self._qbo_check_page_fields(vals)
         watched = [f for f in (*const.RELEASE_FIELDS, *const.PREF_FIELDS) if f in vals]
         before = {conn.id: [conn[f] for f in watched] for conn in self} if watched else {}
         result = super().write(vals)
@@ -609,30 +637,13 @@ class QboConnection(models.Model):
             changed = self.filtered(lambda c: [c[f] for f in watched] != before[c.id])
             changed._qbo_release_held()
         if vals.get("last_success_at"):
-            self._qbo_on_sync_success()
+            notices.Notices(self).close(notices.ACTIVITY_STALE)
         if vals.get("state") == "connected":
-            self._qbo_on_reconnected()
+            notices.Notices(self).close(notices.ACTIVITY_RECONNECT)
         return result
 
     def _qbo_release_held(self):
         PushEngine(self).release_held()
-
-    def _qbo_on_sync_success(self):
-        """A sync succeeded: the 'no successful sync' activity is done."""
-        todo = self.filtered("activity_ids")
-        if todo:
-            todo.sudo().activity_feedback(
-                [notices.ACTIVITY_STALE],
-                feedback=self.env._("A sync succeeded: QuickBooks Online is syncing again."),
-            )
-
-    def _qbo_on_reconnected(self):
-        todo = self.filtered("activity_ids")
-        if todo:
-            todo.sudo().activity_feedback(
-                [notices.ACTIVITY_RECONNECT],
-                feedback=self.env._("Reconnected to QuickBooks Online."),
-            )
 
     def _qbo_managers(self):
         return notices.Notices(self).managers()
@@ -765,17 +776,6 @@ class QboConnection(models.Model):
             return self.env._("QuickBooks Online refused the connection (%(error)s).", error=error)
         if not code or not realm_id:
             return self.env._("QuickBooks Online did not return an authorization code.")
-        other = (
-            self.sudo()
-            .with_context(active_test=False)
-            .search([("realm_id", "=", realm_id), ("id", "!=", self.id)], limit=1)
-        )
-        if other:
-            return self.env._(
-                "This QuickBooks Online company is already connected to the Odoo company "
-                "%(company)s. Disconnect it there first.",
-                company=other.company_id.name,
-            )
         oauth = self._qbo_oauth()
         try:
             tokens = oauth.exchange_code(code, realm_id)
@@ -792,6 +792,25 @@ class QboConnection(models.Model):
                 "QuickBooks Online could not complete the connection: %(error)s",
                 error=err.message,
             )
+        # Only now is the realm known to be the one Intuit granted (the callback's realmId is
+        # a URL parameter anybody can change): a realm connected elsewhere is named to nobody
+        # who does not work in that company, and its grant is left alone.
+        other = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("realm_id", "=", realm_id), ("id", "!=", self.id)], limit=1)
+        )
+        if other and other.company_id in self.env.user.company_ids:
+            return self.env._(
+                "This QuickBooks Online company is already connected to the Odoo company "
+                "%(company)s. Disconnect it there first.",
+                company=other.company_id.name,
+            )
+        if other:
+            return self.env._(
+                "This QuickBooks Online company is already connected to another Odoo company. "
+                "Disconnect it there first."
+            )
         # Everything is known: store it at once.
         self._qbo_store_tokens(client.tokens)
         vals = {
@@ -803,7 +822,8 @@ class QboConnection(models.Model):
         }
         vals.update(preference_vals(self.env, prefs))
         self.sudo().write(vals)
-        self.message_post(
+        # A note, not a message: it needs no sender address (a manager may have none).
+        self._message_log(
             body=self.env._(
                 "Connected to QuickBooks Online company %(name)s.", name=vals["qbo_company_name"]
             )
@@ -844,21 +864,11 @@ class QboConnection(models.Model):
     def _qbo_mark_disconnected(self, note, state="disconnected"):
         self._qbo_store_tokens(None)
         self.sudo().write({"state": state, "last_disconnected_at": fields.Datetime.now()})
-        self.message_post(body=note)
+        self._message_log(body=note)
         if state == "needs_reconnect":
             # invalid_grant or a revoked grant: tell the managers at once.
             for conn in self:
-                conn._qbo_notify_managers(
-                    notices.ACTIVITY_RECONNECT,
-                    summary=self.env._("Reconnect QuickBooks Online"),
-                    body=self.env._(
-                        "QuickBooks Online refused the authorization of %(company)s (revoked "
-                        "permissions or expired authorization tokens): nothing syncs until a "
-                        "QuickBooks manager clicks Connect to QuickBooks on the QuickBooks Online "
-                        "page.",
-                        company=conn.company_id.name,
-                    ),
-                )
+                notices.Notices(conn).reconnect_needed()
 
     def _qbo_notify(self, message, kind="success"):
         return {
@@ -876,7 +886,12 @@ class QboConnection(models.Model):
     def _qbo_handle_intuit_disconnect(self, realm_id):
         """Intuit's Disconnect URL: the user removed the app inside QuickBooks. Flip the page
         only when Intuit indeed refuses our grant (a mere link must not disconnect us)."""
-        conn = self.search([("realm_id", "=", realm_id)], limit=1) if realm_id else self
+        # The realm's hash is a system field: found with sudo, then the user's scope decides
+        # (a realm of a company he does not work in is not found, and not named).
+        conn = self.sudo().search([("realm_id", "=", realm_id)], limit=1) if realm_id else self
+        if conn and conn.company_id not in self.env.companies:
+            return self.browse()
+        conn = conn.with_env(self.env)
         if not conn or conn.state != "connected":
             return conn
         conn._qbo_check_manager()
@@ -903,7 +918,14 @@ class QboConnection(models.Model):
         _discovery, api_url = qbo_oauth.resolve_environment(
             self._qbo_app_credentials()["environment"]
         )
-        return qbo_client.QboClient(realm_id, api_url, tokens, oauth, token_saver=token_saver)
+        return qbo_client.QboClient(
+            realm_id,
+            api_url,
+            tokens,
+            oauth,
+            token_saver=token_saver,
+            log_name=f"QuickBooks connection {self.id or 'new'}",
+        )
 
     def _qbo_get_client(self):
         """A ready API client; refreshed tokens are committed at once, under a row lock."""
@@ -919,54 +941,9 @@ class QboConnection(models.Model):
         )
 
     def _qbo_refresh_tokens(self, stale_refresh_token=None, force=False):
-        """Refresh the tokens in a transaction of its own, under a row lock.
-
-        Two workers never refresh at once: the second one waits for the lock, then finds the
-        refresh token already rotated and uses the stored tokens. A rotated refresh token is
-        committed the moment Intuit returns it, whatever happens to the caller's transaction.
-        """
-        self.ensure_one()
-        oauth = self._qbo_oauth()
-        with self.env.registry.cursor() as cr:
-            # Read committed: after waiting for the lock we must see the other worker's tokens
-            # (Odoo's default repeatable read would fail with a serialization error instead).
-            if not self.env.registry.in_test_mode():
-                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            # Never wait forever for a worker that holds the row.
-            cr.execute("SET LOCAL lock_timeout = '15s'")
-            cr.execute(
-                "SELECT refresh_token_encrypted FROM biller_genie_qbo_token"
-                " WHERE connection_id = %s FOR UPDATE",
-                [self.id],
-            )
-            row = cr.fetchone()
-            env = self.env(cr=cr, su=True)
-            conn = env[self._name].browse(self.id)
-            current = row and env["biller_genie_qbo.token"]._qbo_decrypt(row[0], PURPOSE_REFRESH)
-            if not current:
-                raise QboReconnectRequired("No refresh token is stored.", code="no_refresh_token")
-            if not force and stale_refresh_token and current != stale_refresh_token:
-                return conn._qbo_tokens()  # another worker refreshed meanwhile
-            try:
-                tokens = oauth.refresh(current)
-            except QboReconnectRequired:
-                cr.rollback()
-                conn._qbo_mark_disconnected(
-                    env._(
-                        "QuickBooks Online refused our authorization (revoked or expired): "
-                        "reconnect to resume syncing."
-                    ),
-                    state="needs_reconnect",
-                )
-                # Our own short transaction, not the caller's: the flip must survive it.
-                cr.commit()  # pylint: disable=invalid-commit
-                raise
-            conn._qbo_store_tokens(tokens)
-            # Our own short transaction: Intuit has rotated the refresh token, persist it now.
-            cr.commit()  # pylint: disable=invalid-commit
-        self.invalidate_recordset()
-        self.sudo().token_ids.invalidate_recordset()
-        return tokens
+        return self.env["biller_genie_qbo.token"]._qbo_refresh(
+            self, stale_refresh_token=stale_refresh_token, force=force
+        )
 
     # ------------------------------------------------------------------
     # App credentials (instance level)

@@ -1,9 +1,12 @@
 """Item Mapping: Odoo's system items (late fees, refunds, technology fees) to QBO items."""
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from .. import const
+
+# What a user changes on a mapping row; its connection and system item are fixed.
+USER_FIELDS = frozenset({"qbo_item_id", "sequence"})
 
 
 class QboItemMapping(models.Model):
@@ -69,7 +72,17 @@ class QboItemMapping(models.Model):
             if item and item.connection_id != mapping.connection_id:
                 raise ValidationError(self.env._("The item belongs to another QuickBooks company."))
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            connection = self.env["biller_genie_qbo.connection"].browse(vals.get("connection_id"))
+            # Through the page (a One2many command) or not: the user's own connection only.
+            connection.check_access("write")
+        return super().create(vals_list)
+
     def write(self, vals):
+        if not (self.env.su or self.env.is_system()) and set(vals) - USER_FIELDS:
+            raise AccessError(self.env._("Only the QuickBooks item of a mapping can be changed."))
         if vals.get("qbo_item_id"):
             for mapping in self:
                 if mapping.qbo_item_id and mapping.qbo_item_id.id != vals["qbo_item_id"]:

@@ -283,6 +283,31 @@ class Notices(Engine):
         )
         return activity
 
+    def close(self, activity_xmlid):
+        """The situation of this activity type is over (a sync succeeded, reconnected)."""
+        todo = self.conn.filtered("activity_ids")
+        if not todo:
+            return
+        feedback = {
+            ACTIVITY_STALE: self.env._("A sync succeeded: QuickBooks Online is syncing again."),
+            ACTIVITY_RECONNECT: self.env._("Reconnected to QuickBooks Online."),
+        }[activity_xmlid]
+        todo.sudo().activity_feedback([activity_xmlid], feedback=feedback)
+
+    def reconnect_needed(self):
+        """invalid_grant or a revoked grant: the managers are told at once."""
+        self.notify_managers(
+            ACTIVITY_RECONNECT,
+            summary=self.env._("Reconnect QuickBooks Online"),
+            body=self.env._(
+                "QuickBooks Online refused the authorization of %(company)s (revoked "
+                "permissions or expired authorization tokens): nothing syncs until a "
+                "QuickBooks manager clicks Connect to QuickBooks on the QuickBooks Online "
+                "page.",
+                company=self.conn.company_id.name,
+            ),
+        )
+
 
 def cron_check_stale(connections):
     """Daily: one activity and one email per stale episode. Never raises."""

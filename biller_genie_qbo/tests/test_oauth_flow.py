@@ -159,8 +159,27 @@ class TestOAuthFlow(HttpCase):
         other = self.env["res.company"].create({"name": "Other Co"})
         other_conn = self.env["biller_genie_qbo.connection"]._qbo_get_or_create(other)
         other_conn.sudo().write({"realm_id": DEMO_REALM_ID, "state": "connected"})
+        # The admin does not work in Other Co: the company is not named to him.
+        self._callback(self._consent())
+        self._assert_not_connected("already connected to another Odoo company")
+        self.assertNotIn("Other Co", self.conn.oauth_error_message)
+        # Once he works in it, it is.
+        self.env.ref("base.user_admin").company_ids |= other
         self._callback(self._consent())
         self._assert_not_connected("already connected to the Odoo company Other Co")
+
+    @mute_logger("odoo.addons.biller_genie_qbo.models.qbo_connection")
+    def test_a_forged_realm_learns_nothing(self):
+        """The callback's realmId is a URL parameter: a realm connected elsewhere, put in a
+        genuine callback, is never checked before Intuit has proven the grant, so it reveals
+        nothing (the code exchange or the company read fails first)."""
+        other = self.env["res.company"].create({"name": "Victim Co"})
+        victim = self.env["biller_genie_qbo.connection"]._qbo_get_or_create(other)
+        victim.sudo().write({"realm_id": "4620816365999999999", "state": "connected"})
+        self._callback(self._with_params(self._consent(), realmId="4620816365999999999"))
+        self.assertEqual(self.conn.state, "disconnected")
+        self.assertNotIn("already connected", self.conn.oauth_error_message)
+        self.assertNotIn("Victim Co", self.conn.oauth_error_message)
 
     def test_non_manager_gets_403(self):
         callback = self._consent()

@@ -281,3 +281,141 @@ class TestSecurityRpc(QboPushCommon, HttpCase):
         self.conn.invalidate_recordset()
         self.assertEqual(self.conn.state, "disconnected")
         self.assertGreater(self.intuit_calls(), calls_before, "the grant was revoked at Intuit")
+
+    # ------------------------------------------------------------------
+    # The engine's state is the engine's: no user writes it
+    # ------------------------------------------------------------------
+    @mute_logger(*QUIET)
+    def test_no_user_writes_what_the_engine_keeps(self):
+        """Bindings, runs, failures and the QuickBooks item cache are written by the engine
+        only; a connection's realm, state and cursor too. A manager who could write them could
+        bind his company's connection to another company's records (and push them to his
+        QuickBooks), or point it at another company's realm."""
+        manager_a = new_test_user(
+            self.env,
+            "sec_manager_a",
+            groups="base.group_user,account.group_account_manager,"
+            "biller_genie_qbo.group_qbo_manager",
+            company_id=self.company_a.id,
+            company_ids=[Command.set(self.company_a.ids)],
+        )
+        partner_b = self.env["res.partner"].create(
+            {"name": "B's customer", "company_id": self.company_b.id}
+        )
+        binding = self.env["biller_genie_qbo.binding"].search(
+            [("connection_id", "=", self.conn.id)], limit=1
+        )
+        item = self.items["Late Fee"]
+        mapping = self.conn.item_mapping_ids[:1]
+        other_conn = (
+            self.env["biller_genie_qbo.connection"].sudo()._qbo_get_or_create(self.company_b)
+        )
+        cursor_before = self.conn.qbo_cursor
+        for user in (manager_a, self.manager_b):
+            self.login(user)
+            company = self.company_b if user == self.manager_b else None
+            attempts = [
+                (
+                    "biller_genie_qbo.binding",
+                    "create",
+                    [
+                        {
+                            "connection_id": self.conn.id,
+                            "qbo_entity": "Customer",
+                            "qbo_id": "424242",
+                            "res_model": "res.partner",
+                            "res_id": partner_b.id,
+                        }
+                    ],
+                ),
+                ("biller_genie_qbo.binding", "write", [binding.ids, {"res_id": partner_b.id}]),
+                ("biller_genie_qbo.binding", "unlink", [binding.ids]),
+                (
+                    "biller_genie_qbo.sync.error",
+                    "create",
+                    [
+                        {
+                            "run_id": self.failure.run_id.id,
+                            "res_model": "res.partner",
+                            "res_id": partner_b.id,
+                            "message": "retry me",
+                        }
+                    ],
+                ),
+                ("biller_genie_qbo.sync.error", "write", [self.failure.ids, {"qbo_id": "1"}]),
+                ("biller_genie_qbo.sync.run", "unlink", [self.failure.run_id.ids]),
+                ("biller_genie_qbo.item", "write", [item.ids, {"name": "renamed"}]),
+                ("biller_genie_qbo.connection", "write", [[self.conn.id], {"realm_id": "1"}]),
+                ("biller_genie_qbo.connection", "write", [[self.conn.id], {"state": "connected"}]),
+                (
+                    "biller_genie_qbo.connection",
+                    "write",
+                    [[self.conn.id], {"qbo_cursor": "2001-01-01 00:00:00"}],
+                ),
+                (
+                    "biller_genie_qbo.item.mapping",
+                    "write",
+                    [mapping.ids, {"connection_id": other_conn.id}],
+                ),
+                (
+                    "biller_genie_qbo.item.mapping",
+                    "create",
+                    [{"connection_id": other_conn.id, "system_item": "late_fee"}],
+                ),
+            ]
+            for model, method, args in attempts:
+                answer = self.rpc(model, method, args, company=company)
+                self.assertRefused(answer, f"{user.login}: {model}.{method}", ["B's customer"])
+        self.conn.invalidate_recordset()
+        self.assertEqual(self.conn.realm_id, self.realm_id)
+        self.assertEqual(self.conn.qbo_cursor, cursor_before)
+        self.assertTrue(binding.exists())
+        self.assertFalse(
+            self.env["biller_genie_qbo.binding"].search([("qbo_id", "=", "424242")]),
+            "no binding was planted",
+        )
+        self.assertEqual(mapping.connection_id, self.conn)
+        # Control: the page's settings are a manager's to change (the test can fail).
+        self.login(manager_a)
+        _text, body = self.rpc(
+            "biller_genie_qbo.connection",
+            "web_save",
+            [[self.conn.id], {"commodity_code": "43211500", "sync_cc_emails": "yes"}],
+            {"specification": {"commodity_code": {}}},
+        )
+        self.assertNotIn("error", body, body)
+        self.assertEqual(self.conn.commodity_code, "43211500")
+        _text, body = self.rpc(
+            "biller_genie_qbo.connection",
+            "web_save",
+            [
+                [self.conn.id],
+                {"item_mapping_ids": [Command.update(mapping.id, {"qbo_item_id": False})]},
+            ],
+            {"specification": {}},
+        )
+        self.assertNotIn("error", body, body)
+
+    @mute_logger(*QUIET)
+    def test_a_company_manager_opens_the_disconnect_url(self):
+        """Intuit's Disconnect URL, opened by a QuickBooks manager who is not a system
+        administrator: it checks the grant and shows the page (the realm's hash is a system
+        field), and another company's realm is neither checked nor named."""
+        manager_a = new_test_user(
+            self.env,
+            "sec_manager_a2",
+            groups="base.group_user,biller_genie_qbo.group_qbo_manager",
+            company_id=self.company_a.id,
+            company_ids=[Command.set(self.company_a.ids)],
+        )
+        for user in (manager_a, self.manager_b):
+            self.login(user)
+            calls_before = self.intuit_calls()
+            response = self.url_open(
+                f"{const.DISCONNECT_PATH}?realmId={self.realm_id}", allow_redirects=False
+            )
+            self.assertIn(response.status_code, (302, 303), f"{user.login}: {response.text[:200]}")
+            checked = self.intuit_calls() > calls_before
+            self.assertEqual(checked, user == manager_a, f"{user.login}: grant checked")
+        self.conn.invalidate_recordset()
+        self.assertEqual(self.conn.state, "connected", "the grant is fine: still connected")

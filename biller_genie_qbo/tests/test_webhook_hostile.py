@@ -3,11 +3,13 @@ QuickBooks is the truth; a bad event harms nothing but itself; the route never a
 to a well-formed request and never stores anything unsigned."""
 
 import json
+import logging
 import random
+import socket
 import string
 
 from odoo.tests import tagged
-from odoo.tools import mute_logger
+from odoo.tools import config, mute_logger
 
 from .test_webhook import QUIET, WEBHOOK, WebhookCase, sign
 
@@ -91,6 +93,36 @@ class TestWebhookHostile(WebhookCase):
         self.assertEqual(len(rejected), 2, "one per poisoned event, stored once")
         self.assertTrue(all("NUL" in e.error for e in rejected))
         self.assertEqual(len(events.filtered(lambda e: e.state == "pending")), 1)
+
+    @mute_logger(*QUIET)
+    def test_a_time_out_of_range_rejects_its_event_only(self):
+        good = self.cloudevent(self.customer_a)
+        for when in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+            bad = self.cloudevent(self.customer_b, time=when)
+            self.assertEqual(self.post([bad, good]).status_code, 200, when)
+        states = sorted(self.events().mapped("state"))
+        self.assertEqual(states, ["pending", "rejected", "rejected"])
+
+    def test_a_body_shorter_than_its_length_is_refused_quietly(self):
+        """A sender that announces more bytes than it sends (and hangs up) gets a 400, not a
+        503 with a traceback in the log."""
+        body = json.dumps([self.cloudevent(self.customer_a)]).encode()
+        head = (
+            f"POST {WEBHOOK} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/cloudevents+json\r\n"
+            f"intuit-signature: {sign(body)}\r\nContent-Length: {len(body) + 50}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        webhook_logger = "odoo.addons.biller_genie_qbo.controllers.webhook"
+        with self.assertLogs(webhook_logger, "WARNING") as logs:
+            port = int(config["http_port"])
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(head.encode() + body)
+                sock.shutdown(socket.SHUT_WR)
+                answer = b"".join(iter(lambda: sock.recv(4096), b""))
+        self.assertIn(b" 400 ", answer.split(b"\r\n")[0], answer[:200])
+        self.assertFalse([r for r in logs.records if r.levelno >= logging.ERROR], logs.output)
+        self.assertFalse(self.events(), "nothing stored")
 
     def test_event_ids_are_deduplicated_on_the_whole_id(self):
         prefix = "e" * 255

@@ -200,6 +200,7 @@ class QboClient:
         throttle_wait: float = 60,
         sleep: Callable[[float], None] = time.sleep,
         rate_limit: tuple[int, int] | None = (10, 500),
+        log_name: str = "QBO",
     ):
         if not realm_id or not re.match(r"^[0-9A-Za-z_-]+$", str(realm_id)):
             raise QboValidationError("Invalid realm id", code="invalid_realm")
@@ -215,6 +216,9 @@ class QboClient:
         if not isinstance(tokens, TokenSet):
             raise QboValidationError("tokens must be a TokenSet", code="tokens")
         self.realm_id = str(realm_id)
+        # What the logs call this company: never the realm id (Intuit: no QuickBooks data in
+        # logs; the realm is encrypted at rest, a log file would undo that).
+        self.log_name = log_name
         self.api_url_v3 = api_url_v3.rstrip("/")
         self.tokens = tokens
         self.oauth = oauth
@@ -243,7 +247,7 @@ class QboClient:
         self.api = api
 
     def __repr__(self):
-        return f"QboClient(realm_id={self.realm_id!r}, api_url_v3={self.api_url_v3!r})"
+        return f"QboClient({self.log_name})"
 
     def close(self):
         self.session.close()
@@ -271,7 +275,7 @@ class QboClient:
         with self._refresh_lock:
             if used_access_token is not None and self.tokens.access_token != used_access_token:
                 return  # refreshed meanwhile by another thread
-            _logger.info("QBO realm %s: refreshing the access token (%s)", self.realm_id, reason)
+            _logger.info("QBO: refreshing the access token (%s)", reason)
             new = self.oauth.refresh(self.tokens.refresh_token, realm_id=self.realm_id)
             if new.realm_id is None:
                 new.realm_id = self.realm_id
@@ -280,9 +284,7 @@ class QboClient:
             except QboError:
                 raise
             except Exception as exc:
-                _logger.error(
-                    "QBO realm %s: the token saver failed (%s)", self.realm_id, type(exc).__name__
-                )
+                _logger.error("%s: the token saver failed (%s)", self.log_name, type(exc).__name__)
                 raise QboError(
                     f"Saving the refreshed tokens failed: {type(exc).__name__}",
                     code="token_saver_failed",
@@ -350,8 +352,8 @@ class QboClient:
             self._local.status = None
             if attempt >= self.max_retries:
                 _logger.warning(
-                    "QBO realm %s: %s on %s, giving up after %d retries",
-                    self.realm_id,
+                    "%s: %s on %s, giving up after %d retries",
+                    self.log_name,
                     kind,
                     endpoint,
                     attempt,
@@ -362,8 +364,8 @@ class QboClient:
             attempt += 1
             wait = self._backoff(attempt)
             _logger.info(
-                "QBO realm %s: %s on %s, retry %d in %.2fs",
-                self.realm_id,
+                "%s: %s on %s, retry %d in %.2fs",
+                self.log_name,
                 kind,
                 endpoint,
                 attempt,
@@ -383,8 +385,8 @@ class QboClient:
         what = "throttled" if throttled else f"HTTP {status}"
         if attempt >= self.max_retries:
             _logger.warning(
-                "QBO realm %s: %s on %s, giving up after %d retries (tid %s)",
-                self.realm_id,
+                "%s: %s on %s, giving up after %d retries (tid %s)",
+                self.log_name,
                 what,
                 endpoint,
                 attempt,
@@ -396,8 +398,8 @@ class QboClient:
         else:
             wait = self._backoff(attempt + 1)
         (_logger.warning if throttled else _logger.info)(
-            "QBO realm %s: %s on %s (tid %s), retry %d in %.2fs",
-            self.realm_id,
+            "%s: %s on %s (tid %s), retry %d in %.2fs",
+            self.log_name,
             what,
             endpoint,
             tid,
@@ -813,8 +815,8 @@ class QboClient:
         total = sum(len(v) for v in changes.values())
         if total >= 1000:
             _logger.warning(
-                "QBO realm %s: CDC returned %d objects (limit 1000): shorten the window",
-                self.realm_id,
+                "%s: CDC returned %d objects (limit 1000): shorten the window",
+                self.log_name,
                 total,
             )
         return changes, parse_qbo_datetime(result.get("time"))

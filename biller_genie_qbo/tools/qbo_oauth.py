@@ -327,7 +327,7 @@ class QboOAuth:
             tokens = self._token_set(client, now, realm_id)
         finally:
             client.close()
-        _logger.info("QBO OAuth: authorization code exchanged for realm %s", realm_id)
+        _logger.info("QBO OAuth: authorization code exchanged")
         return tokens
 
     def refresh(
@@ -345,7 +345,7 @@ class QboOAuth:
             tokens = self._token_set(client, now, realm_id)
         finally:
             client.close()
-        _logger.info("QBO OAuth: tokens refreshed for realm %s", realm_id or "?")
+        _logger.info("QBO OAuth: tokens refreshed")
         return tokens
 
     def revoke(self, token: str) -> bool:

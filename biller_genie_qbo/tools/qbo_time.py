@@ -49,5 +49,8 @@ def parse_intuit_time(value: Any, *, code: str = "time") -> datetime.datetime | 
         minutes = int(digits[2:4] or 0)
         if hours > 23 or minutes > 59:
             raise QboPayloadError(f"Invalid time {value!r}", code=code)
-        moment -= sign * datetime.timedelta(hours=hours, minutes=minutes)
+        try:
+            moment -= sign * datetime.timedelta(hours=hours, minutes=minutes)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC moment
+            raise QboPayloadError(f"Invalid time {value!r}", code=code) from None
     return moment
