@@ -13,8 +13,8 @@ import urllib.parse
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from . import companies, faults, query, seed
 from . import entities as E
-from . import faults, query, seed
 from .faults import QBOFault
 from .oauth import ACCOUNTING_SCOPE, OAuthError, OAuthState
 from .store import Store
@@ -98,6 +98,7 @@ class EmulatorState:
         time_factor=1.0,
         realm_id=DEMO_REALM_ID,
         snapshot=None,
+        demo_tax_mix=False,
     ):
         self.clock = Clock()
         self.store = Store(self.clock)
@@ -106,6 +107,7 @@ class EmulatorState:
         self.faults = faults.FaultInjector()
         self.throttle = Throttle()
         self.seed_kind = seed_kind or "none"
+        self.demo_tax_mix = demo_tax_mix
         self.default_realm = realm_id
         self.snapshot_path = snapshot
         self.webhooks = WebhookSender(
@@ -134,7 +136,7 @@ class EmulatorState:
                 seed.DEMO_COMPANY if self.seed_kind == "demo" else "Emulator Company",
             )
 
-    def new_realm(self, seed_kind="demo", realm_id=None, company_name=None):
+    def new_realm(self, seed_kind="demo", realm_id=None, company_name=None, **options):
         with self.store.lock:
             if not realm_id:
                 while True:
@@ -144,13 +146,28 @@ class EmulatorState:
                         break
             if realm_id in self.store.realms:
                 raise ValueError(f"realm {realm_id} exists")
+            if seed_kind not in ("demo", "none", *companies.COMPANIES):
+                raise ValueError(
+                    f"unknown seed {seed_kind!r}: demo, none, {', '.join(companies.COMPANIES)}"
+                )
             name = company_name or (
-                seed.DEMO_COMPANY if seed_kind == "demo" else f"Company {realm_id}"
+                seed.DEMO_COMPANY
+                if seed_kind == "demo"
+                else companies.COMPANIES[seed_kind]["name"]
+                if seed_kind in companies.COMPANIES
+                else f"Company {realm_id}"
             )
             r = self.store.add_realm(realm_id, name)
             r.events_enabled = False
             if seed_kind == "demo":
-                seed.seed_demo(r)
+                seed.seed_demo(r, tax_mix=bool(options.get("tax_mix", self.demo_tax_mix)))
+            elif seed_kind in companies.COMPANIES:
+                companies.seed_company(
+                    r,
+                    seed_kind,
+                    **{k: options[k] for k in ("invoices", "payments", "seed") if k in options},
+                )
+                r.company_name = name
             else:
                 seed.base_company(r, name)
             r.events_enabled = True
@@ -976,11 +993,12 @@ class Emulator:
         time_factor=1.0,
         realm_id=DEMO_REALM_ID,
         throttle=True,
+        demo_tax_mix=False,
     ):
         self.host = host
         self.port = port
         self.state = EmulatorState(
-            seed, webhook_url, webhook_format, time_factor, realm_id, snapshot
+            seed, webhook_url, webhook_format, time_factor, realm_id, snapshot, demo_tax_mix
         )
         self.state.throttle.enabled = bool(throttle)
         self.realm_id = realm_id
