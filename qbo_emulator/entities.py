@@ -419,7 +419,7 @@ for _n in (
     "DetailType",
     "URI",
 ):
-    CANON[_n.lower()] = _n
+    CANON.setdefault(_n.lower(), _n)  # "Name" stays "Name"; query._get falls back by case
 
 
 def resolve(name):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from . import entities as E
 from . import faults
+from .features import Meter
 from .util import ZERO, dumps, fmt_dt, money
 
 UNIQUE_GROUP = {
@@ -126,6 +127,8 @@ class Realm:
             "OnlinePayments": False,
             "Country": "US",
         }
+        self.files = {}  # Attachable id -> bytes
+        self.meter = Meter()
         self.rates = {}  # currency -> {date: Decimal rate to the home currency}
         self.events_enabled = True
 
