@@ -81,6 +81,7 @@ COMPANIES = {
             ("Pike Place Provisions", "Seattle", "WA", "98101"),
             ("Lone Star Landscaping", "Austin", "TX", "78701"),
             ("Reno Rock & Gravel", "Reno", "NV", "89501"),
+            ("Oakland Food Bank (tax exempt)", "Oakland", "CA", "94607", None, False),
         ],
         "tax_after_discount": True,
     },
@@ -114,6 +115,7 @@ COMPANIES = {
             ("Red Dirt Ranch", "Norman", "OK", "73069"),
             ("Hill Country Vineyards", "Fredericksburg", "TX", "78624"),
             ("Gulf Coast Charters", "Galveston", "TX", "77550"),
+            ("Austin Public Library (tax exempt)", "Austin", "TX", "78701", None, False),
         ],
         "tax_after_discount": True,
     },
@@ -341,6 +343,16 @@ def _seed(realm, spec, invoices, payments, seed):
         realm.create("Class", body, emit=False)
     for d in DEPARTMENTS:
         realm.create("Department", {"Name": d}, emit=False)
+    realm.create(
+        "Term",
+        {
+            "Name": "15th of month",
+            "Type": "DATE_DRIVEN",
+            "DayOfMonthDue": 15,
+            "DueNextMonthDays": 10,
+        },
+        emit=False,
+    )
     for i, row in enumerate(spec["customers"]):
         name, city, state, postal = row[:4]
         addr = {"Line1": f"{100 + i * 7} Market St", "City": city, "PostalCode": postal}
@@ -354,8 +366,10 @@ def _seed(realm, spec, invoices, payments, seed):
             "BillAddr": addr,
             "ShipAddr": dict(addr),
         }
-        if len(row) > 4:
+        if len(row) > 4 and row[4]:
             body["CurrencyRef"] = {"value": row[4]}
+        if len(row) > 5:
+            body["Taxable"] = row[5]
         realm.create("Customer", body, emit=False)
     S.generate(
         realm, invoices=invoices, payments=payments, seed=seed, tax_mix=True, spread_days=180

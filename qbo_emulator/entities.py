@@ -1343,8 +1343,7 @@ def norm_sales(realm, entity, src, old, check=True):
         if tref:
             out["SalesTermRef"] = tref
         if due is None:
-            days = int(term.get("DueDays", 30)) if term else 30
-            due = (_dt.date.fromisoformat(out["TxnDate"]) + _dt.timedelta(days=days)).isoformat()
+            due = due_date(term, out["TxnDate"])
         out["DueDate"] = due
         out["Deposit"] = _num(src, "Deposit", ZERO)
         out["AllowIPNPayment"] = _bool(src, "AllowIPNPayment", False)
@@ -1377,6 +1376,28 @@ def norm_sales(realm, entity, src, old, check=True):
     if gtc is not None:
         out["GlobalTaxCalculation"] = gtc
     return out
+
+
+def due_date(term, txn_date):
+    """STANDARD terms: TxnDate + DueDays; DATE_DRIVEN: DayOfMonthDue of this month, or of the
+    next month when the TxnDate is within DueNextMonthDays of it."""
+    d = _dt.date.fromisoformat(txn_date)
+    if term is not None and term.get("Type") == "DATE_DRIVEN" and term.get("DayOfMonthDue"):
+        import calendar
+
+        dom = int(term["DayOfMonthDue"])
+        y, m = d.year, d.month
+
+        def on(y, m):
+            return _dt.date(y, m, min(dom, calendar.monthrange(y, m)[1]))
+
+        due = on(y, m)
+        if due < d or (due - d).days < int(term.get("DueNextMonthDays") or 0):
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+            due = on(y, m)
+        return due.isoformat()
+    days = int(term.get("DueDays", 30)) if term else 30
+    return (d + _dt.timedelta(days=days)).isoformat()
 
 
 def home(amount, rate):

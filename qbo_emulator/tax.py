@@ -165,8 +165,8 @@ def compute(realm, src, items, subtotal, discount, cust, apply_after, gtc, gross
         override = m == "us_ast" and ttd_in.get("TotalTax") not in (None, "") and req_code
         if override:
             return _override(realm, ttd_in, req_code, items, subtotal, discount, after)
-        if taxable <= 0:
-            return {"TotalTax": ZERO}, ZERO
+        if taxable <= 0 or (cust or {}).get("Taxable") is False:
+            return {"TotalTax": ZERO}, ZERO  # nothing taxable, or a tax-exempt customer
         code_id = ast_code(realm, src, cust) if m == "us_ast" else (req_code or None)
         code_id = code_id or realm.default_tax_code()
         if code_id is None or code_id == FOREIGN:

@@ -210,6 +210,36 @@ def test_sales_term_decides_due_date(ctl, fresh):
     assert inv["DueDate"] == "2026-04-04"
 
 
+def test_date_driven_term(ctl):
+    rid = ctl.create_realm("us_manual", invoices=0, payments=0)
+    term = next(t for t in ctl.entities(rid, "Term") if t["Type"] == "DATE_DRIVEN")
+    item = ctl.entities(rid, "Item")[0]["Id"]
+    cust = ctl.entities(rid, "Customer")[0]["Id"]
+    line = [
+        {
+            "DetailType": "SalesItemLineDetail",
+            "Amount": "5",
+            "SalesItemLineDetail": {"ItemRef": {"value": item}},
+        }
+    ]
+    for txn, due in (
+        ("2026-03-01", "2026-03-15"),
+        ("2026-03-10", "2026-04-15"),
+        ("2026-12-20", "2027-01-15"),
+    ):
+        inv = ctl.create_entity(
+            rid,
+            "Invoice",
+            {
+                "CustomerRef": {"value": cust},
+                "TxnDate": txn,
+                "SalesTermRef": {"value": term["Id"]},
+                "Line": line,
+            },
+        )
+        assert inv["DueDate"] == due, txn
+
+
 # ---------------------------------------------------------------- attachments, faults in a 200
 
 

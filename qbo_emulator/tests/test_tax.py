@@ -201,6 +201,17 @@ def test_ast_taxes_from_the_address_whatever_the_request_says(ctl, ast):
     assert ctl.set_preferences(ast)["TaxPrefs"]["PartnerTaxEnabled"] is True
 
 
+def test_tax_exempt_customer_pays_no_computed_tax(ctl, ast):
+    items = _items(ctl, ast)
+    cust = _cust(ctl, ast, "Oakland Food Bank (tax exempt)")
+    inv = ctl.create_entity(
+        ast,
+        "Invoice",
+        {"CustomerRef": {"value": cust}, "Line": [_line(items["Widget"], 100, "TAX")]},
+    )
+    assert _dec(inv["TxnTaxDetail"]["TotalTax"]) == 0 and _dec(inv["TotalAmt"]) == D("100.00")
+
+
 def test_ast_override_taxes_a_base_with_a_non_line(ctl, ast):
     """The real invoice: 8 % on 582.50 including a NON line → 46.60; total 629.10."""
     items = _items(ctl, ast)
