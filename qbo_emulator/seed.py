@@ -948,6 +948,18 @@ def generate(
             o = realm.create("Invoice", inv, emit=False, check=False)
             inv_ids.append(o["Id"])
             created["invoices"] += 1
+        if tax_mix:  # the other sales forms carry the same mix
+            for ent in ("SalesReceipt", "CreditMemo"):
+                for _ in range(invoices // 10):
+                    doc = _mix_invoice(
+                        realm, rng, cust_ids, item_objs, group_ids, today, spread_days
+                    )
+                    for k in ("AllowOnlineCreditCardPayment", "AllowOnlineACHPayment"):
+                        doc.pop(k, None)
+                    if ctn:
+                        doc["DocNumber"] = "AUTO_GENERATE"
+                    realm.create(ent, doc, emit=False)
+                    created[ent] = created.get(ent, 0) + 1
         open_invs = list(inv_ids) or [
             o["Id"] for o in realm.objects("Invoice") if o.get("Balance", 0) > 0
         ]

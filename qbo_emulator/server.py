@@ -508,10 +508,11 @@ class Handler(BaseHTTPRequestHandler):
             or ACCOUNTING_SCOPE not in (g.get("scope") or "")
         ):
             return self._json(403, faults.authorization_failed().body())
-        if not self.st.throttle.allow(realm_id, kind == "batch"):
-            return self._send(429, faults.throttle_xml(), "application/xml")
         mclass = features.meter_class(method, kind)
         month = features.month_of(self.st.clock.time())
+        if not self.st.throttle.allow(realm_id, kind == "batch"):
+            realm.meter.count(month, "failed", f"{method} {kind}")
+            return self._send(429, faults.throttle_xml(), "application/xml")
         allowance = realm.pref.get("MeteringAllowance")
         if mclass == "metered" and realm.meter.blocked(month, allowance):
             realm.meter.count(month, "failed", f"{method} {kind}")

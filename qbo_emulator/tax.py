@@ -93,7 +93,7 @@ def tax_lines(realm, bases_by_code, residual=None):
             cur[1] += nb
     lines = []
     total = ZERO
-    for rid, (rate, nb, on_tax) in agg.items():
+    for rid, (rate, nb, _on_tax) in agg.items():
         pct = rate["RateValue"]
         amt = fixed[rid] if rid in fixed else money(nb * pct / HUNDRED)
         total += amt
@@ -103,8 +103,6 @@ def tax_lines(realm, bases_by_code, residual=None):
             "TaxPercent": pct,
             "NetAmountTaxable": money(nb),
         }
-        if on_tax:
-            det["TaxInclusiveAmount"] = ZERO
         lines.append({"Amount": amt, "DetailType": "TaxLineDetail", "TaxLineDetail": det})
     return lines, money(total)
 
