@@ -109,6 +109,10 @@ class EmulatorControl:
             return self._call("GET", f"realms/{realm_id}/metering")
         return self._call("POST", f"realms/{realm_id}/metering", body)
 
+    def metering_all(self):
+        """{"month", "workspace": {metered, free, failed} summed over realms, "realms": {…}}."""
+        return self._call("GET", "metering")
+
     def exchange_rates(self, realm_id, rates):
         """rates: {"EUR": {"2026-01-01": "1.10"}} (to the home currency)."""
         return self._call("POST", f"realms/{realm_id}/exchange_rates", rates)

@@ -909,6 +909,7 @@ class Handler(BaseHTTPRequestHandler):
         ("POST", ("realms", "{r}", "preferences"), "_c_prefs"),
         ("POST", ("realms", "{r}", "revoke"), "_c_revoke_realm"),
         ("POST", ("realms", "{r}", "hard_expiry"), "_c_hard_expiry"),
+        ("GET", ("metering",), "_c_metering_all"),
         ("GET", ("realms", "{r}", "metering"), "_c_metering"),
         ("POST", ("realms", "{r}", "metering"), "_c_metering"),
         ("POST", ("realms", "{r}", "exchange_rates"), "_c_exchange_rates"),
@@ -1021,6 +1022,17 @@ class Handler(BaseHTTPRequestHandler):
                 realm.pref["MeteringAllowance"] = None if a is None else int(a)
             realm.meter.set(month, data.get("metered"), bool(data.get("reset")))
         return realm.meter.state(month, realm.pref.get("MeteringAllowance"))
+
+    def _c_metering_all(self, data):
+        """Every realm's meter and their sum: Intuit meters per developer workspace (all the
+        companies of all its apps), so the sum is what the Builder allowance applies to."""
+        month = features.month_of(self.st.clock.time())
+        realms = {
+            r.id: r.meter.state(month, r.pref.get("MeteringAllowance"))
+            for r in self.st.store.realms.values()
+        }
+        total = {k: sum(m[k] for m in realms.values()) for k in ("metered", "free", "failed")}
+        return {"month": month, "workspace": total, "realms": realms}
 
     def _c_exchange_rates(self, data, realm):
         """{"EUR": {"2026-01-01": "1.10", ...}, ...}: rates to the home currency."""

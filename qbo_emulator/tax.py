@@ -259,6 +259,7 @@ def back_out(realm, items):
         tc = realm.get("TaxCode", code) if code else None
         eff = effective_percent(realm, tc) if tc else ZERO
         if not eff:
+            line["SalesItemLineDetail"]["TaxInclusiveAmt"] = amt
             out.append((line, amt, code))
             continue
         factor = 1 + eff / HUNDRED

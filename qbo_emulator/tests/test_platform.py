@@ -69,6 +69,9 @@ def test_metering_counts_per_class_and_blocks_after_the_allowance(emu, ctl, fres
     assert m2["blocked"] and m2["metered"] == m["metered"] and m2["free"] == 2
     ctl.metering(rid, allowance=None)
     assert _api(emu, rid, ac, "GET", "query", params={"query": "select * from Item"}).ok
+    everything = ctl.metering_all()
+    assert everything["realms"][rid]["metered"] == m["metered"] + 1
+    assert everything["workspace"]["metered"] >= m["metered"] + 1
 
 
 # ---------------------------------------------------------------- multicurrency

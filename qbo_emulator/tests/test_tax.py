@@ -339,6 +339,7 @@ def test_uk_vat_inclusive_rounding(ctl, uk):
     assert [_dec(ln["Amount"]) for ln in inv["Line"][:3]] == [D("8.33")] * 3
     assert _dec(inv["Line"][0]["SalesItemLineDetail"]["UnitPrice"]) == D("8.3333333")
     assert _tax(inv) == [("20.0% S", D("24.99"), D("5.01"))]
+    assert _dec(inv["Line"][0]["SalesItemLineDetail"]["TaxInclusiveAmt"]) == D("10")
     assert _dec(inv["TotalAmt"]) == D("30.00")
     # TaxExcluded on the same company: 3 x 10 + 20 %
     inv = ctl.create_entity(
