@@ -1037,6 +1037,9 @@ def _sales_item(realm, ln, d, check=True):
         det["ServiceDate"] = sd
     _line_class(realm, d, det)
     _copy(d, det, ("DiscountRate", "DiscountAmt", "MarkupInfo"))
+    tia = _num(d, "TaxInclusiveAmt")
+    if tia is not None and not tax.is_us(realm):
+        det["TaxInclusiveAmt"] = money(tia)  # the gross, as sent (or echoed back)
     out = {"DetailType": "SalesItemLineDetail", "Amount": amount, "SalesItemLineDetail": det}
     desc = ln.get("Description")
     if desc is None or desc == "":

@@ -133,7 +133,7 @@ class EmulatorState:
             self.new_realm(
                 self.seed_kind,
                 self.default_realm,
-                seed.DEMO_COMPANY if self.seed_kind == "demo" else "Emulator Company",
+                None if self.seed_kind in ("demo", *companies.COMPANIES) else "Emulator Company",
             )
 
     def new_realm(self, seed_kind="demo", realm_id=None, company_name=None, **options):

@@ -445,8 +445,8 @@ class Realm:
         src = E.input_fields(entity, payload)
         if sparse:
             base = E.input_fields(entity, copy.deepcopy(old))
-            if "TxnTaxDetail" not in payload:
-                base.pop("TxnTaxDetail", None)  # recomputed, unless the update sends it
+            if "TxnTaxDetail" not in payload and "Line" in payload:
+                base.pop("TxnTaxDetail", None)  # new lines: tax recomputed unless sent
             if entity == "Customer" and "Job" in base:
                 base.pop("Job")
             base.update(src)

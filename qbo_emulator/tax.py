@@ -256,17 +256,21 @@ def back_out(realm, items):
     out = []
     gross_by_code = {}
     for line, amt, code in items:
+        det = line["SalesItemLineDetail"]
+        sent = det.get("TaxInclusiveAmt")  # a line that names its gross keeps a net UnitPrice
+        gross = sent if sent is not None else amt
         tc = realm.get("TaxCode", code) if code else None
         eff = effective_percent(realm, tc) if tc else ZERO
         if not eff:
-            line["SalesItemLineDetail"]["TaxInclusiveAmt"] = amt
-            out.append((line, amt, code))
+            det["TaxInclusiveAmt"] = gross
+            line["Amount"] = gross
+            out.append((line, gross, code))
             continue
         factor = 1 + eff / HUNDRED
-        net = money(amt / factor)
-        det = line["SalesItemLineDetail"]
-        det["TaxInclusiveAmt"] = amt
-        if det.get("UnitPrice"):
+        net = money(gross / factor)
+        amt = gross
+        det["TaxInclusiveAmt"] = gross
+        if det.get("UnitPrice") and sent is None:
             det["UnitPrice"] = price7(det["UnitPrice"] / factor)
         line["Amount"] = net
         gross_by_code[code] = gross_by_code.get(code, ZERO) + amt

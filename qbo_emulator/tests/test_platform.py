@@ -37,9 +37,9 @@ def test_metering_counts_per_class_and_blocks_after_the_allowance(emu, ctl, fres
     assert _api(emu, rid, ac, "GET", "query", params={"query": "select * from Item"}).ok
     assert _api(emu, rid, ac, "POST", "query", data="select count(*) from Invoice").ok
     assert _api(emu, rid, ac, "GET", "customer/1").ok
-    assert _api(
-        emu, rid, ac, "GET", "cdc", params={"entities": "Item", "changedSince": "2026-01-01"}
-    ).status_code in (200, 400)
+    today = ctl.clock()["now"][:10]
+    cdc = {"entities": "Item", "changedSince": today}
+    assert _api(emu, rid, ac, "GET", "cdc", params=cdc).ok
     r = _api(
         emu,
         rid,
@@ -56,9 +56,10 @@ def test_metering_counts_per_class_and_blocks_after_the_allowance(emu, ctl, fres
     )
     ac.refresh()  # OAuth: not metered
     m = ctl.metering(rid)
-    cdc_ok = m["by_endpoint"].get("metered GET cdc", 0)
-    assert m["metered"] == 4 + cdc_ok and m["free"] == 1
-    assert m["failed"] == 1 + (1 - cdc_ok)
+    assert (m["metered"], m["free"], m["failed"]) == (5, 1, 1)
+    assert (
+        m["by_endpoint"]["metered POST batch"] == 1 and m["by_endpoint"]["free POST customer"] == 1
+    )
     assert m["allowance"] == 500000 and not m["blocked"]
     # the allowance reached: metered calls get 429, writes still pass
     ctl.metering(rid, allowance=m["metered"])
@@ -365,3 +366,17 @@ def test_preferences_email_messages_and_tax_prefs(ctl):
     assert "PartnerTaxEnabled" not in prefs["TaxPrefs"]
     assert prefs["CurrencyPrefs"]["HomeCurrency"]["value"] == "CAD"
     assert prefs["SalesFormsPrefs"]["AllowShipping"] is True
+
+
+def test_emulator_seeds_a_tax_company_or_the_demo_tax_mix():
+    from qbo_emulator import Emulator
+
+    with Emulator(port=0, seed="uk", throttle=False) as e:
+        (realm,) = e.control.realms()
+        assert realm["company_name"] == "Thames Valley Traders Ltd"
+    with Emulator(port=0, seed="demo", throttle=False, demo_tax_mix=True) as e:
+        rid = e.control.realms()[0]["realm_id"]
+        docs = {i.get("DocNumber") for i in e.control.entities(rid, "Invoice")}
+        assert {"TAX-BUNDLE-1", "TAX-OVERRIDE-1", "TAX-SHIP-1"} <= docs
+        plain = e.control.create_realm("demo", tax_mix=False)
+        assert len(e.control.entities(plain, "Invoice")) == 60

@@ -239,6 +239,12 @@ def test_ast_override_taxes_a_base_with_a_non_line(ctl, ast):
     assert _dec(inv["TotalAmt"]) == D("629.10")
     # rebuilding from the line codes would give 8 % of 327.50 = 26.20: the emulator kept 46.60
     assert _dec(inv["TotalAmt"]) != D("582.50") + D("26.20")
+    # a sparse edit that leaves the lines alone keeps the override; new lines recompute
+    memo = ctl.edit_entity(ast, "Invoice", inv["Id"], {"PrivateNote": "checked"})
+    assert _dec(memo["TxnTaxDetail"]["TotalTax"]) == D("46.60")
+    relined = ctl.edit_entity(ast, "Invoice", inv["Id"], {"Line": inv["Line"][:1]})
+    # 299 at Nassau County (the customer's address, NY) 8 % = 23.92
+    assert _dec(relined["TxnTaxDetail"]["TotalTax"]) == D("23.92")
 
 
 # ---------------------------------------------------------------- non-US
@@ -352,6 +358,33 @@ def test_uk_vat_inclusive_rounding(ctl, uk):
         },
     )
     assert _dec(inv["TotalAmt"]) == D("36.00")
+
+
+def test_tax_inclusive_resave_and_sent_gross(ctl, uk):
+    """An echoed line carries TaxInclusiveAmt (the gross): a sparse update or a full update
+    with the answer's lines must not back the tax out twice."""
+    items = _items(ctl, uk)
+    codes = _codes(ctl, uk)
+    cust = _cust(ctl, uk, "Bath Spa Botanicals")
+    inv = ctl.create_entity(
+        uk,
+        "Invoice",
+        {"CustomerRef": {"value": cust}, "Line": [_line(items["Widget"], 120, codes["20.0% S"])]},
+    )
+    assert _dec(inv["Line"][0]["Amount"]) == D("100.00") and _dec(inv["TotalAmt"]) == D("120")
+    again = ctl.edit_entity(uk, "Invoice", inv["Id"], {"PrivateNote": "re-saved"})
+    assert _dec(again["Line"][0]["Amount"]) == D("100.00")
+    assert _dec(again["TotalAmt"]) == D("120.00")
+    full = ctl.edit_entity(uk, "Invoice", inv["Id"], {"Line": again["Line"]})
+    assert _dec(full["TotalAmt"]) == D("120.00")
+    # a request naming the gross: Amount / UnitPrice are taken as net
+    line = _line(items["Widget"], D("50.00"), codes["20.0% S"], qty=2, price=D("25"))
+    line["SalesItemLineDetail"]["TaxInclusiveAmt"] = "60.00"
+    inv = ctl.create_entity(uk, "Invoice", {"CustomerRef": {"value": cust}, "Line": [line]})
+    assert _dec(inv["Line"][0]["Amount"]) == D("50.00")
+    assert _dec(inv["Line"][0]["SalesItemLineDetail"]["UnitPrice"]) == D("25")
+    assert _dec(inv["TxnTaxDetail"]["TotalTax"]) == D("10.00")
+    assert _dec(inv["TotalAmt"]) == D("60.00")
 
 
 def test_au_gst_inclusive_with_discount_after(ctl):
