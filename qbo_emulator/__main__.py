@@ -47,19 +47,20 @@ def main(argv=None):
         throttle=not args.no_throttle,
         demo_tax_mix=args.demo_tax_mix,
     )
+
+    def _term(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _term)
     emu.start()
     realm = (
         emu.realm_id
         if emu.realm_id in emu.state.store.realms
         else (next(iter(emu.state.store.realms), DEMO_REALM_ID))
     )
-    print(f"QBO emulator listening on {emu.base_url} (realm {realm})", flush=True)
-
-    def _term(*_):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _term)
     try:
+        # printed inside the try: a SIGINT right after the line still stops cleanly
+        print(f"QBO emulator listening on {emu.base_url} (realm {realm})", flush=True)
         emu.thread.join()
     except KeyboardInterrupt:
         pass

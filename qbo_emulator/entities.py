@@ -901,6 +901,28 @@ def norm_class(realm, entity, src, old):
     return out
 
 
+def norm_currency(realm, entity, src, old):
+    """CompanyCurrency: a currency the company bills in (multicurrency on)."""
+    if not realm.pref.get("MultiCurrencyEnabled"):
+        raise faults.business("Multicurrency is not turned on for this company.", "Code")
+    code = (_str(src, "Code", 3) or "").upper()
+    if len(code) != 3 or not code.isalpha():
+        raise faults.required_missing("Code")
+    if code == realm.home_currency():
+        raise faults.business("The home currency is already in the currency list.", "Code")
+    if old is None and code in realm.currencies():
+        raise faults.duplicate_name("currency")
+    if old is not None and code != old.get("Code"):
+        raise faults.business("A currency's Code can't be changed.", "Code")
+    if old is None:
+        realm.pref.setdefault("Currencies", []).append(code)
+    return {
+        "Code": code,
+        "Name": src.get("Name") or CURRENCY_NAMES.get(code, code),
+        "Active": _bool(src, "Active", True),
+    }
+
+
 def norm_attachable(realm, entity, src, old):
     refs = []
     for r in src.get("AttachableRef") or []:
@@ -1579,6 +1601,7 @@ NORMALIZERS = {
     "Class": norm_class,
     "Department": norm_class,
     "Attachable": norm_attachable,
+    "CompanyCurrency": norm_currency,
 }
 for _e in SALES_ENTITIES:
     NORMALIZERS[_e] = norm_sales

@@ -143,6 +143,21 @@ def test_multicurrency_home_amounts_and_rates(emu, ctl, mc):
     assert {x["SourceCurrencyCode"]: x["Rate"] for x in r["ExchangeRate"]}["EUR"] == 1.25
 
 
+def test_company_currency_added_then_used(emu, ctl, mc):
+    rid, ac, qb = mc
+    r = _api(emu, rid, ac, "POST", "companycurrency", json={"Code": "mxn"})
+    assert r.ok, r.text
+    assert r.json()["CompanyCurrency"] == {**r.json()["CompanyCurrency"], "Code": "MXN"}
+    assert _api(emu, rid, ac, "POST", "companycurrency", json={"Code": "MXN"}).status_code == 400
+    ctl.exchange_rates(rid, {"MXN": {"2020-01-01": "0.058"}})
+    cust = ctl.create_entity(
+        rid, "Customer", {"DisplayName": "Cancún Cocina", "CurrencyRef": {"value": "MXN"}}
+    )
+    assert cust["CurrencyRef"]["value"] == "MXN"
+    listed = qb.query("select * from CompanyCurrency")["QueryResponse"]["CompanyCurrency"]
+    assert {c["Code"] for c in listed} == {"CAD", "EUR", "GBP", "MXN"}
+
+
 def test_single_currency_company_refuses_a_foreign_currency(ctl, fresh):
     rid = fresh[0]
     with pytest.raises(Exception) as ei:
