@@ -98,6 +98,7 @@ class AccountMove(models.Model):
         string="QuickBooks Receipt Payment",
         copy=False,
         readonly=True,
+        check_company=True,
         help="The payment recorded for a QuickBooks sales receipt (money received) or refund "
         "receipt (money paid back): QuickBooks has no separate payment for these.",
     )
@@ -147,6 +148,15 @@ class AccountMove(models.Model):
             "narration",
             "invoice_line_ids",
             "line_ids",
+        }
+
+    def _qbo_engine_fields(self):
+        return super()._qbo_engine_fields() | {
+            "qbo_doc_number",
+            "qbo_terms",
+            "qbo_receipt_payment_id",
+            "qbo_application_state",
+            "qbo_application_message",
         }
 
     def _qbo_pushable(self):
