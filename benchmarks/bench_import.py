@@ -65,12 +65,11 @@ class EntityMeter:
 
 def instrument(meter):
     """Attribute the engine's work to entities: the page reads and the page applies."""
-    from odoo.addons.biller_genie_qbo.models import qbo_connection_sync
+    from odoo.addons.biller_genie_qbo.sync.pull import PullEngine
     from odoo.addons.biller_genie_qbo.tools.qbo_client import QboClient
 
-    Connection = qbo_connection_sync.QboConnection
     original_pages = QboClient.query_pages
-    original_apply = Connection._qbo_apply_page
+    original_apply = PullEngine.apply_page
 
     def query_pages(client, entity, *args, **kwargs):
         pages = original_pages(client, entity, *args, **kwargs)
@@ -82,13 +81,13 @@ def instrument(meter):
                 return
             yield page
 
-    def apply_page(conn, entity, records, run, client):
+    def apply_page(engine, entity, records):
         meter.enter(entity)
         meter.stats[entity]["records"] += len(records)
-        return original_apply(conn, entity, records, run, client)
+        return original_apply(engine, entity, records)
 
     QboClient.query_pages = query_pages
-    Connection._qbo_apply_page = apply_page
+    PullEngine.apply_page = apply_page
 
 
 def sync(registry, emulator):

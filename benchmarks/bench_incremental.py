@@ -156,7 +156,7 @@ def main():
         emulator.stop()
 
     idle = figures["idle tick (again)"]
-    from odoo.addons.biller_genie_qbo.models.qbo_connection_sync import ENTITY_ORDER
+    from odoo.addons.biller_genie_qbo.sync import ENTITY_ORDER
 
     entity_types = len(ENTITY_ORDER)
     api_ok = idle["api"] <= entity_types

@@ -20,3 +20,32 @@ SYSTEM_ITEMS = [
     ("tech_fee_dual_pricing", "Technology Fees (Dual Pricing)"),
     ("tech_fee_surcharge", "Technology Fees (Surcharge)"),
 ]
+
+# Where the invoice's PO number is written in QuickBooks (connection.po_number_carrier).
+PO_CARRIERS = [
+    ("item", "Item line (Invoice PO Number Field)"),
+    ("custom_1", "Sales custom field 1"),
+    ("custom_2", "Sales custom field 2"),
+    ("custom_3", "Sales custom field 3"),
+]
+# Connection fields whose change re-checks the held records (settings, QuickBooks preferences).
+RELEASE_FIELDS = ("custom_transaction_numbers", "po_number_carrier", "po_number_item_id")
+PREF_FIELDS = ("qbo_custom_txn_numbers", "qbo_sales_custom_fields")
+
+# Sync failures still to act on (retrying, or given up until a user retries).
+ACTIVE_STATES = ("open", "retrying", "given_up")
+
+# The fields a user may change (the page's settings); the engine writes the rest with sudo.
+PAGE_FIELDS = frozenset(
+    {
+        "webhooks_auto_sync",
+        "sync_cc_emails",
+        "display_line_item_groups",
+        "custom_transaction_numbers",
+        "last_success_notification_days",
+        "po_number_item_id",
+        "po_number_carrier",
+        "commodity_code",
+        "item_mapping_ids",
+    }
+)

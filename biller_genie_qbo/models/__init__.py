@@ -1,31 +1,29 @@
-# Models first defined here are extended by the modules imported after the split.
-from . import qbo_binding, qbo_connection, qbo_item, qbo_sync_run, qbo_tax
-
-# isort: split
-from . import (
-    account_move,
-    account_payment,
-    product_template,
-    qbo_connection_events,
-    qbo_connection_sync,
-    qbo_item_import,
-    qbo_item_mapping,
-    qbo_sync_error_queue,
-    qbo_token,
-    qbo_webhook_event,
-    res_config_settings,
-    res_partner,
-)
-
-# isort: split
-# Outbound sync (Odoo -> QuickBooks): extends the models above.
+# One model per file. The models defined by this addon first; then the extensions of Odoo's
+# models, which may refer to them. The push mixin first: models of both groups inherit it.
 from . import qbo_push_mixin
 
 # isort: split
 from . import (
-    account_move_push,
-    account_payment_push,
-    qbo_connection_push,
+    qbo_binding,
+    qbo_connection,
     qbo_credit_application,
-    res_partner_push,
+    qbo_item,
+    qbo_item_component,
+    qbo_item_mapping,
+    qbo_sync_error,
+    qbo_sync_run,
+    qbo_tax,
+    qbo_token,
+    qbo_webhook_event,
+)
+
+# isort: split
+from . import (
+    account_move,
+    account_move_line,
+    account_partial_reconcile,
+    account_payment,
+    product_template,
+    res_config_settings,
+    res_partner,
 )

@@ -1,24 +1,46 @@
-"""QBO Invoices, Credit Memos and Refund Receipts -> posted customer invoices / credit notes.
+"""Customer invoices and credit notes <-> QBO Invoices, Sales Receipts, Credit Memos and Refund
+Receipts, both directions.
+
+Inbound: qBO Invoices, Credit Memos and Refund Receipts -> posted customer invoices / credit notes.
 
 Numbering: Odoo keeps its own invoice sequence (INV/2025/00001) so that its sequence checks and
 gap reports stay valid; QBO's DocNumber is stored in ``qbo_doc_number`` (shown and searchable)
 and used as the payment reference (what the customer quotes when paying). The customer
 reference (``ref``) carries the PO number read from the configured carrier.
+
+
+Outbound: customer invoices -> QBO Invoices, paid credit notes -> QBO RefundReceipts (outbound);
+entries imported from QBO credit memos and sales receipts are updated as what they are.
+
+Carriers (QuickBooks has no field of its own for these):
+
+- PO number (the invoice's customer reference, ``ref``): a zero-amount line of the item chosen
+  as "Invoice PO Number Field" with the PO number as description, or (``po_number_carrier``
+  = custom_N) the company's sales custom field N (31 characters at most). The inbound sync reads
+  it back from the same carrier.
+- Commodity code (``qbo_commodity_code`` on the line, default from the page): appended to the
+  QuickBooks line description as a last line "Commodity Code: <code>"; the inbound sync strips
+  it back into the line field.
+
+Numbering: with Custom Transaction Numbers = Yes the Odoo number is sent as DocNumber (21
+characters at most); with No, QuickBooks numbers the invoice and its number is stored back in
+``qbo_doc_number`` (Odoo keeps its own sequence in ``name``: a posted invoice's name is part of
+Odoo's gapless sequence and cannot be replaced).
+
 """
 
+import re
 from decimal import Decimal
 
 from markupsafe import Markup
 
 from odoo import Command, api, fields, models
-from odoo.tools import float_is_zero, plaintext2html
+from odoo.tools import float_is_zero, html2plaintext, plaintext2html
 
+from ..sync.common import PageResult, Triaged
 from .qbo_mapping import (
     QboMappingError,
-    add_error,
-    count,
     dec,
-    empty_result,
     is_deleted,
     is_voided,
     money,
@@ -27,6 +49,7 @@ from .qbo_mapping import (
     ref_value,
     values_digest,
 )
+from .qbo_push_mixin import NO_PUSH_KEY, PUSH_STATES, QboPushProblem, without_push
 
 ZERO = Decimal(0)
 PO_FIELD_NAMES = {"po number", "p.o. number", "po #", "p.o. #", "po no", "p.o. no.", "po"}
@@ -37,9 +60,34 @@ MOVE_TYPE = {
     "RefundReceipt": "out_refund",
 }
 
+DOC_NUMBER_MAX = 21
+CUSTOM_FIELD_MAX = 31
+MEMO_MAX = 1000
+DESCRIPTION_MAX = 4000
+COMMODITY_LABEL = "Commodity Code: "
+_COMMODITY_RE = re.compile(r"\s*\n?" + re.escape(COMMODITY_LABEL) + r"(\S+)")
+SALE_TYPES = ("out_invoice", "out_refund")
+
+
+def with_commodity(description, code):
+    """The QuickBooks line description carrying the commodity code."""
+    if not code:
+        return description
+    return f"{description}\n{COMMODITY_LABEL}{code}" if description else f"{COMMODITY_LABEL}{code}"
+
+
+def split_commodity(description):
+    """(description without the commodity code, code or None)."""
+    match = _COMMODITY_RE.search(description or "")
+    if not match:
+        return description, None
+    text = (description[: match.start()] + description[match.end() :]).strip()
+    return text, match.group(1)
+
 
 class AccountMove(models.Model):
-    _inherit = "account.move"
+    _name = "account.move"
+    _inherit = ["account.move", "biller_genie_qbo.push.mixin"]
 
     qbo_doc_number = fields.Char(
         "QuickBooks Number", copy=False, index="btree_not_null", readonly=True
@@ -50,6 +98,7 @@ class AccountMove(models.Model):
         string="QuickBooks Receipt Payment",
         copy=False,
         readonly=True,
+        check_company=True,
         help="The payment recorded for a QuickBooks sales receipt (money received) or refund "
         "receipt (money paid back): QuickBooks has no separate payment for these.",
     )
@@ -61,8 +110,401 @@ class AccountMove(models.Model):
         groups="biller_genie_qbo.group_qbo_user",
     )
 
+    qbo_application_state = fields.Selection(
+        PUSH_STATES,
+        string="QuickBooks Application Push",
+        compute="_compute_qbo_application",
+        help="A credit note applied to invoices: the state of the QuickBooks payment that links "
+        "its credit memo to them.",
+    )
+    qbo_application_message = fields.Text(
+        "QuickBooks Application Message", compute="_compute_qbo_application"
+    )
+
+    def _compute_qbo_application(self):
+        refunds = self.filtered(lambda m: m.move_type == "out_refund" and m._origin.id)
+        applications = (
+            self.env["biller_genie_qbo.credit.application"]
+            .sudo()
+            .search([("move_id", "in", refunds._origin.ids)])
+        )
+        by_move = {application.move_id.id: application for application in applications}
+        for move in self:
+            application = by_move.get(move._origin.id)
+            move.qbo_application_state = application.qbo_push_state if application else False
+            move.qbo_application_message = application.qbo_push_message if application else False
+
     # ------------------------------------------------------------------
-    # Mapper (pure)
+    # Dirty flag (no API call here)
+    # ------------------------------------------------------------------
+    def _qbo_synced_fields(self):
+        return {
+            "state",
+            "partner_id",
+            "invoice_date",
+            "invoice_date_due",
+            "invoice_payment_term_id",
+            "ref",
+            "narration",
+            "invoice_line_ids",
+            "line_ids",
+        }
+
+    def _qbo_engine_fields(self):
+        return super()._qbo_engine_fields() | {
+            "qbo_doc_number",
+            "qbo_terms",
+            "qbo_receipt_payment_id",
+            "qbo_application_state",
+            "qbo_application_message",
+        }
+
+    def _qbo_pushable(self):
+        moves = self.filtered(
+            lambda m: m.move_type in SALE_TYPES and m.state in ("posted", "cancel")
+        )
+        connections = self._qbo_connections_of(moves.company_id)
+        return moves.filtered(lambda m: m.company_id.id in connections)
+
+    def write(self, vals):
+        result = super().write(vals)
+        self._qbo_mark_dirty(vals.keys())
+        return result
+
+    def action_qbo_push_retry(self):
+        """Send again now (Retry button of the invoice banner)."""
+        self.env["biller_genie_qbo.connection"]._qbo_check_scope(self.sudo().company_id)
+        self.check_access("write")
+        retry = {"qbo_push_dirty": True, "qbo_push_state": "pending"}
+        todo = self.filtered(lambda m: m.qbo_push_state in ("error", "held", "unknown"))
+        todo.with_context(**{NO_PUSH_KEY: True}).sudo().write(retry)
+        applications = (
+            self.env["biller_genie_qbo.credit.application"]
+            .sudo()
+            .search(
+                [
+                    ("move_id", "in", self.ids),
+                    ("qbo_push_state", "in", ("error", "held", "unknown")),
+                ]
+            )
+        )
+        applications.with_context(**{NO_PUSH_KEY: True}).write(retry)
+        self.env.ref("biller_genie_qbo.ir_cron_qbo_push").sudo()._trigger()
+        return True
+
+    # ------------------------------------------------------------------
+    # Mappers (pure): Odoo -> QBO
+    # ------------------------------------------------------------------
+    def _qbo_doc_number(self, lookups):
+        """DocNumber to send (None: QuickBooks numbers the transaction)."""
+        self.ensure_one()
+        if not lookups.ctn:
+            return None
+        number = self.name or ""
+        if len(number) > DOC_NUMBER_MAX:
+            raise QboPushProblem(
+                self.env._(
+                    "The number %(number)s is %(length)s characters long; QuickBooks Online "
+                    "accepts %(max)s at most as transaction number. Shorten the journal's "
+                    "sequence prefix, or set Custom Transaction Numbers to No.",
+                    number=number,
+                    length=len(number),
+                    max=DOC_NUMBER_MAX,
+                ),
+                code="doc_number_length",
+            )
+        return number
+
+    def _qbo_line_item(self, line, lookups, refund=False):
+        """QBO item id of an invoice line; QboPushProblem naming what is missing."""
+        product = line.product_id
+        if refund:
+            mapping = lookups.refund_item
+            if not mapping or not mapping["qbo_id"]:
+                raise QboPushProblem(
+                    self.env._(
+                        "Refunds is not mapped to a QuickBooks item: map it in Item Mapping "
+                        "on the QuickBooks Online page; the refund is sent then."
+                    ),
+                    code="missing_mapping",
+                    held=True,
+                )
+            item = mapping
+        elif product.id in lookups.system:
+            item = lookups.system[product.id]
+            if not item["qbo_id"]:
+                raise QboPushProblem(
+                    self.env._(
+                        "%(mapping)s is not mapped to a QuickBooks item (line %(line)s): map it "
+                        "in Item Mapping on the QuickBooks Online page; the invoice is sent "
+                        "then.",
+                        mapping=item["label"],
+                        line=line.name or product.display_name,
+                    ),
+                    code="missing_mapping",
+                    held=True,
+                )
+        elif not product:
+            raise QboPushProblem(
+                self.env._(
+                    "The line %(line)s has no product: QuickBooks Online needs an item on "
+                    "every invoice line.",
+                    line=line.name or "/",
+                ),
+                code="missing_item",
+            )
+        else:
+            item = lookups.items.get(product.id)
+            if not item:
+                raise QboPushProblem(
+                    self.env._(
+                        "The product %(product)s is not linked to a QuickBooks item: sync it "
+                        "from QuickBooks or use a product that is.",
+                        product=product.display_name,
+                    ),
+                    code="missing_item",
+                )
+        if not item["active"]:
+            raise QboPushProblem(
+                self.env._(
+                    "The QuickBooks item %(item)s is inactive: reactivate it in QuickBooks "
+                    "Online or use another item.",
+                    item=item["name"],
+                ),
+                code="inactive_item",
+            )
+        return item["qbo_id"]
+
+    def _qbo_tax_code(self, lines, lookups):
+        """(TxnTaxCodeRef id or None, {line id: 'TAX'/'NON'})."""
+        percents, codes = set(), {}
+        for line in lines:
+            taxes = line.tax_ids.flatten_taxes_hierarchy()
+            if not taxes:
+                codes[line.id] = "NON"
+                continue
+            bad = taxes.filtered(lambda t: t.amount_type != "percent" or t.price_include)
+            if bad:
+                raise QboPushProblem(
+                    self.env._(
+                        "The tax %(tax)s is not a tax-excluded percentage: QuickBooks Online "
+                        "(US) cannot hold it.",
+                        tax=bad[0].display_name,
+                    ),
+                    code="tax_mapping",
+                )
+            percents.add(sum((Decimal(str(t.amount)) for t in taxes), Decimal(0)).normalize())
+            codes[line.id] = "TAX"
+        if not percents:
+            return None, codes
+        if len(percents) > 1:
+            raise QboPushProblem(
+                self.env._(
+                    "The lines carry different tax rates (%(rates)s): a QuickBooks Online "
+                    "invoice has one sales tax rate.",
+                    rates=", ".join(f"{p}%" for p in sorted(percents)),
+                ),
+                code="tax_mapping",
+            )
+        percent = percents.pop()
+        code = (lookups.tax_codes or {}).get(percent)
+        if not code:
+            raise QboPushProblem(
+                self.env._(
+                    "No QuickBooks sales tax of %(percent)s%% matches the Odoo tax of this "
+                    "invoice: create that rate in QuickBooks Online (Taxes) or change the tax.",
+                    percent=percent,
+                ),
+                code="tax_mapping",
+            )
+        return code, codes
+
+    def _qbo_sales_lines(self, lookups, refund=False):
+        """(QBO lines, TxnTaxCodeRef id or None) of the invoice lines."""
+        self.ensure_one()
+        product_lines = self.invoice_line_ids.filtered(lambda ln: ln.display_type == "product")
+        tax_code, codes = self._qbo_tax_code(product_lines, lookups)
+        out = []
+        for line in self.invoice_line_ids.sorted(lambda ln: (ln.sequence, ln.id)):
+            if line.display_type in ("line_section", "line_note"):
+                if line.name:
+                    out.append(
+                        {
+                            "DetailType": "DescriptionOnly",
+                            "Description": line.name[:DESCRIPTION_MAX],
+                        }
+                    )
+                continue
+            if line.display_type != "product":
+                continue
+            item_id = self._qbo_line_item(line, lookups, refund=refund)
+            amount = money(Decimal(str(line.price_subtotal)))
+            detail = {"ItemRef": {"value": item_id}, "TaxCodeRef": {"value": codes[line.id]}}
+            qty = Decimal(str(line.quantity or 0))
+            if qty:
+                unit = (amount / qty).quantize(Decimal("0.0000001")).normalize()
+                if abs(money(unit * qty) - amount) <= Decimal("0.01"):
+                    detail["Qty"] = float(qty)
+                    detail["UnitPrice"] = float(unit)
+            description = with_commodity(
+                line.name or line.product_id.display_name,
+                line.qbo_commodity_code or lookups.commodity,
+            )
+            entry = {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": float(amount),
+                "SalesItemLineDetail": detail,
+            }
+            if description:
+                entry["Description"] = description[:DESCRIPTION_MAX]
+            out.append(entry)
+        if not any(e["DetailType"] == "SalesItemLineDetail" for e in out):
+            raise QboPushProblem(
+                self.env._("There is no product line to send to QuickBooks Online."),
+                code="no_lines",
+            )
+        return out, tax_code
+
+    def _qbo_po_number(self, body, lookups):
+        """Put the PO number (customer reference) on its carrier."""
+        po_number = (self.ref or "").strip()
+        carrier = lookups.po_carrier
+        if not po_number:
+            return
+        if carrier and carrier.startswith("custom_"):
+            definition = carrier[len("custom_") :]
+            if definition not in lookups.custom_fields:
+                raise QboPushProblem(
+                    self.env._(
+                        "The PO number is to be written in sales custom field %(number)s, which "
+                        "is not enabled in QuickBooks Online: enable it there or choose another "
+                        "PO number carrier on the QuickBooks Online page.",
+                        number=definition,
+                    ),
+                    code="missing_mapping",
+                    held=True,
+                )
+            if len(po_number) > CUSTOM_FIELD_MAX:
+                raise QboPushProblem(
+                    self.env._(
+                        "The PO number %(po)s is longer than the %(max)s characters a QuickBooks "
+                        "custom field holds.",
+                        po=po_number,
+                        max=CUSTOM_FIELD_MAX,
+                    ),
+                    code="po_length",
+                )
+            body["CustomField"] = [
+                {"DefinitionId": definition, "Type": "StringType", "StringValue": po_number}
+            ]
+        elif lookups.po_item:
+            body["Line"].append(
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": 0,
+                    "Description": po_number[:DESCRIPTION_MAX],
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": lookups.po_item},
+                        "TaxCodeRef": {"value": "NON"},
+                    },
+                }
+            )
+
+    def _qbo_prepare_invoice(self, lookups):
+        """The QBO Invoice body (create; add Id/SyncToken/sparse for an update)."""
+        self.ensure_one()
+        lines, tax_code = self._qbo_sales_lines(lookups)
+        body = self._qbo_sales_body(lines, lookups)
+        if self.invoice_date_due:
+            body["DueDate"] = fields.Date.to_string(self.invoice_date_due)
+        term = self.invoice_payment_term_id
+        if term and lookups.terms.get((term.name or "").strip().lower()):
+            body["SalesTermRef"] = {"value": lookups.terms[term.name.strip().lower()]}
+        memo = html2plaintext(self.narration or "").strip() if self.narration else ""
+        if memo:
+            if len(memo) > MEMO_MAX:
+                raise QboPushProblem(
+                    self.env._(
+                        "The terms and conditions (memo) are %(length)s characters long; a "
+                        "QuickBooks customer message holds %(max)s at most.",
+                        length=len(memo),
+                        max=MEMO_MAX,
+                    ),
+                    code="memo_length",
+                )
+            body["CustomerMemo"] = {"value": memo}
+        if tax_code:
+            body["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": tax_code}}
+        self._qbo_po_number(body, lookups)
+        return body
+
+    def _qbo_prepare_termless(self, lookups):
+        """The body of a QBO CreditMemo or SalesReceipt (an entry imported from one, updated):
+        the fields of an invoice but the due date and terms, which these do not have."""
+        body = self._qbo_prepare_invoice(lookups)
+        body.pop("DueDate", None)
+        body.pop("SalesTermRef", None)
+        return body
+
+    def _qbo_sales_body(self, lines, lookups):
+        """The fields an Invoice and a RefundReceipt body share: customer, date, lines,
+        private note and (when Odoo numbers them) the DocNumber."""
+        self.ensure_one()
+        body = {
+            "CustomerRef": {"value": lookups.customers[self._qbo_customer(lookups).id]},
+            "TxnDate": fields.Date.to_string(self.invoice_date),
+            "Line": lines,
+            "PrivateNote": self.env._("Odoo %(name)s", name=self.name),
+        }
+        doc_number = self._qbo_doc_number(lookups)
+        if doc_number:
+            body["DocNumber"] = doc_number
+        return body
+
+    def _qbo_prepare_refund_receipt(self, lookups):
+        """The QBO RefundReceipt of a refunded credit note: its lines on the item mapped to
+        Refunds, with their amounts and tax treatment."""
+        self.ensure_one()
+        lines, tax_code = self._qbo_sales_lines(lookups, refund=True)
+        body = self._qbo_sales_body(lines, lookups)
+        if tax_code:
+            body["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": tax_code}}
+        return body
+
+    def _qbo_customer(self, lookups):
+        """The contact the QuickBooks customer stands for: the invoice's contact when it is a
+        QuickBooks (sub-)customer already, else its commercial entity."""
+        self.ensure_one()
+        if self.partner_id.id in lookups.customers:
+            return self.partner_id
+        return self.commercial_partner_id
+
+    def _qbo_refund_state(self):
+        """'applied' when the credit note is reconciled with customer invoices (a QBO
+        CreditMemo, linked to them by its application), 'refunded' when it is paid back by
+        payments only (a QBO RefundReceipt), else 'open' (not sent yet)."""
+        self.ensure_one()
+        if self.line_ids._qbo_applied_invoices():
+            return "applied"
+        if not self.currency_id.is_zero(self.amount_residual):
+            return "open"
+        counterparts = self._qbo_reconciled_counterparts()
+        if counterparts and all(line.move_id.origin_payment_id for line in counterparts):
+            return "refunded"
+        return "open"
+
+    def _qbo_invoice_partials(self):
+        """The reconciliations of this credit note with customer invoices (its application)."""
+        self.ensure_one()
+        receivable = self._qbo_receivable_lines()
+        return (receivable.matched_debit_ids | receivable.matched_credit_ids).filtered(
+            lambda p: (p.debit_move_id | p.credit_move_id).move_id.filtered(
+                lambda m: m.move_type == "out_invoice"
+            )
+        )
+
+    # ------------------------------------------------------------------
+    # Mapper (pure): QBO -> Odoo
     # ------------------------------------------------------------------
     @api.model
     def _qbo_values_from_remote(self, remote, ctx):
@@ -115,7 +557,9 @@ class AccountMove(models.Model):
             elif kind == "GroupLineDetail":
                 lines += self._qbo_group_lines(line, ctx, tax_ids)
             elif kind == "DiscountLineDetail":
-                lines += self._qbo_discount_lines(line, subtotal, taxable, apply_after, tax_ids)
+                lines += self._qbo_discount_lines(
+                    line, subtotal, taxable=taxable, apply_after=apply_after, tax_ids=tax_ids
+                )
             elif kind == "DescriptionOnly":
                 text = (line.get("Description") or "").strip()
                 if text:
@@ -144,6 +588,12 @@ class AccountMove(models.Model):
             "tax": money(dec((remote.get("TxnTaxDetail") or {}).get("TotalTax"), ZERO)),
             "voided": voided,
         }
+        definition = ctx.get("po_custom_field")
+        if definition:  # the PO number carried by a sales custom field
+            for field in remote.get("CustomField") or []:
+                if str(field.get("DefinitionId")) == definition and field.get("StringValue"):
+                    vals["ref"] = str(field["StringValue"]).strip()
+                    break
         return vals, expected
 
     @api.model
@@ -256,13 +706,18 @@ class AccountMove(models.Model):
         if not exact:
             name = f"{name} ({detail.get('Qty')} × {detail.get('UnitPrice')})"
         taxes = tax_ids if self._qbo_is_taxable(detail) else []
-        return {
+        vals = {
             "name": name or "/",
             "product_id": product_id or False,
             "quantity": float(qty),
             "price_unit": float(price),
             "tax_ids": [Command.set(taxes)],
         }
+        name, code = split_commodity(vals["name"])
+        if code:  # the commodity code carried by the description's last line
+            vals["name"] = name or "/"
+            vals["qbo_commodity_code"] = code
+        return vals
 
     @api.model
     def _qbo_group_lines(self, line, ctx, tax_ids):
@@ -300,7 +755,7 @@ class AccountMove(models.Model):
         return out
 
     @api.model
-    def _qbo_discount_lines(self, line, subtotal, taxable, apply_after, tax_ids):
+    def _qbo_discount_lines(self, line, subtotal, *, taxable, apply_after, tax_ids):
         """An invoice-level discount as negative lines. When QBO applies the tax after the
         discount, the taxable share of the discount carries the tax (QBO's proportional
         base); otherwise the discount is untaxed."""
@@ -376,6 +831,7 @@ class AccountMove(models.Model):
         ):
             taxes.setdefault(Decimal(str(tax.amount)).normalize(), tax.id)
         precision = self.env["decimal.precision"]
+        carrier = connection.po_number_carrier or ""
         return {
             "move_type": MOVE_TYPE[entity],
             "partners": partners,
@@ -384,6 +840,7 @@ class AccountMove(models.Model):
             "taxes": taxes,
             "groups": connection.display_line_item_groups,
             "po_item": connection.po_number_item_id.qbo_id or None,
+            "po_custom_field": carrier[len("custom_") :] if carrier.startswith("custom_") else None,
             "price_digits": precision.precision_get("Product Price"),
             "qty_digits": precision.precision_get("Product Unit of Measure"),
             "company_name": company.name,
@@ -427,35 +884,36 @@ class AccountMove(models.Model):
             records = client.read_many(entity, sorted(missing), include_inactive=True)
             if records:
                 sub = self.env[model]._qbo_import_records(connection, entity, records, client)
-                result.setdefault("deps", []).append((entity, sub))
+                result.deps.append((entity, sub))
 
     @api.model
+    @without_push
     def _qbo_import_records(self, connection, entity, remotes, client):
-        result = empty_result()
+        result = PageResult()
         self._qbo_ensure_dependencies(connection, remotes, client, result)
         ctx = self._qbo_mapping_context(connection, entity, remotes)
         to_create, to_update = self.env["biller_genie_qbo.binding"]._qbo_triage(
             connection,
             entity,
             remotes,
-            self.with_context(active_test=False),
-            ["state", "move_type"],
-            ctx,
-            result,
+            records=self.with_context(active_test=False),
+            fnames=["state", "move_type"],
+            ctx=ctx,
+            result=result,
         )
         if to_create:
             self._qbo_create_moves(connection, entity, to_create, result)
-        for remote, binding, move, vals, expected, digest in to_update:
-            self._qbo_update_move(entity, remote, binding, move, vals, expected, digest, result)
+        for item in to_update:
+            self._qbo_update_move(entity, item, result)
         if entity in ("SalesReceipt", "RefundReceipt"):
             self.env["account.payment"]._qbo_sync_receipt_payments(connection, entity, remotes)
         return result
 
     @api.model
     def _qbo_map_remote(self, remote, ctx):
-        """((vals, expected), digest) of a QBO transaction, for the binding's triage."""
+        """A QBO transaction mapped for the binding's triage."""
         vals, expected = self._qbo_values_from_remote(remote, ctx)
-        return (vals, expected), values_digest(vals, expected)
+        return Triaged(remote, vals, values_digest(vals, expected), expected=expected)
 
     @api.model
     def _qbo_cancel_note(self, reason):
@@ -466,17 +924,18 @@ class AccountMove(models.Model):
     @api.model
     def _qbo_create_moves(self, connection, entity, to_create, result):
         Binding = self.env["biller_genie_qbo.binding"]
-        moves = self.create([vals for _r, vals, _e, _d in to_create])
-        moves._qbo_match_tax_amounts([expected for _r, _v, expected, _d in to_create])
+        moves = self.create([item.vals for item in to_create])
+        moves._qbo_match_tax_amounts([item.expected for item in to_create])
         to_post, to_cancel, bad = self, self, self
         binding_vals = []
-        for (remote, _vals, expected, digest), move in zip(to_create, moves, strict=True):
+        for item, move in zip(to_create, moves, strict=True):
+            remote, expected, digest = item.remote, item.expected, item.digest
             if expected["voided"]:
                 to_cancel |= move
             else:
                 problem = move._qbo_totals_problem(expected)
                 if problem:
-                    add_error(result, entity, remote, problem, code="total_mismatch")
+                    result.add_error(entity, remote, problem, code="total_mismatch")
                     bad |= move
                     continue
                 to_post |= move
@@ -490,18 +949,19 @@ class AccountMove(models.Model):
                     state="voided" if expected["voided"] else "synced",
                 )
             )
-            result["ok_ids"].append(str(remote["Id"]))
+            result.ok_ids.append(str(remote["Id"]))
         bad.unlink()
         to_post.action_post()
         to_cancel.button_cancel()
         Binding.create(binding_vals)
-        count(result, "created", len(binding_vals))
+        result.count("created", len(binding_vals))
 
     @api.model
-    def _qbo_update_move(self, entity, remote, binding, move, vals, expected, digest, result):
-        """Re-apply a changed QBO transaction: back to draft, new lines, post again and
-        restore the reconciliations with the payments it had."""
-        Binding = self.env["biller_genie_qbo.binding"]
+    def _qbo_update_move(self, entity, item, result):
+        """Re-apply a changed QBO transaction (``item``, triaged): back to draft, new lines,
+        post again and restore the reconciliations with the payments it had."""
+        remote, binding, move, vals = item.remote, item.binding, item.record, item.vals
+        expected, digest = item.expected, item.digest
         try:
             with self.env.cr.savepoint():
                 counterparts = move._qbo_reconciled_counterparts()
@@ -521,19 +981,10 @@ class AccountMove(models.Model):
                     move.action_post()
                     move._qbo_reconcile_with(counterparts)
         except QboMappingError as error:
-            add_error(result, entity, remote, error.message, code=error.code)
+            result.add_error(entity, remote, error.message, code=error.code)
             binding.write({"state": "error", "error": error.message})
             return
-        binding.write(
-            Binding._qbo_remote_vals(
-                remote,
-                qbo_hash=digest,
-                state="voided" if expected["voided"] else "synced",
-                error=False,
-            )
-        )
-        count(result, "updated")
-        result["ok_ids"].append(str(remote["Id"]))
+        binding._qbo_updated(remote, digest, voided=expected["voided"], result=result)
 
     # ------------------------------------------------------------------
     # Helpers on moves
@@ -607,3 +1058,13 @@ class AccountMove(models.Model):
             if move.state != "cancel":
                 move.button_cancel()
             move._message_log(body=Markup("<p>%s</p>") % note)
+        # A credit memo applied from Odoo loses its application in QuickBooks too: the payment
+        # that linked it is voided by the next push.
+        credit_notes = self.filtered(lambda m: m.move_type == "out_refund")
+        if credit_notes:
+            applications = (
+                self.env["biller_genie_qbo.credit.application"]
+                .sudo()
+                .search([("move_id", "in", credit_notes.ids)])
+            )
+            applications.with_context(**{NO_PUSH_KEY: False})._qbo_mark_dirty()

@@ -4,6 +4,12 @@ applied to, with QBO's amounts; an unapplied remainder stays as customer credit.
 The payment's journal entry has one receivable line per application (QBO's LinkedTxn with its
 own amount) plus one for the unapplied remainder, each reconciled with its own invoice: Odoo's
 greedy reconciliation would otherwise spread a payment differently from QBO.
+
+Outbound: customer payments -> QBO Payments linked to the invoices they pay.
+
+The QBO Payment carries, per invoice, the amount actually applied in Odoo (the reconciliation,
+so partial payments are exact); an amount not applied stays unapplied in QuickBooks as well. A
+cancelled, rejected or reversed payment is voided in QuickBooks.
 """
 
 from decimal import Decimal
@@ -12,11 +18,10 @@ from markupsafe import Markup
 
 from odoo import Command, api, fields, models
 
+from ..sync.common import PageResult, Triaged
 from .qbo_mapping import (
     QboMappingError,
-    count,
     dec,
-    empty_result,
     is_deleted,
     is_voided,
     money,
@@ -24,13 +29,17 @@ from .qbo_mapping import (
     ref_value,
     values_digest,
 )
+from .qbo_push_mixin import QboPushProblem, without_push
 
 ZERO = Decimal(0)
 LINKABLE = ("Invoice", "CreditMemo")
 
+PAYMENT_REF_MAX = 21
+
 
 class AccountPayment(models.Model):
-    _inherit = "account.payment"
+    _name = "account.payment"
+    _inherit = ["account.payment", "biller_genie_qbo.push.mixin"]
 
     qbo_binding_ids = fields.One2many(
         "biller_genie_qbo.binding",
@@ -177,49 +186,49 @@ class AccountPayment(models.Model):
                 sub = self.env["res.partner"]._qbo_import_records(
                     connection, "Customer", records, client
                 )
-                result.setdefault("deps", []).append(("Customer", sub))
+                result.deps.append(("Customer", sub))
         for entity, ids in linked.items():
             missing = ids - set(Binding._qbo_fetch(connection, entity, ids))
             if missing:
                 records = client.read_many(entity, sorted(missing))
                 if records:
                     sub = Move._qbo_import_records(connection, entity, records, client)
-                    result.setdefault("deps", []).extend(sub.pop("deps", []))
-                    result["deps"].append((entity, sub))
+                    result.deps.extend(sub.deps)
+                    sub.deps = []
+                    result.deps.append((entity, sub))
 
     @api.model
+    @without_push
     def _qbo_import_records(self, connection, entity, remotes, client):
-        result = empty_result()
+        result = PageResult()
         Binding = self.env["biller_genie_qbo.binding"]
         self._qbo_ensure_dependencies(connection, remotes, client, result)
         ctx = self._qbo_payment_context(connection, remotes)
         Payment = self.with_context(qbo_skip_move_sync=True)
         to_create, to_update = Binding._qbo_triage(
-            connection, entity, remotes, Payment, ["state", "move_id"], ctx, result
+            connection,
+            entity,
+            remotes,
+            records=Payment,
+            fnames=["state", "move_id"],
+            ctx=ctx,
+            result=result,
         )
         if to_create:
-            Payment._qbo_create_payments(connection, entity, to_create, ctx, result)
-        for remote, binding, payment, vals, applications, expected, digest in to_update:
+            Payment._qbo_create_payments(connection, entity, to_create, ctx=ctx, result=result)
+        for item in to_update:
             with self.env.cr.savepoint():
-                payment._qbo_update_payment(vals, applications, expected, ctx)
-            binding.write(
-                Binding._qbo_remote_vals(
-                    remote,
-                    qbo_hash=digest,
-                    state="voided" if expected["voided"] else "synced",
-                    error=False,
-                )
-            )
-            count(result, "updated")
-            result["ok_ids"].append(str(remote["Id"]))
+                item.record._qbo_update_payment(item.vals, item.applications, item.expected, ctx)
+            voided = item.expected["voided"]
+            item.binding._qbo_updated(item.remote, item.digest, voided=voided, result=result)
         return result
 
     @api.model
     def _qbo_map_remote(self, remote, ctx):
-        """((vals, applications, expected), digest) of a QBO Payment, for the binding's
-        triage."""
+        """A QBO Payment mapped for the binding's triage."""
         vals, applications, expected = self._qbo_values_from_remote(remote, ctx)
-        return (vals, applications, expected), values_digest([vals, applications], expected)
+        digest = values_digest([vals, applications], expected)
+        return Triaged(remote, vals, digest, expected=expected, applications=applications)
 
     @api.model
     def _qbo_cancel_note(self, reason):
@@ -228,27 +237,25 @@ class AccountPayment(models.Model):
         return self.env._("Voided in QuickBooks Online: this payment is cancelled.")
 
     @api.model
-    def _qbo_create_payments(self, connection, entity, to_create, ctx, result):
+    def _qbo_create_payments(self, connection, entity, to_create, *, ctx, result):
         Binding = self.env["biller_genie_qbo.binding"]
-        payments = self.create([vals for _r, vals, _a, _e, _d in to_create])
+        payments = self.create([item.vals for item in to_create])
         moves_vals = [
-            payment._qbo_move_values(applications, expected, ctx)
-            for payment, (_r, _v, applications, expected, _d) in zip(
-                payments, to_create, strict=True
-            )
+            payment._qbo_move_values(item.applications, item.expected, ctx)
+            for payment, item in zip(payments, to_create, strict=True)
         ]
         moves = self.env["account.move"].create(moves_vals)
         for payment, move in zip(payments, moves, strict=True):
             payment.move_id = move
         voided = payments.browse(
-            [p.id for p, item in zip(payments, to_create, strict=True) if item[3]["voided"]]
+            [p.id for p, item in zip(payments, to_create, strict=True) if item.expected["voided"]]
         )
         (payments - voided).action_post()
         voided.action_cancel()
         plan = []
-        for payment, (_r, _v, applications, expected, _d) in zip(payments, to_create, strict=True):
-            if not expected["voided"]:
-                plan += payment._qbo_reconciliation_plan(applications, ctx)
+        for payment, item in zip(payments, to_create, strict=True):
+            if not item.expected["voided"]:
+                plan += payment._qbo_reconciliation_plan(item.applications, ctx)
         if plan:
             self.env["account.move.line"]._reconcile_plan(plan)
         Binding.create(
@@ -256,18 +263,16 @@ class AccountPayment(models.Model):
                 Binding._qbo_new_vals(
                     connection,
                     entity,
-                    remote,
+                    item.remote,
                     payment,
-                    qbo_hash=digest,
-                    state="voided" if expected["voided"] else "synced",
+                    qbo_hash=item.digest,
+                    state="voided" if item.expected["voided"] else "synced",
                 )
-                for payment, (remote, _v, _a, expected, digest) in zip(
-                    payments, to_create, strict=True
-                )
+                for payment, item in zip(payments, to_create, strict=True)
             ]
         )
-        result["ok_ids"] += [str(item[0]["Id"]) for item in to_create]
-        count(result, "created", len(to_create))
+        result.ok_ids += [str(item.remote["Id"]) for item in to_create]
+        result.count("created", len(to_create))
 
     def _qbo_update_payment(self, vals, applications, expected, ctx):
         """Re-apply a changed QBO payment: back to draft (unreconciled), new amounts and
@@ -436,3 +441,91 @@ class AccountPayment(models.Model):
         plan = self._qbo_receipt_plan(move, payment)
         if plan:
             self.env["account.move.line"]._reconcile_plan(plan)
+
+    # ------------------------------------------------------------------
+    # Dirty flag (no API call here)
+    # ------------------------------------------------------------------
+    def _qbo_synced_fields(self):
+        return {"state", "amount", "date", "memo", "partner_id", "journal_id", "move_id"}
+
+    def _qbo_pushable(self):
+        payments = self.filtered(
+            lambda p: p.partner_type == "customer" and p.payment_type == "inbound"
+        )
+        if payments:
+            # The payment of a QuickBooks sales receipt is that receipt: nothing of its own.
+            receipts = (
+                self.env["account.move"]
+                .sudo()
+                .search([("qbo_receipt_payment_id", "in", payments.ids)])
+            )
+            payments -= receipts.qbo_receipt_payment_id
+        connections = self._qbo_connections_of(payments.company_id)
+        return payments.filtered(lambda p: p.company_id.id in connections)
+
+    def write(self, vals):
+        result = super().write(vals)
+        self._qbo_mark_dirty(vals.keys())
+        return result
+
+    # ------------------------------------------------------------------
+    # Mapper (pure)
+    # ------------------------------------------------------------------
+    def _qbo_is_void(self):
+        """Cancelled, rejected or reversed in Odoo."""
+        self.ensure_one()
+        if self.state in ("canceled", "rejected"):
+            return True
+        move = self.move_id
+        return bool(move and move.reversal_move_ids.filtered(lambda m: m.state == "posted"))
+
+    def _qbo_applied_invoices(self):
+        """{customer invoice: amount applied by this payment}, from the reconciliation."""
+        self.ensure_one()
+        if self.move_id:
+            return self.move_id.line_ids._qbo_applied_invoices()
+        # No journal entry (no outstanding account): Odoo links the invoices directly.
+        applied, remaining = {}, self.amount
+        for invoice in self.invoice_ids.filtered(lambda m: m.move_type == "out_invoice"):
+            amount = min(remaining, invoice.amount_total)
+            if amount > 0:
+                applied[invoice] = amount
+                remaining -= amount
+        return applied
+
+    def _qbo_prepare_payment(self, lookups, applied, invoice_ids):
+        """The QBO Payment body. ``applied``: {invoice: amount}; ``invoice_ids``: {invoice id:
+        QBO Invoice id}."""
+        self.ensure_one()
+        if self.currency_id != self.company_id.currency_id:
+            raise QboPushProblem(
+                self.env._(
+                    "Payments in %(currency)s are not sent: only the company's currency is synced.",
+                    currency=self.currency_id.name,
+                ),
+                code="currency",
+            )
+        lines = [
+            {
+                "Amount": float(money(Decimal(str(amount)))),
+                "LinkedTxn": [{"TxnId": invoice_ids[invoice.id], "TxnType": "Invoice"}],
+            }
+            for invoice, amount in sorted(applied.items(), key=lambda item: item[0].id)
+        ]
+        body = {
+            "CustomerRef": {"value": lookups.customers[self._qbo_customer(lookups).id]},
+            "TotalAmt": float(money(Decimal(str(self.amount)))),
+            "TxnDate": fields.Date.to_string(self.date),
+            "Line": lines,
+            "PrivateNote": self.env._("Odoo %(name)s", name=self.name or ""),
+        }
+        reference = (self.memo or "").strip()
+        if reference:
+            body["PaymentRefNum"] = reference[:PAYMENT_REF_MAX]
+        return body
+
+    def _qbo_customer(self, lookups):
+        self.ensure_one()
+        if self.partner_id.id in lookups.customers:
+            return self.partner_id
+        return self.partner_id.commercial_partner_id

@@ -5,11 +5,11 @@ matched twice (unique per connection, entity and Id) and an Odoo record is bound
 per connection (unique per connection, model and record).
 """
 
-import datetime
-
 from odoo import api, fields, models
 
-from .qbo_mapping import QboMappingError, add_error, count, is_deleted, is_voided
+from ..tools.qbo_errors import QboPayloadError
+from ..tools.qbo_time import parse_intuit_time
+from .qbo_mapping import QboMappingError, is_deleted, is_voided
 
 # QBO entities handled by the inbound sync, in dependency order.
 QBO_ENTITIES = [
@@ -118,7 +118,7 @@ class QboBinding(models.Model):
         return {b.res_id: b for b in bindings}
 
     @api.model
-    def _qbo_triage(self, connection, entity, remotes, records, fnames, ctx, result):
+    def _qbo_triage(self, connection, entity, remotes, *, records, fnames, ctx, result):
         """Sort one page of QBO transactions (invoices, payments...) against their bindings:
         the bindings fetched once (``_qbo_fetch``), one query for the bound ``records`` (read
         with ``fnames``).
@@ -130,10 +130,10 @@ class QboBinding(models.Model):
 
         Hooks on ``records`` (the importing model, with its context):
         ``_qbo_cancel_note(reason)`` ('deleted' or 'voided') and
-        ``_qbo_map_remote(remote, ctx)`` -> (values tuple, digest), raising QboMappingError.
+        ``_qbo_map_remote(remote, ctx)`` -> :class:`~..sync.common.Triaged` (the mapped values
+        and their digest), raising QboMappingError.
 
-        Returns (to_create [(remote, *values, digest)],
-        to_update [(remote, binding, record, *values, digest)])."""
+        Returns (to_create [Triaged], to_update [Triaged with their binding and record])."""
         force = self.env.context.get("qbo_force")
         bindings = self._qbo_fetch(connection, entity, [str(r["Id"]) for r in remotes])
         records.browse([b.res_id for b in bindings.values()]).fetch(fnames)
@@ -152,8 +152,8 @@ class QboBinding(models.Model):
                 if binding:
                     record._qbo_cancel(records._qbo_cancel_note("deleted"))
                     binding.write({"state": "deleted", "sync_date": fields.Datetime.now()})
-                count(result, "cancelled")
-                result["ok_ids"].append(qbo_id)
+                result.count("cancelled")
+                result.ok_ids.append(qbo_id)
                 continue
             if (
                 binding
@@ -161,31 +161,32 @@ class QboBinding(models.Model):
                 and binding.state in ("synced", "voided")
                 and binding.qbo_sync_token == remote.get("SyncToken")
             ):
-                count(result, "unchanged")
-                result["ok_ids"].append(qbo_id)
+                result.count("unchanged")
+                result.ok_ids.append(qbo_id)
                 continue
             if binding and is_voided(remote):
                 record._qbo_cancel(records._qbo_cancel_note("voided"))
                 binding.write(dict(self._qbo_remote_vals(remote), state="voided", error=False))
-                count(result, "cancelled")
-                result["ok_ids"].append(qbo_id)
+                result.count("cancelled")
+                result.ok_ids.append(qbo_id)
                 continue
             try:
-                values, digest = records._qbo_map_remote(remote, ctx)
+                triaged = records._qbo_map_remote(remote, ctx)
             except QboMappingError as error:
-                add_error(result, entity, remote, error.message, code=error.code)
+                result.add_error(entity, remote, error.message, code=error.code)
                 if binding:
                     binding.write({"state": "error", "error": error.message})
                 continue
             if binding:
-                if binding.qbo_hash == digest and not force and binding.state == "synced":
+                if binding.qbo_hash == triaged.digest and not force and binding.state == "synced":
                     binding.write(self._qbo_remote_vals(remote))
-                    count(result, "unchanged")
-                    result["ok_ids"].append(qbo_id)
+                    result.count("unchanged")
+                    result.ok_ids.append(qbo_id)
                 else:
-                    to_update.append((remote, binding, record, *values, digest))
+                    triaged.binding, triaged.record = binding, record
+                    to_update.append(triaged)
             else:
-                to_create.append((remote, *values, digest))
+                to_create.append(triaged)
         return to_create, to_update
 
     def _qbo_other_model_remote(self, remote, result):
@@ -198,10 +199,20 @@ class QboBinding(models.Model):
             record = self.env[self.res_model].browse(self.res_id)
             record._qbo_cancel(record._qbo_cancel_note(reason))
             self.write(dict(self._qbo_remote_vals(remote), state=reason, error=False))
-            count(result, "cancelled")
+            result.count("cancelled")
         else:
-            count(result, "unchanged")
-        result["ok_ids"].append(qbo_id)
+            result.count("unchanged")
+        result.ok_ids.append(qbo_id)
+
+    def _qbo_updated(self, remote, digest, *, voided, result):
+        """The bound record was updated from ``remote``: store what was applied, count it."""
+        self.write(
+            self._qbo_remote_vals(
+                remote, qbo_hash=digest, state="voided" if voided else "synced", error=False
+            )
+        )
+        result.count("updated")
+        result.ok_ids.append(str(remote["Id"]))
 
     @api.model
     def _qbo_remote_vals(self, remote, **extra):
@@ -239,14 +250,10 @@ class QboBinding(models.Model):
 
 
 def parse_qbo_datetime(value):
-    """Intuit's ISO-8601 time with offset (2024-01-31T10:20:30-08:00) -> naive UTC datetime."""
-    if not value:
-        return False
-    text = str(value).strip().replace("Z", "+00:00")
+    """Intuit's time with offset (2024-01-31T10:20:30-08:00) -> naive UTC datetime, to the
+    second (what the binding stores); False when empty or unreadable."""
     try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
+        moment = parse_intuit_time(value if isinstance(value, str) else None)
+    except QboPayloadError:
         return False
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return moment.replace(microsecond=0)
+    return moment.replace(microsecond=0) if moment else False

@@ -2,6 +2,8 @@
 
 import hashlib
 import logging
+import math
+import re
 import secrets
 from datetime import timedelta
 
@@ -10,19 +12,19 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import consteq
 
 from .. import const
+from ..sync import PUSH_ORDER, notices, runner
+from ..sync.pull import preference_vals
+from ..sync.push import PushEngine
 from ..tools import qbo_client, qbo_oauth
 from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import QboError, QboReconnectRequired
-from .qbo_token import PURPOSE_REALM, PURPOSE_REFRESH
+from .qbo_token import PURPOSE_REALM
+from .qbo_webhook_event import EVENT_BATCH, Inbox
 
 _logger = logging.getLogger(__name__)
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 OAUTH_STATE_TTL = 600  # seconds
-
-
-def _fmt(value):
-    return value and fields.Datetime.to_string(value)
 
 
 def _hash_state(token):
@@ -37,22 +39,6 @@ class _LockedRefresher:
 
     def refresh(self, refresh_token, realm_id=None):
         return self.connection._qbo_refresh_tokens(stale_refresh_token=refresh_token)
-
-
-# The fields a user may change (the page's settings); the engine writes the rest with sudo.
-PAGE_FIELDS = frozenset(
-    {
-        "webhooks_auto_sync",
-        "sync_cc_emails",
-        "display_line_item_groups",
-        "custom_transaction_numbers",
-        "last_success_notification_days",
-        "po_number_item_id",
-        "po_number_carrier",
-        "commodity_code",
-        "item_mapping_ids",
-    }
-)
 
 
 class QboConnection(models.Model):
@@ -204,6 +190,73 @@ class QboConnection(models.Model):
         help="What the support team asks for, ready to copy. It never contains a secret.",
     )
 
+    # Sync engine (sync/runner.py, sync/pull.py)
+    qbo_cursor = fields.Datetime(
+        "Sync Cursor",
+        readonly=True,
+        copy=False,
+        help="Intuit's server time of the last committed sync (UTC): the next sync asks "
+        "QuickBooks for the changes made since then.",
+    )
+    sync_requested = fields.Boolean(readonly=True, copy=False)
+    sync_running = fields.Boolean(readonly=True, copy=False)
+    sync_started_at = fields.Datetime(readonly=True, copy=False)
+    sync_status = fields.Char(compute="_compute_sync_status")
+    sync_run_ids = fields.One2many("biller_genie_qbo.sync.run", "connection_id")
+    sync_run_count = fields.Integer(compute="_compute_sync_run_count")
+    sync_error_count = fields.Integer(compute="_compute_sync_run_count")
+    binding_ids = fields.One2many("biller_genie_qbo.binding", "connection_id")
+
+    # Push (sync/push.py)
+    po_number_carrier = fields.Selection(
+        const.PO_CARRIERS,
+        string="PO Number Carrier",
+        default="item",
+        required=True,
+        tracking=True,
+        help="Where the invoice's PO number (its customer reference) is written in QuickBooks "
+        "Online: a zero-amount line of the Invoice PO Number Field item, or one of the first "
+        "three sales custom fields of the QuickBooks company (e.g. 'P.O. Number'; 31 "
+        "characters at most). The same carrier is read back by the sync from QuickBooks.",
+    )
+    qbo_sales_custom_fields = fields.Json(
+        "QuickBooks Sales Custom Fields",
+        readonly=True,
+        copy=False,
+        help="The enabled sales custom fields of the QuickBooks company: {number: name}.",
+    )
+    qbo_custom_fields_info = fields.Char(
+        "Custom Fields in QuickBooks", compute="_compute_qbo_custom_fields_info"
+    )
+    qbo_ctn_conflict = fields.Boolean(
+        "Transaction Numbers Conflict", compute="_compute_qbo_ctn_conflict"
+    )
+    qbo_ctn_message = fields.Char(compute="_compute_qbo_ctn_conflict")
+    qbo_held_count = fields.Integer("Held Invoices", compute="_compute_qbo_push_counts")
+    qbo_push_pending_count = fields.Integer("Records to Send", compute="_compute_qbo_push_counts")
+
+    # Webhook inbox, notices and tokens' lifecycle
+    webhook_event_ids = fields.One2many("biller_genie_qbo.webhook.event", "connection_id")
+    webhook_pending_count = fields.Integer(
+        "Pending Webhook Events", compute="_compute_webhook_stats"
+    )
+    webhook_last_received_at = fields.Datetime(
+        "Last Webhook Received", compute="_compute_webhook_stats"
+    )
+    stale_notified_at = fields.Datetime(
+        readonly=True,
+        copy=False,
+        help="When the managers were last told that no sync succeeded for too long.",
+    )
+    reconnect_deadline = fields.Date(
+        "Re-authorize Before",
+        compute="_compute_reconnect_countdown",
+        help="Intuit's hard expiry of this authorization: reconnect before this day.",
+    )
+    reconnect_days_left = fields.Integer(compute="_compute_reconnect_countdown")
+    reconnect_due_soon = fields.Boolean(compute="_compute_reconnect_countdown")
+    failure_count = fields.Integer("Sync Failures", compute="_compute_failure_count")
+
     _sql_constraints = [
         (
             "company_uniq",
@@ -327,36 +380,123 @@ class QboConnection(models.Model):
     )
     def _compute_support_details(self):
         for conn in self:
-            conn.support_details = "\n".join(conn._qbo_support_lines())
+            conn.support_details = "\n".join(notices.Notices(conn).support_lines())
 
-    def _qbo_support_lines(self):
-        """The seed's 'Still having trouble?' checklist; never a secret."""
-        self.ensure_one()
-        result = dict(self._fields["last_sync_result"]._description_selection(self.env))
-        state = dict(self._fields["state"]._description_selection(self.env))
-        webhooks = dict(self._fields["webhooks_auto_sync"]._description_selection(self.env))
-        last_sync = _fmt(self.last_sync_at)
-        return [
-            self.env._("Webhooks Auto Sync: %(value)s", value=webhooks[self.webhooks_auto_sync]),
-            self.env._(
-                "Last sync: %(date)s, %(result)s",
-                date=last_sync or self.env._("never"),
-                result=result.get(self.last_sync_result) or self.env._("none"),
-            ),
-            self.env._(
-                "Recent error: %(message)s", message=self.last_sync_message or self.env._("none")
-            ),
-            self.env._(
-                "Connection: %(state)s, realm %(realm)s",
-                state=state[self.state],
-                realm=self.realm_id or "-",
-            ),
-            self.env._(
-                "Last connected: %(connected)s; last disconnected: %(disconnected)s",
-                connected=_fmt(self.last_connected_at) or self.env._("never"),
-                disconnected=_fmt(self.last_disconnected_at) or self.env._("never"),
-            ),
-        ]
+    @api.depends("sync_requested", "sync_running", "sync_started_at")
+    def _compute_sync_status(self):
+        for conn in self:
+            if conn.sync_running:
+                conn.sync_status = self.env._(
+                    "A sync is running (started %(date)s).",
+                    date=conn.sync_started_at and fields.Datetime.to_string(conn.sync_started_at),
+                )
+            elif conn.sync_requested:
+                conn.sync_status = self.env._("A sync is queued and starts in a moment.")
+            else:
+                conn.sync_status = False
+
+    def _compute_sync_run_count(self):
+        runs = dict(
+            self.env["biller_genie_qbo.sync.run"]._read_group(
+                [("connection_id", "in", self.ids)], ["connection_id"], ["__count"]
+            )
+        )
+        errors = dict(
+            self.env["biller_genie_qbo.sync.error"]._read_group(
+                [("connection_id", "in", self.ids), ("state", "=", "open")],
+                ["connection_id"],
+                ["__count"],
+            )
+        )
+        for conn in self:
+            conn.sync_run_count = runs.get(conn, 0)
+            conn.sync_error_count = errors.get(conn, 0)
+
+    @api.depends("qbo_sales_custom_fields")
+    def _compute_qbo_custom_fields_info(self):
+        for conn in self:
+            fields_ = conn.qbo_sales_custom_fields or {}
+            conn.qbo_custom_fields_info = ", ".join(
+                f"{key}: {fields_[key]}" for key in sorted(fields_)
+            ) or self.env._("none")
+
+    @api.depends("state", "custom_transaction_numbers", "qbo_custom_txn_numbers")
+    def _compute_qbo_ctn_conflict(self):
+        for conn in self:
+            ours = conn.custom_transaction_numbers == "yes"
+            conflict = conn.state == "connected" and ours != bool(conn.qbo_custom_txn_numbers)
+            conn.qbo_ctn_conflict = conflict
+            if not conflict:
+                conn.qbo_ctn_message = False
+            elif ours:
+                conn.qbo_ctn_message = self.env._(
+                    "Custom Transaction Numbers is Yes here, but custom transaction numbers are "
+                    "turned off in QuickBooks Online (Account and settings > Sales > Custom "
+                    "transaction numbers). Turn them on in QuickBooks, or set this setting to No."
+                )
+            else:
+                conn.qbo_ctn_message = self.env._(
+                    "Custom Transaction Numbers is No here, but custom transaction numbers are "
+                    "turned on in QuickBooks Online: invoices sent now would get no number. "
+                    "Turn them off in QuickBooks (Account and settings > Sales), or set this "
+                    "setting to Yes."
+                )
+
+    def _compute_qbo_push_counts(self):
+        Move = self.env["account.move"].sudo()
+        for conn in self:
+            base = [("company_id", "=", conn.company_id.id), ("qbo_push_dirty", "=", True)]
+            conn.qbo_held_count = Move.search_count([*base, ("qbo_push_state", "=", "held")])
+            conn.qbo_push_pending_count = sum(
+                self.env[model].sudo().search_count(PushEngine(conn).domain(model, base=True))
+                for model in PUSH_ORDER
+            )
+
+    def _compute_webhook_stats(self):
+        Event = self.env["biller_genie_qbo.webhook.event"].sudo()
+        pending = dict(
+            Event._read_group(
+                [("connection_id", "in", self.ids), ("state", "=", "pending")],
+                ["connection_id"],
+                ["__count"],
+            )
+        )
+        last = dict(
+            Event._read_group(
+                [("connection_id", "in", self.ids)], ["connection_id"], ["received_at:max"]
+            )
+        )
+        for conn in self:
+            conn.webhook_pending_count = pending.get(conn._origin, 0)
+            conn.webhook_last_received_at = last.get(conn._origin, False)
+
+    @api.depends("state", "token_ids.refresh_hard_expires_at")
+    def _compute_reconnect_countdown(self):
+        now = fields.Datetime.now()
+        for conn in self:
+            hard = conn.sudo().refresh_token_hard_expires_at
+            if conn.state != "connected" or not hard:
+                conn.reconnect_deadline = False
+                conn.reconnect_days_left = 0
+                conn.reconnect_due_soon = False
+                continue
+            days = max(0, math.ceil((hard - now).total_seconds() / 86400))
+            conn.reconnect_deadline = hard.date()
+            conn.reconnect_days_left = days
+            conn.reconnect_due_soon = days <= notices.HARD_EXPIRY_BANNER_DAYS
+
+    def _compute_failure_count(self):
+        data = dict(
+            self.env["biller_genie_qbo.sync.error"]
+            .sudo()
+            ._read_group(
+                [("connection_id", "in", self.ids), ("state", "in", const.ACTIVE_STATES)],
+                ["connection_id"],
+                ["__count"],
+            )
+        )
+        for conn in self:
+            conn.failure_count = data.get(conn._origin, 0)
 
     # ------------------------------------------------------------------
     # Page
@@ -364,7 +504,7 @@ class QboConnection(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            self._qbo_check_page_fields(vals, allowed=PAGE_FIELDS | {"company_id"})
+            self._qbo_check_page_fields(vals, allowed=const.PAGE_FIELDS | {"company_id"})
         connections = super().create(vals_list)
         # One mapping row per system item, so that the page always lists all four.
         self.env["biller_genie_qbo.item.mapping"].create(
@@ -376,10 +516,6 @@ class QboConnection(models.Model):
         )
         return connections
 
-    def write(self, vals):
-        self._qbo_check_page_fields(vals)
-        return super().write(vals)
-
     def _qbo_check_page_fields(self, vals, allowed=None):
         """Users change the page's settings only: the realm, the state, the cursor, the sync
         results and everything else the engine keeps are written by the engine (sudo), so a
@@ -387,7 +523,13 @@ class QboConnection(models.Model):
         System administrators (who may change any access right anyway) are not limited."""
         if self.env.su or self.env.is_system():
             return
-        forbidden = set(vals) - (allowed or PAGE_FIELDS)
+        item_id = vals.get("po_number_item_id")
+        if item_id:
+            # Checked before Odoo's company check, whose message names the other record.
+            item = self.env["biller_genie_qbo.item"].sudo().browse(item_id).exists()
+            if not item or item.connection_id not in self:
+                raise AccessError(self._qbo_refusal())
+        forbidden = set(vals) - (allowed or const.PAGE_FIELDS)
         if forbidden:
             raise AccessError(
                 self.env._(
@@ -414,6 +556,107 @@ class QboConnection(models.Model):
         )
         action.update({"res_id": conn.id, "view_mode": "form", "views": [(False, "form")]})
         return action
+
+    def action_qbo_sync_now(self):
+        """Queue a sync in the background (cron trigger); a second click while one is queued
+        or running does not start another."""
+        self.ensure_one()
+        self._qbo_check_manager()
+        if self.state != "connected":
+            return self._qbo_notify(
+                self.env._("Connect to QuickBooks Online before syncing."), "warning"
+            )
+        if self.sync_running and self._qbo_sync_lock_is_free():
+            # The worker that set the flag died: the flag is stale.
+            self.sudo().write({"sync_running": False})
+        if self.sync_running or self.sync_requested:
+            return self._qbo_notify(
+                self.env._("A sync is already running: its result will show on this page."),
+                "info",
+            )
+        self.sudo().write({"sync_requested": True})
+        self.env.ref("biller_genie_qbo.ir_cron_qbo_sync").sudo()._trigger()
+        return self._qbo_notify(
+            self.env._("Sync started in the background: the result will show on this page."),
+            "success",
+        )
+
+    def action_qbo_open_sync_runs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "biller_genie_qbo.biller_genie_qbo_sync_run_action"
+        )
+        action["domain"] = [("connection_id", "=", self.id)]
+        action["context"] = {"default_connection_id": self.id}
+        return action
+
+    def action_qbo_open_sync_errors(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "biller_genie_qbo.biller_genie_qbo_sync_error_action"
+        )
+        action["domain"] = [("connection_id", "=", self.id), ("state", "=", "open")]
+        return action
+
+    def _qbo_action_sync_ids(self, ids_by_entity, trigger="retry"):
+        """Interactive re-sync of some records (Retry buttons); returns a notification."""
+        self.ensure_one()
+        run = self._qbo_sync_ids(ids_by_entity, trigger=trigger)
+        if run.state in ("failed", "warning"):
+            return self._qbo_notify(
+                run.message
+                or self.env._(
+                    "The records could not be synced: see the errors in the sync history."
+                ),
+                "warning",
+            )
+        return self._qbo_notify(self.env._("The records are synced again."), "success")
+
+    def action_qbo_open_held(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Held in Odoo"),
+            "res_model": "account.move",
+            "view_mode": "list,form",
+            "domain": [
+                ("company_id", "=", self.company_id.id),
+                ("qbo_push_dirty", "=", True),
+                ("qbo_push_state", "=", "held"),
+            ],
+            "context": {"create": False},
+        }
+
+    def action_qbo_open_failures(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "biller_genie_qbo.biller_genie_qbo_sync_failure_action"
+        )
+        action["domain"] = [("connection_id", "=", self.id)]
+        return action
+
+    def write(self, vals):
+        self._qbo_check_page_fields(vals)
+        watched = [f for f in (*const.RELEASE_FIELDS, *const.PREF_FIELDS) if f in vals]
+        before = {conn.id: [conn[f] for f in watched] for conn in self} if watched else {}
+        result = super().write(vals)
+        if watched:
+            changed = self.filtered(lambda c: [c[f] for f in watched] != before[c.id])
+            changed._qbo_release_held()
+        if vals.get("last_success_at"):
+            notices.Notices(self).close(notices.ACTIVITY_STALE)
+        if vals.get("state") == "connected":
+            notices.Notices(self).close(notices.ACTIVITY_RECONNECT)
+        return result
+
+    def _qbo_release_held(self):
+        PushEngine(self).release_held()
+
+    def _qbo_managers(self):
+        return notices.Notices(self).managers()
+
+    def _qbo_notify_managers(self, activity_xmlid, summary, body, note=None):
+        return notices.Notices(self).notify_managers(activity_xmlid, summary, body, note=note)
 
     # ------------------------------------------------------------------
     # Connect / disconnect (OAuth 2.0 through intuit-oauth)
@@ -515,7 +758,8 @@ class QboConnection(models.Model):
         if not conn_id.isdigit() or not token:
             return None, invalid
         conn = self.browse(int(conn_id)).exists()
-        if not conn or conn.company_id not in self.env.user.company_ids:
+        # Read as the superuser: another company's connection must answer like none at all.
+        if not conn or conn.sudo().company_id not in self.env.user.company_ids:
             return None, invalid
         conn_sudo = conn.sudo()
         valid = (
@@ -537,6 +781,8 @@ class QboConnection(models.Model):
                 return self.env._(
                     "The connection was declined in QuickBooks Online: nothing was changed."
                 )
+            # A URL parameter: shown and logged as a short code only (no forged log lines).
+            error = re.sub(r"[^A-Za-z0-9_.-]", "", str(error))[:64] or "?"
             return self.env._("QuickBooks Online refused the connection (%(error)s).", error=error)
         if not code or not realm_id:
             return self.env._("QuickBooks Online did not return an authorization code.")
@@ -584,7 +830,7 @@ class QboConnection(models.Model):
             "oauth_error_message": False,
             "last_connected_at": fields.Datetime.now(),
         }
-        vals.update(self._qbo_preference_vals(prefs))
+        vals.update(preference_vals(self.env, prefs))
         self.sudo().write(vals)
         # A note, not a message: it needs no sender address (a manager may have none).
         self._message_log(
@@ -593,11 +839,6 @@ class QboConnection(models.Model):
             )
         )
         return None
-
-    @api.model
-    def _qbo_preference_vals(self, prefs):
-        sales = (prefs or {}).get("SalesFormsPrefs") or {}
-        return {"qbo_custom_txn_numbers": bool(sales.get("CustomTxnNumbers"))}
 
     def action_qbo_disconnect(self):
         """Revoke the grant at Intuit, forget the tokens, keep bindings and history."""
@@ -634,6 +875,10 @@ class QboConnection(models.Model):
         self._qbo_store_tokens(None)
         self.sudo().write({"state": state, "last_disconnected_at": fields.Datetime.now()})
         self._message_log(body=note)
+        if state == "needs_reconnect":
+            # invalid_grant or a revoked grant: tell the managers at once.
+            for conn in self:
+                notices.Notices(conn).reconnect_needed()
 
     def _qbo_notify(self, message, kind="success"):
         return {
@@ -688,7 +933,7 @@ class QboConnection(models.Model):
             api_url,
             tokens,
             oauth,
-            token_saver,
+            token_saver=token_saver,
             log_name=f"QuickBooks connection {self.id or 'new'}",
         )
 
@@ -706,54 +951,9 @@ class QboConnection(models.Model):
         )
 
     def _qbo_refresh_tokens(self, stale_refresh_token=None, force=False):
-        """Refresh the tokens in a transaction of its own, under a row lock.
-
-        Two workers never refresh at once: the second one waits for the lock, then finds the
-        refresh token already rotated and uses the stored tokens. A rotated refresh token is
-        committed the moment Intuit returns it, whatever happens to the caller's transaction.
-        """
-        self.ensure_one()
-        oauth = self._qbo_oauth()
-        with self.env.registry.cursor() as cr:
-            # Read committed: after waiting for the lock we must see the other worker's tokens
-            # (Odoo's default repeatable read would fail with a serialization error instead).
-            if not self.env.registry.in_test_mode():
-                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            # Never wait forever for a worker that holds the row.
-            cr.execute("SET LOCAL lock_timeout = '15s'")
-            cr.execute(
-                "SELECT refresh_token_encrypted FROM biller_genie_qbo_token"
-                " WHERE connection_id = %s FOR UPDATE",
-                [self.id],
-            )
-            row = cr.fetchone()
-            env = self.env(cr=cr, su=True)
-            conn = env[self._name].browse(self.id)
-            current = row and env["biller_genie_qbo.token"]._qbo_decrypt(row[0], PURPOSE_REFRESH)
-            if not current:
-                raise QboReconnectRequired("No refresh token is stored.", code="no_refresh_token")
-            if not force and stale_refresh_token and current != stale_refresh_token:
-                return conn._qbo_tokens()  # another worker refreshed meanwhile
-            try:
-                tokens = oauth.refresh(current)
-            except QboReconnectRequired:
-                cr.rollback()
-                conn._qbo_mark_disconnected(
-                    env._(
-                        "QuickBooks Online refused our authorization (revoked or expired): "
-                        "reconnect to resume syncing."
-                    ),
-                    state="needs_reconnect",
-                )
-                # Our own short transaction, not the caller's: the flip must survive it.
-                cr.commit()  # pylint: disable=invalid-commit
-                raise
-            conn._qbo_store_tokens(tokens)
-            # Our own short transaction: Intuit has rotated the refresh token, persist it now.
-            cr.commit()  # pylint: disable=invalid-commit
-        self.invalidate_recordset()
-        self.sudo().token_ids.invalidate_recordset()
-        return tokens
+        return self.env["biller_genie_qbo.token"]._qbo_refresh(
+            self, stale_refresh_token=stale_refresh_token, force=force
+        )
 
     # ------------------------------------------------------------------
     # App credentials (instance level)
@@ -772,3 +972,59 @@ class QboConnection(models.Model):
             "environment": self._qbo_get_param(const.PARAM_ENVIRONMENT) or "sandbox",
             "redirect_uri": self.get_base_url() + const.OAUTH_CALLBACK_PATH,
         }
+
+    # ------------------------------------------------------------------
+    # Crons and engine entry points: one-line delegators to sync/ and the inbox
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_qbo_sync(self):
+        runner.cron_sync(self)
+
+    @api.model
+    def _cron_qbo_push(self):
+        runner.cron_push(self)
+
+    @api.model
+    def _cron_qbo_process_events(self):
+        self.env["biller_genie_qbo.webhook.event"]._cron_qbo_process()
+
+    @api.model
+    def _cron_qbo_check_stale(self):
+        notices.cron_check_stale(self)
+
+    @api.model
+    def _cron_qbo_keep_alive(self):
+        notices.cron_keep_alive(self)
+
+    @api.model
+    def _qbo_store_webhook_events(self, events, lock_timeout=None):
+        return self.env["biller_genie_qbo.webhook.event"]._qbo_store_events(events, lock_timeout)
+
+    def _qbo_process_events(self, limit=EVENT_BATCH):
+        return Inbox(self).process(limit)
+
+    def _qbo_check_stale(self):
+        return notices.Notices(self).check_stale()
+
+    def _qbo_keep_alive(self):
+        return notices.Notices(self).keep_alive()
+
+    def _qbo_run_sync(self, trigger="cron"):
+        return runner.SyncRunner(self).run_sync(trigger)
+
+    def _qbo_sync_ids(self, ids_by_entity, trigger="webhook", deleted_by_entity=None):
+        return runner.SyncRunner(self).sync_ids(
+            ids_by_entity, trigger=trigger, deleted_by_entity=deleted_by_entity
+        )
+
+    def _qbo_sync_lock_is_free(self):
+        return runner.SyncRunner(self).lock_is_free()
+
+    def _qbo_run_push(self, trigger="cron", only=None):
+        return runner.SyncRunner(self).run_push(trigger, only=only)
+
+    def _qbo_retry_push(self, errors):
+        return runner.SyncRunner(self).retry_push(errors)
+
+    def _qbo_push_has_work(self):
+        return PushEngine(self).has_work()

@@ -81,7 +81,7 @@ class QboCreditApplication(models.Model):
             return {}
         return self.move_id.line_ids._qbo_applied_invoices()
 
-    def _qbo_prepare_application(self, pctx, applied, qbo_ids):
+    def _qbo_prepare_application(self, lookups, applied, qbo_ids):
         """The QBO Payment body. ``applied``: {invoice: amount}; ``qbo_ids``: {move id: QBO
         Id} of the invoices and of the credit memo."""
         self.ensure_one()
@@ -105,7 +105,7 @@ class QboCreditApplication(models.Model):
             default=credit_note.invoice_date,
         )
         return {
-            "CustomerRef": {"value": pctx["customers"][credit_note._qbo_customer(pctx).id]},
+            "CustomerRef": {"value": lookups.customers[credit_note._qbo_customer(lookups).id]},
             "TotalAmt": 0,
             "TxnDate": fields.Date.to_string(applied_on),
             "Line": lines,
@@ -145,5 +145,5 @@ class QboCreditApplication(models.Model):
             {"qbo_push_dirty": False, "qbo_push_state": "done", "qbo_push_message": False}
         )
 
-    def _qbo_customer(self, pctx):
-        return self.move_id._qbo_customer(pctx)
+    def _qbo_customer(self, lookups):
+        return self.move_id._qbo_customer(lookups)

@@ -96,7 +96,11 @@ class QboItemMapping(models.Model):
                             qbo=mapping.qbo_item_id.name,
                         )
                     )
-        return super().write(vals)
+        result = super().write(vals)
+        if "qbo_item_id" in vals:
+            # A held invoice may be waiting for this mapping.
+            self.connection_id._qbo_release_held()
+        return result
 
     def action_remove_mapping(self):
         self.sudo().connection_id._qbo_check_manager()

@@ -112,27 +112,3 @@ def country_code(value):
 def chunks(items, size):
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def empty_result():
-    return {"counts": {}, "errors": [], "ok_ids": []}
-
-
-def count(result, key, number=1):
-    result["counts"][key] = result["counts"].get(key, 0) + number
-
-
-def add_error(result, entity, remote, message, code="mapping", error=None):
-    entry = {
-        "qbo_entity": entity,
-        "qbo_id": str(remote.get("Id")),
-        "code": code,
-        "message": message,
-    }
-    if error is not None:
-        entry.update(
-            code=str(getattr(error, "code", code) or code),
-            detail=getattr(error, "detail", "") or False,
-            intuit_tid=getattr(error, "intuit_tid", None) or False,
-        )
-    result["errors"].append(entry)

@@ -57,6 +57,12 @@ class QboSyncRun(models.Model):
     error_ids = fields.One2many("biller_genie_qbo.sync.error", "run_id", string="Errors")
     # Precomputed: a new run (no error yet) is inserted with its count, without a query.
     error_count = fields.Integer(compute="_compute_error_count", store=True, precompute=True)
+    catchup_recovered = fields.Integer(
+        "Recovered by Catch-up",
+        readonly=True,
+        help="Changes the CDC catch-up after webhook events found and no webhook had "
+        "announced (missed webhooks).",
+    )
 
     @api.depends("error_ids")
     def _compute_error_count(self):
@@ -137,61 +143,3 @@ class QboSyncRun(models.Model):
             "view_mode": "list,form",
             "domain": [("run_id", "=", self.id)],
         }
-
-
-class QboSyncError(models.Model):
-    _name = "biller_genie_qbo.sync.error"
-    _description = "QuickBooks Online Sync Error"
-    _order = "id desc"
-    _check_company_auto = True
-
-    run_id = fields.Many2one(
-        "biller_genie_qbo.sync.run", required=True, ondelete="cascade", index=True
-    )
-    connection_id = fields.Many2one(
-        related="run_id.connection_id", store=True, index=True, readonly=True
-    )
-    company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
-    qbo_entity = fields.Selection(QBO_ENTITIES, string="QuickBooks Entity")
-    qbo_id = fields.Char("QuickBooks ID")
-    res_model = fields.Char("Odoo Model")
-    res_id = fields.Many2oneReference("Odoo Record", model_field="res_model")
-    code = fields.Char(help="Intuit's error code, or ours (mapping, odoo).")
-    message = fields.Text(required=True)
-    detail = fields.Text()
-    intuit_tid = fields.Char("intuit_tid", help="Intuit's transaction id, for Intuit support.")
-    state = fields.Selection(
-        [("open", "Open"), ("resolved", "Resolved")], default="open", required=True, index=True
-    )
-    create_date = fields.Datetime("Date", readonly=True)
-
-    @api.depends("qbo_entity", "qbo_id", "message")
-    def _compute_display_name(self):
-        for error in self:
-            error.display_name = f"{error.qbo_entity or ''} {error.qbo_id or ''}: {error.message}"
-
-    @api.model
-    def _qbo_resolve(self, connection, entity, qbo_ids):
-        """Close the open errors of these records (they synced fine since)."""
-        if not qbo_ids:
-            return
-        self.search(
-            [
-                ("connection_id", "=", connection.id),
-                ("qbo_entity", "=", entity),
-                ("qbo_id", "in", list(qbo_ids)),
-                ("state", "=", "open"),
-            ]
-        ).write({"state": "resolved"})
-
-    def action_retry(self):
-        """Re-read the records from QuickBooks Online and apply them again, now."""
-        to_retry = self.filtered(lambda e: e.qbo_entity and e.qbo_id and e.state == "open")
-        result = None
-        for connection in to_retry.connection_id:
-            errors = to_retry.filtered(lambda e, c=connection: e.connection_id == c)
-            ids_by_entity = {}
-            for error in errors:
-                ids_by_entity.setdefault(error.qbo_entity, []).append(error.qbo_id)
-            result = connection._qbo_action_sync_ids(ids_by_entity, trigger="retry")
-        return result

@@ -24,6 +24,7 @@ from odoo import api, fields, models, tools
 from .. import const
 from ..tools import qbo_crypto
 from ..tools.qbo_crypto import QboKeyError
+from ..tools.qbo_errors import QboReconnectRequired
 from ..tools.qbo_oauth import TokenSet
 
 _logger = logging.getLogger(__name__)
@@ -309,3 +310,54 @@ class QboToken(models.Model):
                 )
         self._qbo_box()  # a key now exists and its fingerprint is stored
         return connections
+
+    @api.model
+    def _qbo_refresh(self, connection, *, stale_refresh_token=None, force=False):
+        """Refresh the tokens of ``connection`` in a transaction of its own, under a row lock.
+
+        Two workers never refresh at once: the second one waits for the lock, then finds the
+        refresh token already rotated and uses the stored tokens. A rotated refresh token is
+        committed the moment Intuit returns it, whatever happens to the caller's transaction.
+        """
+        connection.ensure_one()
+        oauth = connection._qbo_oauth()
+        with self.env.registry.cursor() as cr:
+            # Read committed: after waiting for the lock we must see the other worker's tokens
+            # (Odoo's default repeatable read would fail with a serialization error instead).
+            if not self.env.registry.in_test_mode():
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            # Never wait forever for a worker that holds the row.
+            cr.execute("SET LOCAL lock_timeout = '15s'")
+            cr.execute(
+                "SELECT refresh_token_encrypted FROM biller_genie_qbo_token"
+                " WHERE connection_id = %s FOR UPDATE",
+                [connection.id],
+            )
+            row = cr.fetchone()
+            env = self.env(cr=cr, su=True)
+            conn = env[connection._name].browse(connection.id)
+            current = row and env["biller_genie_qbo.token"]._qbo_decrypt(row[0], PURPOSE_REFRESH)
+            if not current:
+                raise QboReconnectRequired("No refresh token is stored.", code="no_refresh_token")
+            if not force and stale_refresh_token and current != stale_refresh_token:
+                return conn._qbo_tokens()  # another worker refreshed meanwhile
+            try:
+                tokens = oauth.refresh(current)
+            except QboReconnectRequired:
+                cr.rollback()
+                conn._qbo_mark_disconnected(
+                    env._(
+                        "QuickBooks Online refused our authorization (revoked or expired): "
+                        "reconnect to resume syncing."
+                    ),
+                    state="needs_reconnect",
+                )
+                # Our own short transaction, not the caller's: the flip must survive it.
+                cr.commit()  # pylint: disable=invalid-commit
+                raise
+            conn._qbo_store_tokens(tokens)
+            # Our own short transaction: Intuit has rotated the refresh token, persist it now.
+            cr.commit()  # pylint: disable=invalid-commit
+        connection.invalidate_recordset()
+        connection.sudo().token_ids.invalidate_recordset()
+        return tokens

@@ -1,23 +1,44 @@
-"""QBO Customers -> contacts (sub-customers as child contacts, inactive ones archived)."""
+"""QBO Customers -> contacts (sub-customers as child contacts, inactive ones archived).
+
+Outbound: contacts -> QuickBooks Online Customers: CC emails, sparse updates.
+"""
+
+import re
 
 from odoo import api, fields, models
 from odoo.tools import email_normalize
 
+from ..sync.common import PageResult, Triaged
 from .qbo_mapping import (
-    count,
     country_code,
-    empty_result,
     is_deleted,
     ref_value,
     values_digest,
 )
+from .qbo_push_mixin import QboPushProblem, without_push
 
 # Name lists nest at most 5 levels deep in QBO.
 MAX_LEVELS = 6
 
+EMAIL_MAX = 100  # Intuit's limit on PrimaryEmailAddr.Address
+_SPLIT = re.compile(r"[,;\s]+")
+
+
+def split_emails(text):
+    """'a@x.com, b@y.com; c@z.com' -> ['a@x.com', 'b@y.com', 'c@z.com'] (order kept, no
+    duplicates, case-insensitive)."""
+    seen, out = set(), []
+    for part in _SPLIT.split(text or ""):
+        part = part.strip()
+        if part and part.lower() not in seen:
+            seen.add(part.lower())
+            out.append(part)
+    return out
+
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _name = "res.partner"
+    _inherit = ["res.partner", "biller_genie_qbo.push.mixin"]
 
     qbo_binding_ids = fields.One2many(
         "biller_genie_qbo.binding",
@@ -30,6 +51,13 @@ class ResPartner(models.Model):
         "QuickBooks Customer ID",
         compute="_compute_qbo_customer_id",
         groups="biller_genie_qbo.group_qbo_user",
+    )
+
+    qbo_cc_emails = fields.Char(
+        "CC Emails",
+        help="Further email addresses of this contact, separated by commas. With 'Sync CC "
+        "Emails to QuickBooks' = Yes they are written, after the email, into the QuickBooks "
+        "customer's Primary Email field.",
     )
 
     @api.depends("qbo_binding_ids.qbo_id")
@@ -68,6 +96,12 @@ class ResPartner(models.Model):
             # A sub-customer keeps its own address (a 'contact' child copies its parent's).
             vals["type"] = "other"
         vals.update(self._qbo_address_values(remote.get("BillAddr") or {}, geo))
+        # QuickBooks' Primary Email may hold several addresses (the CC emails we wrote): the
+        # first is the contact's email, the others its CC emails.
+        emails = split_emails(vals["email"] or "")
+        if len(emails) > 1:
+            vals["email"] = emails[0]
+            vals["qbo_cc_emails"] = ", ".join(emails[1:])
         return vals
 
     @api.model
@@ -117,8 +151,9 @@ class ResPartner(models.Model):
     # Import (one page)
     # ------------------------------------------------------------------
     @api.model
+    @without_push
     def _qbo_import_records(self, connection, entity, remotes, client):
-        result = empty_result()
+        result = PageResult()
         Binding = self.env["biller_genie_qbo.binding"]
         remotes = self._qbo_with_parents(connection, list(remotes), client)
         Partner = self.with_context(active_test=False)
@@ -126,10 +161,10 @@ class ResPartner(models.Model):
             connection,
             "Customer",
             remotes,
-            Partner,
-            ["name", "active", "parent_id"],
-            self._qbo_geo(connection, remotes),
-            result,
+            records=Partner,
+            fnames=["name", "active", "parent_id"],
+            ctx=self._qbo_geo(connection, remotes),
+            result=result,
         )
         parents = {ref_value(r.get("ParentRef")) for r in remotes} - {None}
         partner_ids = {
@@ -137,32 +172,34 @@ class ResPartner(models.Model):
             for qbo_id, binding in Binding._qbo_fetch(connection, "Customer", parents).items()
         }
         new_bindings = Partner._qbo_create_partners(
-            connection, remotes, to_create, partner_ids, result
+            connection, remotes, to_create, partner_ids=partner_ids, result=result
         )
-        for remote, binding, partner, vals, digest in to_update:
-            parent = ref_value(remote.get("ParentRef"))
-            vals["parent_id"] = partner_ids.get(parent, False) if parent else False
-            partner.write(vals)
-            binding.write(
-                Binding._qbo_remote_vals(remote, state="synced", error=False, qbo_hash=digest)
+        for item in to_update:
+            parent = ref_value(item.remote.get("ParentRef"))
+            item.vals["parent_id"] = partner_ids.get(parent, False) if parent else False
+            item.record.write(item.vals)
+            item.binding.write(
+                Binding._qbo_remote_vals(
+                    item.remote, state="synced", error=False, qbo_hash=item.digest
+                )
             )
-            count(result, "updated")
+            result.count("updated")
         Binding.create(
             [
                 Binding._qbo_new_vals(
-                    connection, "Customer", remote, self.browse(partner_id), qbo_hash=digest
+                    connection, "Customer", item.remote, item.record, qbo_hash=item.digest
                 )
-                for remote, partner_id, digest in new_bindings
+                for item in new_bindings
             ]
         )
-        result["ok_ids"] += [str(item[0]["Id"]) for item in to_create + to_update]
+        result.ok_ids += [str(item.remote["Id"]) for item in to_create + to_update]
         return result
 
     @api.model
     def _qbo_map_remote(self, remote, geo):
-        """((vals,), digest) of a QBO Customer, for the binding's triage."""
+        """A QBO Customer mapped for the binding's triage."""
         vals = self._qbo_values_from_remote(remote, geo)
-        return (vals,), values_digest(vals, ref_value(remote.get("ParentRef")))
+        return Triaged(remote, vals, values_digest(vals, ref_value(remote.get("ParentRef"))))
 
     @api.model
     def _qbo_cancel_note(self, reason):
@@ -175,17 +212,18 @@ class ResPartner(models.Model):
             partner._message_log(body=note)
 
     @api.model
-    def _qbo_create_partners(self, connection, remotes, to_create, partner_ids, result):
+    def _qbo_create_partners(self, connection, remotes, to_create, *, partner_ids, result):
         """Link the new QBO customers to matching Odoo contacts, create the others (parents
-        first); ``partner_ids`` {qbo id: partner id} grows with them. Returns [(remote,
-        partner id, digest)] to bind."""
+        first); ``partner_ids`` {qbo id: partner id} grows with them. Returns the triaged items
+        to bind, with their ``record``."""
         # An existing, unbound Odoo contact with the same email (or exact name) is linked.
-        matches = self._qbo_match_existing(connection, [(r, vals) for r, vals, _d in to_create])
+        matches = self._qbo_match_existing(connection, [(t.remote, t.vals) for t in to_create])
         new_bindings, remaining = [], []
-        for remote, vals, digest in to_create:
+        for item in to_create:
+            remote, vals = item.remote, item.vals
             partner = matches.get(str(remote["Id"]))
             if not partner:
-                remaining.append((remote, vals, digest))
+                remaining.append(item)
                 continue
             # Keep what Odoo knows; fill what it does not.
             fill = {k: v for k, v in vals.items() if v and not partner[k] and k != "customer_rank"}
@@ -197,8 +235,9 @@ class ResPartner(models.Model):
                 fill["active"] = False
             partner.write(fill)
             partner_ids[str(remote["Id"])] = partner.id
-            new_bindings.append((remote, partner.id, digest))
-            count(result, "updated")
+            item.record = partner
+            new_bindings.append(item)
+            result.count("updated")
 
         # Parents before sub-customers: create level by level (one batch per level).
         # Field defaults that cost a query per record are computed once for the page.
@@ -207,23 +246,21 @@ class ResPartner(models.Model):
         )
         levels = {}
         for item in remaining:
-            levels.setdefault(self._qbo_level(item[0], remotes), []).append(item)
+            levels.setdefault(self._qbo_level(item.remote, remotes), []).append(item)
         for level in sorted(levels):
             batch = levels[level]
-            for remote, vals, _digest in batch:
-                parent = ref_value(remote.get("ParentRef"))
+            for item in batch:
+                parent = ref_value(item.remote.get("ParentRef"))
                 if parent:
-                    vals["parent_id"] = partner_ids.get(parent, False)
+                    item.vals["parent_id"] = partner_ids.get(parent, False)
             created = self.create(
-                [
-                    dict(defaults, **vals, company_id=connection.company_id.id)
-                    for _r, vals, _d in batch
-                ]
+                [dict(defaults, **item.vals, company_id=connection.company_id.id) for item in batch]
             )
-            for (remote, _vals, digest), partner in zip(batch, created, strict=True):
-                partner_ids[str(remote["Id"])] = partner.id
-                new_bindings.append((remote, partner.id, digest))
-            count(result, "created", len(batch))
+            for item, partner in zip(batch, created, strict=True):
+                partner_ids[str(item.remote["Id"])] = partner.id
+                item.record = partner
+                new_bindings.append(item)
+            result.count("created", len(batch))
         return new_bindings
 
     @api.model
@@ -316,3 +353,109 @@ class ResPartner(models.Model):
                 used.add(partner.id)
                 matches[qbo_id] = partner
         return matches
+
+    # ------------------------------------------------------------------
+    # Dirty flag (no API call here)
+    # ------------------------------------------------------------------
+    def _qbo_synced_fields(self):
+        return {
+            "name",
+            "email",
+            "qbo_cc_emails",
+            "phone",
+            "mobile",
+            "street",
+            "street2",
+            "city",
+            "zip",
+            "state_id",
+            "country_id",
+            "is_company",
+            "website",
+        }
+
+    def _qbo_pushable(self):
+        """Contacts bound to a QuickBooks customer (new ones are created on demand, when an
+        invoice that needs them is sent)."""
+        bound = (
+            self.env["biller_genie_qbo.binding"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "in", self.ids),
+                    ("qbo_entity", "=", "Customer"),
+                ]
+            )
+        )
+        return self.browse(list(set(bound.mapped("res_id"))))
+
+    def write(self, vals):
+        result = super().write(vals)
+        self._qbo_mark_dirty(vals.keys())
+        return result
+
+    # ------------------------------------------------------------------
+    # Mapper (pure): Odoo -> QBO Customer
+    # ------------------------------------------------------------------
+    def _qbo_email_address(self):
+        """The email and the CC emails, comma separated; QboPushProblem when QuickBooks
+        cannot hold them (never cut silently)."""
+        self.ensure_one()
+        emails = split_emails(self.email) + split_emails(self.qbo_cc_emails)
+        text = ", ".join(dict.fromkeys(emails))
+        if len(text) > EMAIL_MAX:
+            raise QboPushProblem(
+                self.env._(
+                    "The email and CC emails of %(name)s are %(length)s characters long "
+                    "(%(emails)s); QuickBooks Online accepts %(max)s at most in the customer's "
+                    "Primary Email. Remove some CC emails, or set Sync CC Emails to No.",
+                    name=self.display_name,
+                    length=len(text),
+                    emails=text,
+                    max=EMAIL_MAX,
+                ),
+                code="email_length",
+            )
+        return text
+
+    def _qbo_prepare_customer(self, sync_cc_emails):
+        """The QBO Customer fields of this contact (create or sparse update body, without Id
+        and SyncToken). ``sync_cc_emails``: the page's setting ('yes'/'no')."""
+        self.ensure_one()
+        name = (self.name or "").strip() or self.display_name
+        if ":" in name:
+            raise QboPushProblem(
+                self.env._(
+                    "QuickBooks Online does not accept a colon in a customer name: rename "
+                    "%(name)s.",
+                    name=name,
+                ),
+                code="customer_name",
+            )
+        body = {"DisplayName": name[:500]}
+        if self.is_company:
+            body["CompanyName"] = name[:100]
+        elif self.parent_id and self.parent_id.is_company:
+            body["CompanyName"] = (self.parent_id.name or "")[:100]
+        if self.phone:
+            body["PrimaryPhone"] = {"FreeFormNumber": self.phone[:30]}
+        if self.mobile:
+            body["Mobile"] = {"FreeFormNumber": self.mobile[:30]}
+        if self.website:
+            body["WebAddr"] = {"URI": self.website[:1000]}
+        address = {
+            "Line1": self.street or "",
+            "Line2": self.street2 or "",
+            "City": self.city or "",
+            "CountrySubDivisionCode": self.state_id.code or "",
+            "PostalCode": self.zip or "",
+            "Country": self.country_id.code or "",
+        }
+        if any(address.values()):
+            body["BillAddr"] = {k: v for k, v in address.items() if v}
+        if sync_cc_emails == "yes":
+            email = self._qbo_email_address()
+            if email:
+                body["PrimaryEmailAddr"] = {"Address": email}
+        return body

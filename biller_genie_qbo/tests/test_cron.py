@@ -9,7 +9,7 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from odoo.addons.biller_genie_qbo.models.qbo_sync_error_queue import MAX_ATTEMPTS
+from odoo.addons.biller_genie_qbo.models.qbo_sync_error import MAX_ATTEMPTS
 
 from .common import QboCommon
 
@@ -17,9 +17,9 @@ STALE = "biller_genie_qbo.mail_activity_type_qbo_sync_stale"
 RECONNECT = "biller_genie_qbo.mail_activity_type_qbo_reconnect"
 QUIET = (
     "odoo.addons.biller_genie_qbo.models.qbo_connection",
-    "odoo.addons.biller_genie_qbo.models.qbo_connection_events",
-    "odoo.addons.biller_genie_qbo.models.qbo_connection_sync",
-    "odoo.addons.biller_genie_qbo.models.qbo_sync_error_queue",
+    "odoo.addons.biller_genie_qbo.models.qbo_webhook_event",
+    "odoo.addons.biller_genie_qbo.sync",
+    "odoo.addons.biller_genie_qbo.models.qbo_sync_error",
     "odoo.addons.biller_genie_qbo.tools.qbo_client",
 )
 

@@ -102,7 +102,7 @@ class TestEncryptionAtRest(QboCommon):
             self.env["biller_genie_qbo.connection"].search([("realm_id", "=", REALM)]), conn
         )
 
-    @mute_logger("odoo.addons.biller_genie_qbo.models.qbo_connection_sync")
+    @mute_logger("odoo.addons.biller_genie_qbo.sync")
     def test_wrong_key_is_said_on_the_page_and_the_sync_fails_cleanly(self):
         conn = self.connection.sudo()
         with patch.dict(tools.config.options, {qbo_token.CONFIG_OPTION: qbo_crypto.new_key()}):

@@ -177,7 +177,7 @@ class TestPushCreditNote(QboPushCommon):
 
     @mute_logger(
         "odoo.addons.biller_genie_qbo.tools.qbo_client",
-        "odoo.addons.biller_genie_qbo.models.qbo_connection_push",
+        "odoo.addons.biller_genie_qbo.sync",
     )
     def test_lost_answer_to_the_application_creates_one_payment(self):
         invoice = self.make_invoice()

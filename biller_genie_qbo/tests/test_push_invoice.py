@@ -114,7 +114,7 @@ class TestPushInvoice(QboPushCommon):
         self.assertTrue(number.isdigit())
         self.assertEqual(second.qbo_doc_number, number)
 
-    @mute_logger("odoo.addons.biller_genie_qbo.models.qbo_connection_sync")
+    @mute_logger("odoo.addons.biller_genie_qbo.sync")
     def test_doc_number_too_long_is_explained_before_quickbooks(self):
         move = self.make_invoice()
         long_name = "INV/2025/LONG-NUMBER-00001"
@@ -339,7 +339,7 @@ class TestPushInvoice(QboPushCommon):
                 self.assertEqual(self.binding_of(move).qbo_sync_token, after["SyncToken"])
                 self.assertEqual(move.qbo_push_state, "done")
 
-    @mute_logger("odoo.addons.biller_genie_qbo.models.qbo_connection_sync")
+    @mute_logger("odoo.addons.biller_genie_qbo.sync")
     def test_stale_twice_is_a_conflict_never_an_overwrite(self):
         move = self.make_invoice()
         self.push()
@@ -366,7 +366,7 @@ class TestPushInvoice(QboPushCommon):
 
     @mute_logger(
         "odoo.addons.biller_genie_qbo.tools.qbo_client",
-        "odoo.addons.biller_genie_qbo.models.qbo_connection_push",
+        "odoo.addons.biller_genie_qbo.sync",
     )
     def test_lost_answer_across_runs_creates_one_invoice(self):
         move = self.make_invoice()

@@ -77,7 +77,9 @@ def make_client(emu):
         recorder = recorder or Recorder()
         opts = dict(FAST)
         opts.update(options)
-        client = QboClient(realm_id, emu.api_url_v3, tokens, oauth, recorder.save, **opts)
+        client = QboClient(
+            realm_id, emu.api_url_v3, tokens, oauth, token_saver=recorder.save, **opts
+        )
         client.session.hooks["response"].append(recorder.hook)
         client.recorder = recorder
         clients.append(client)
@@ -134,7 +136,7 @@ def invoice_body(client, doc_number=None, amount=10.0):
 def test_minorversion_below_75_rejected(emu):
     oauth, tokens = connect(emu)
     with pytest.raises(qbo_errors.QboValidationError):
-        QboClient(DEMO_REALM_ID, emu.api_url_v3, tokens, oauth, print, minorversion=74)
+        QboClient(DEMO_REALM_ID, emu.api_url_v3, tokens, oauth, token_saver=print, minorversion=74)
 
 
 def test_minorversion_and_requestid_sent(make_client):
@@ -418,7 +420,9 @@ def closed_port():
 def test_connection_error_exhausted(emu):
     oauth, tokens = connect(emu)
     api_url = f"http://127.0.0.1:{closed_port()}/v3"
-    client = QboClient(DEMO_REALM_ID, api_url, tokens, oauth, print, max_retries=1, **FAST)
+    client = QboClient(
+        DEMO_REALM_ID, api_url, tokens, oauth, token_saver=print, max_retries=1, **FAST
+    )
     with pytest.raises(qbo_errors.QboServerError) as info:
         client.company_info()
     assert info.value.code == "connection_error"

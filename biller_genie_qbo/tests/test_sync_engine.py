@@ -9,10 +9,12 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
+from odoo.addons.biller_genie_qbo.sync.pull import PullEngine
+from odoo.addons.biller_genie_qbo.sync.runner import SyncRunner
 
 from .common import QboCommon
 
-ENGINE = "odoo.addons.biller_genie_qbo.models.qbo_connection_sync"
+ENGINE = "odoo.addons.biller_genie_qbo.sync"
 QUIET = (ENGINE, "odoo.addons.biller_genie_qbo.tools.qbo_client")
 
 
@@ -139,19 +141,18 @@ class TestSyncEngine(QboCommon, CronMixinCase):
 
     @mute_logger(*QUIET)
     def test_crash_between_pages(self):
-        Connection = type(self.connection)
-        original = Connection._qbo_apply_page
+        original = PullEngine.apply_page
         pages = []
 
-        def apply_then_break(conn, entity, records, run, client):
-            result = original(conn, entity, records, run, client)
+        def apply_then_break(engine, entity, records):
+            result = original(engine, entity, records)
             pages.append(entity)
             if len(pages) == 1:
                 # The next query fails for good (retries exhausted): the run stops there.
                 self.control.fault("500", count=50, path_contains="query")
             return result
 
-        with patch.object(Connection, "_qbo_apply_page", apply_then_break):
+        with patch.object(PullEngine, "apply_page", apply_then_break):
             run = self.qbo_sync(qbo_page_size=8)
         self.assertEqual(run.state, "failed")
         self.assertEqual(pages, ["Item"])
@@ -313,13 +314,13 @@ class TestSyncEngine(QboCommon, CronMixinCase):
 
     def test_sync_button_queues_once(self):
         conn = self.connection.sudo()
-        Connection = type(conn)
-        original = Connection._qbo_sync
+        original = SyncRunner.sync
         seen = []
 
-        def watch(connection, run, client):
+        def watch(runner, run, client):
+            connection = runner.conn
             seen.append((connection.sync_running, connection.sync_status, run.state))
-            return original(connection, run, client)
+            return original(runner, run, client)
 
         with self.capture_triggers("biller_genie_qbo.ir_cron_qbo_sync") as capture:
             action = conn.action_qbo_sync_now()
@@ -329,7 +330,7 @@ class TestSyncEngine(QboCommon, CronMixinCase):
             second = conn.action_qbo_sync_now()
             self.assertEqual(second["params"]["type"], "info")
         self.assertEqual(len(capture.records), 1, "a second click does not queue another")
-        with patch.object(Connection, "_qbo_sync", watch):
+        with patch.object(SyncRunner, "sync", watch):
             self.env["biller_genie_qbo.connection"].sudo()._cron_qbo_sync()
         self.assertEqual(len(seen), 1)
         self.assertTrue(seen[0][0], "the page shows the sync as running")

@@ -346,8 +346,8 @@ class TestSyncInvoice(QboCommon):
             .sudo()
             ._qbo_import_records(conn, "Invoice", [remote], client=None)
         )
-        self.assertEqual([e["code"] for e in result["errors"]], ["total_mismatch"])
-        self.assertIn("differs from the QuickBooks total", result["errors"][0]["message"])
+        self.assertEqual([e["code"] for e in result.errors], ["total_mismatch"])
+        self.assertIn("differs from the QuickBooks total", result.errors[0]["message"])
         self.assertFalse(self.bound("Invoice", "990001"), "not imported")
 
     def test_webhook_entry_point_applies_ids_and_deletions(self):

@@ -22,11 +22,11 @@ from .common import QboCommon
 WEBHOOK = const.WEBHOOK_PATH
 VERIFIER = "odoo-test-verifier-token"
 CONTROLLER = "odoo.addons.biller_genie_qbo.controllers.webhook"
-EVENTS = "odoo.addons.biller_genie_qbo.models.qbo_connection_events"
+EVENTS = "odoo.addons.biller_genie_qbo.models.qbo_webhook_event"
 QUIET = (
     CONTROLLER,
     EVENTS,
-    "odoo.addons.biller_genie_qbo.models.qbo_connection_sync",
+    "odoo.addons.biller_genie_qbo.sync",
     "odoo.addons.biller_genie_qbo.tools.qbo_client",
 )
 # Intuit's own test vector (QuickBooks-V3-DotNET-SDK WebhooksServiceTest.cs + AppSettings.json).

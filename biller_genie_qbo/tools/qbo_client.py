@@ -46,6 +46,7 @@ from .qbo_errors import (
     error_from_fault,
 )
 from .qbo_oauth import QboOAuth, TokenSet, utcnow
+from .qbo_time import parse_intuit_time
 
 _logger = logging.getLogger(__name__)
 
@@ -146,8 +147,8 @@ class _QuickBooksApi(QuickBooks):
 
     _qbo_client: QboClient | None = None
 
-    def process_request(self, request_type, url, headers="", params="", data=""):
-        return self._qbo_client._send(request_type, url, headers, params, data)
+    def process_request(self, request_type, url, *, headers="", params="", data=""):
+        return self._qbo_client._send(request_type, url, headers=headers, params=params, data=data)
 
     def handle_exceptions(self, results):
         client = self._qbo_client
@@ -168,21 +169,9 @@ def _fmt_datetime(value: datetime.datetime | datetime.date) -> str:
 
 def parse_qbo_datetime(value: str) -> datetime.datetime:
     """Intuit's ``time`` (``2015-07-24T10:33:39.123-07:00``) as a naive UTC datetime."""
-    if not isinstance(value, str) or not value:
+    parsed = parse_intuit_time(value if isinstance(value, str) else None)
+    if parsed is None:
         raise QboPayloadError("Missing server time in the response", code="time")
-    text = value.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    match = re.match(r"^(.*T\d{2}:\d{2}:\d{2})(\.\d+)?(.*)$", text)
-    if match:  # fromisoformat of python 3.10 wants 3 or 6 fractional digits
-        frac = (match.group(2) or "")[:7].ljust(7, "0") if match.group(2) else ""
-        text = match.group(1) + frac + match.group(3)
-    try:
-        parsed = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        raise QboPayloadError(f"Unparsable time {value!r}", code="time")
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     return parsed
 
 
@@ -201,8 +190,8 @@ class QboClient:
         api_url_v3: str,
         tokens: TokenSet,
         oauth: QboOAuth,
-        token_saver: Callable[[TokenSet], None],
         *,
+        token_saver: Callable[[TokenSet], None],
         minorversion: int = MIN_MINOR_VERSION,
         timeout: float | tuple[float, float] = (5, 60),
         max_retries: int = 4,
@@ -313,7 +302,7 @@ class QboClient:
         delay = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
         return delay / 2 + random.uniform(0, delay / 2)
 
-    def _send(self, method, url, headers, params, data):
+    def _send(self, method, url, *, headers, params, data):
         """python-quickbooks' ``process_request``: retries, throttle, token refresh."""
         headers = dict(headers or {})
         if isinstance(data, str):
@@ -352,53 +341,12 @@ class QboClient:
                     refreshed = True
                     self._refresh(token)
                     continue
-                if status == 429 or (status == 403 and b"ThrottleExceeded" in response.content):
-                    if attempt >= self.max_retries:
-                        _logger.warning(
-                            "%s: throttled on %s, giving up after %d retries (tid %s)",
-                            self.log_name,
-                            endpoint,
-                            attempt,
-                            tid,
-                        )
-                        raise self._error_from_response(response, QboThrottled)
-                    attempt += 1
-                    wait = self.throttle_wait * random.uniform(1.0, 1.1)
-                    _logger.warning(
-                        "%s: throttled on %s (tid %s), retry %d in %.2fs",
-                        self.log_name,
-                        endpoint,
-                        tid,
-                        attempt,
-                        wait,
-                    )
-                    self.sleep(wait)
-                    continue
-                if status >= 500:
-                    if attempt >= self.max_retries:
-                        _logger.warning(
-                            "%s: HTTP %s on %s, giving up after %d retries (tid %s)",
-                            self.log_name,
-                            status,
-                            endpoint,
-                            attempt,
-                            tid,
-                        )
-                        raise self._error_from_response(response, QboServerError)
-                    attempt += 1
-                    wait = self._backoff(attempt)
-                    _logger.info(
-                        "%s: HTTP %s on %s (tid %s), retry %d in %.2fs",
-                        self.log_name,
-                        status,
-                        endpoint,
-                        tid,
-                        attempt,
-                        wait,
-                    )
-                    self.sleep(wait)
-                    continue
-                return response
+                wait = self._retry_wait(response, endpoint, attempt)
+                if wait is None:
+                    return response
+                attempt += 1
+                self.sleep(wait)
+                continue
             kind, exc = failure
             self._local.tid = None
             self._local.status = None
@@ -424,6 +372,41 @@ class QboClient:
                 wait,
             )
             self.sleep(wait)
+
+    def _retry_wait(self, response, endpoint, attempt):
+        """The 429 (or 403 ThrottleExceeded) and 5xx answers: the seconds to wait before retry
+        ``attempt + 1`` (a throttle waits ``throttle_wait``, a 5xx backs off exponentially), or
+        the typed error once ``max_retries`` are spent. None for any other answer."""
+        status = response.status_code
+        throttled = status == 429 or (status == 403 and b"ThrottleExceeded" in response.content)
+        if not throttled and status < 500:
+            return None
+        tid = response.headers.get("intuit_tid")
+        what = "throttled" if throttled else f"HTTP {status}"
+        if attempt >= self.max_retries:
+            _logger.warning(
+                "%s: %s on %s, giving up after %d retries (tid %s)",
+                self.log_name,
+                what,
+                endpoint,
+                attempt,
+                tid,
+            )
+            raise self._error_from_response(response, QboThrottled if throttled else QboServerError)
+        if throttled:
+            wait = self.throttle_wait * random.uniform(1.0, 1.1)
+        else:
+            wait = self._backoff(attempt + 1)
+        (_logger.warning if throttled else _logger.info)(
+            "%s: %s on %s (tid %s), retry %d in %.2fs",
+            self.log_name,
+            what,
+            endpoint,
+            tid,
+            attempt + 1,
+            wait,
+        )
+        return wait
 
     def _error_from_response(self, response, cls: type[QboError]) -> QboError:
         """A typed error of class ``cls`` from a failed response (JSON, XML or other body)."""
@@ -566,7 +549,7 @@ class QboClient:
             raise QboPayloadError("The response has no QueryResponse", payload=result)
         return response
 
-    def _select(self, entity, where, order_by, start, size, extra_where=None) -> str:
+    def _select(self, entity, where, order_by, *, start, size, extra_where=None) -> str:
         clauses = [c for c in (where, extra_where) if c]
         sql = f"SELECT * FROM {entity}"  # noqa: S608 - QBO query language, entity checked
         if clauses:
@@ -592,7 +575,9 @@ class QboClient:
             )
         start = 1
         while True:
-            response = self.query(self._select(entity, where, order_by, start, page_size))
+            response = self.query(
+                self._select(entity, where, order_by, start=start, size=page_size)
+            )
             rows = self._rows(response, entity)
             if rows:
                 yield rows
@@ -655,7 +640,9 @@ class QboClient:
         for offset in range(0, len(unique), MAX_PAGE_SIZE):
             chunk = unique[offset : offset + MAX_PAGE_SIZE]
             where = "Id IN (" + ", ".join(quote(i) for i in chunk) + ")"
-            response = self.query(self._select(entity, where, "", 1, MAX_PAGE_SIZE, extra))
+            response = self.query(
+                self._select(entity, where, "", start=1, size=MAX_PAGE_SIZE, extra_where=extra)
+            )
             rows.extend(self._rows(response, entity))
         return rows
 

@@ -154,7 +154,7 @@ def clear_discovery_cache():
 class _AuthClient(AuthClient):
     """intuit-oauth's client without the discovery round trip per instance, with timeouts."""
 
-    def __init__(self, client_id, client_secret, redirect_uri, discovery_url, timeout):
+    def __init__(self, client_id, client_secret, redirect_uri, discovery_url, *, timeout):
         # requests.Session.__init__ only: AuthClient.__init__ would GET the discovery doc.
         requests.Session.__init__(self)
         self.timeout = timeout
@@ -226,6 +226,7 @@ class QboOAuth:
         client_secret: str,
         redirect_uri: str,
         environment: str,
+        *,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
     ):
         self.client_id = client_id
@@ -247,7 +248,7 @@ class QboOAuth:
                 self.client_secret,
                 self.redirect_uri,
                 self.discovery_url,
-                self.timeout,
+                timeout=self.timeout,
             )
         except AuthClientError as exc:
             raise _map_auth_error(exc, "discovery")

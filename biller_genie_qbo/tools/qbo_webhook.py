@@ -26,6 +26,7 @@ import re
 from typing import Any
 
 from .qbo_errors import QboPayloadError
+from .qbo_time import parse_intuit_time
 
 SIGNATURE_HEADER = "intuit-signature"
 
@@ -91,11 +92,6 @@ OPERATIONS = {
 }
 
 _TYPE_RE = re.compile(r"^qbo\.([a-z0-9_]+)\.([a-z_]+)(?:\.v\d+)?$", re.IGNORECASE)
-_TIME_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
-)
 _JSON_TYPES = (
     "application/json",
     "application/cloudevents+json",
@@ -162,40 +158,8 @@ class WebhookEvent:
 
 
 def parse_time(value: Any) -> datetime.datetime | None:
-    """ISO-8601 with up to 9 fractional digits and ``Z``/offsets → naive UTC (None if empty)."""
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise QboPayloadError(f"Invalid event time {value!r}", code="webhook_time")
-    match = _TIME_RE.match(value.strip())
-    if not match:
-        raise QboPayloadError(f"Invalid event time {value!r}", code="webhook_time")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    try:
-        moment = datetime.datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour or 0),
-            int(minute or 0),
-            int(second or 0),
-            micro,
-        )
-    except ValueError:
-        raise QboPayloadError(f"Invalid event time {value!r}", code="webhook_time")
-    if zone and zone not in ("Z", "z"):
-        sign_ = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        hours = int(digits[:2])
-        minutes = int(digits[2:4] or 0)
-        if hours > 23 or minutes > 59:
-            raise QboPayloadError(f"Invalid event time {value!r}", code="webhook_time")
-        try:
-            moment -= sign_ * datetime.timedelta(hours=hours, minutes=minutes)
-        except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC moment
-            raise QboPayloadError(f"Invalid event time {value!r}", code="webhook_time")
-    return moment
+    """An event's time as naive UTC (None if empty); see :mod:`.qbo_time`."""
+    return parse_intuit_time(value, code="webhook_time")
 
 
 def _entity_name(name: Any) -> str:
@@ -270,7 +234,7 @@ def _optional_id(value: Any) -> str | None:
     return None
 
 
-def legacy_event_id(realm_id, entity, entity_id, operation, last_updated) -> str:
+def legacy_event_id(realm_id, entity, entity_id, operation, *, last_updated) -> str:
     """A deterministic id for a legacy notification (it carries none)."""
     key = "|".join(str(x or "") for x in (realm_id, entity, entity_id, operation, last_updated))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
@@ -316,7 +280,7 @@ def _parse_legacy_entity(realm_id: str, entity: Any) -> WebhookEvent:
         entity_id=entity_id,
         operation=operation,
         occurred_at=parse_time(last_updated),
-        event_id=legacy_event_id(realm_id, name, entity_id, operation, last_updated),
+        event_id=legacy_event_id(realm_id, name, entity_id, operation, last_updated=last_updated),
         deleted_id=deleted_id,
         raw={"realmId": realm_id, **entity},
     )

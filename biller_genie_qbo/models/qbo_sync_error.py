@@ -1,5 +1,6 @@
-"""Failures are work items: the per-record sync errors as a queue with Intuit's codes in plain
-words, Retry and Dismiss, automatic retries with backoff and a give-up after a few attempts.
+"""The per-record sync errors of the sync history, and the failure queue: each error is a
+work item with Intuit's codes in plain words, Retry and Dismiss, automatic retries with backoff
+and a give-up after a few attempts.
 
 One record = one live work item: when the same record fails again, the new error inherits the
 attempts of the previous one, which is marked superseded (it stays in the sync history).
@@ -11,11 +12,13 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-from . import qbo_sync_run  # noqa: F401 - defines the models extended here
+from .. import const
+from ..sync.common import can_commit, commit
+from .qbo_binding import QBO_ENTITIES
 
 _logger = logging.getLogger(__name__)
 
-ACTIVE_STATES = ("open", "retrying", "given_up")
+ACTIVE_STATES = const.ACTIVE_STATES
 MAX_ATTEMPTS = 5
 RETRY_BASE = timedelta(minutes=5)  # 5 min, 20 min, 80 min, 5 h 20 min, then given up
 RETRY_FACTOR = 4
@@ -28,22 +31,69 @@ def next_retry_delay(attempts):
 
 
 class QboSyncError(models.Model):
-    _inherit = "biller_genie_qbo.sync.error"
+    _name = "biller_genie_qbo.sync.error"
+    _description = "QuickBooks Online Sync Error"
+    _order = "id desc"
+    _check_company_auto = True
 
+    run_id = fields.Many2one(
+        "biller_genie_qbo.sync.run", required=True, ondelete="cascade", index=True
+    )
+    connection_id = fields.Many2one(
+        related="run_id.connection_id", store=True, index=True, readonly=True
+    )
+    company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
+    qbo_entity = fields.Selection(QBO_ENTITIES, string="QuickBooks Entity")
+    qbo_id = fields.Char("QuickBooks ID")
+    res_model = fields.Char("Odoo Model")
+    res_id = fields.Many2oneReference("Odoo Record", model_field="res_model")
+    code = fields.Char(help="Intuit's error code, or ours (mapping, odoo).")
+    message = fields.Text(required=True)
+    detail = fields.Text()
+    intuit_tid = fields.Char("intuit_tid", help="Intuit's transaction id, for Intuit support.")
     state = fields.Selection(
-        selection_add=[
+        [
+            ("open", "Open"),
+            ("resolved", "Resolved"),
             ("retrying", "Retrying"),
             ("given_up", "Given up"),
             ("dismissed", "Dismissed"),
             ("superseded", "Superseded"),
         ],
-        ondelete={
-            "retrying": "set default",
-            "given_up": "set default",
-            "dismissed": "set default",
-            "superseded": "set default",
-        },
+        default="open",
+        required=True,
+        index=True,
     )
+    create_date = fields.Datetime("Date", readonly=True)
+
+    @api.depends("qbo_entity", "qbo_id", "message")
+    def _compute_display_name(self):
+        for error in self:
+            error.display_name = f"{error.qbo_entity or ''} {error.qbo_id or ''}: {error.message}"
+
+    @api.model
+    def _qbo_resolve(self, connection, entity, qbo_ids):
+        """Close the open errors of these records (they synced fine since)."""
+        if not qbo_ids:
+            return
+        self.search(
+            [
+                ("connection_id", "=", connection.id),
+                ("qbo_entity", "=", entity),
+                ("qbo_id", "in", list(qbo_ids)),
+                ("state", "=", "open"),
+            ]
+        ).write({"state": "resolved"})
+        self.search(
+            [
+                ("connection_id", "=", connection.id),
+                ("qbo_entity", "=", entity),
+                ("qbo_id", "in", list(qbo_ids)),
+                ("direction", "=", "pull"),
+                ("state", "in", ("retrying", "given_up")),
+            ]
+        ).write({"state": "resolved", "next_retry_at": False})
+
     direction = fields.Selection(
         [("pull", "QuickBooks → Odoo"), ("push", "Odoo → QuickBooks")],
         default="pull",
@@ -191,21 +241,6 @@ class QboSyncError(models.Model):
                 superseded |= older
         superseded.write({"state": "superseded", "next_retry_at": False})
 
-    @api.model
-    def _qbo_resolve(self, connection, entity, qbo_ids):
-        result = super()._qbo_resolve(connection, entity, qbo_ids)
-        if qbo_ids:
-            self.search(
-                [
-                    ("connection_id", "=", connection.id),
-                    ("qbo_entity", "=", entity),
-                    ("qbo_id", "in", list(qbo_ids)),
-                    ("direction", "=", "pull"),
-                    ("state", "in", ("retrying", "given_up")),
-                ]
-            ).write({"state": "resolved", "next_retry_at": False})
-        return result
-
     # ------------------------------------------------------------------
     # Retry and Dismiss
     # ------------------------------------------------------------------
@@ -283,7 +318,6 @@ class QboSyncError(models.Model):
     def _cron_qbo_retry_failures(self):
         """Retry the due items of every connected company. Never raises. The engine's
         records are the engine's: written as the superuser whoever the cron's user is."""
-        Connection = self.env["biller_genie_qbo.connection"]
         now = fields.Datetime.now()
         due = self.sudo().search(
             [
@@ -307,8 +341,8 @@ class QboSyncError(models.Model):
                     connection.id,
                     len(items),
                 )
-                if Connection._qbo_can_commit():
+                if can_commit():
                     self.env.cr.rollback()
-            Connection._qbo_commit()
+            commit(self.env)
         if len(due) == RETRY_BATCH:
             self.env.ref("biller_genie_qbo.ir_cron_qbo_retry_failures")._trigger()

@@ -1,0 +1,383 @@
+"""QuickBooks Online -> Odoo: the full import, Change Data Capture and the pages.
+
+The engine reads QBO by pages (a full import by ``query`` pages of 1000 on the first run, then
+Change Data Capture from the last committed cursor) and hands each page to the importer of its
+entity (``_qbo_import_records`` on the Odoo model). Each page is applied in a savepoint and
+committed (outside tests) before the next one is read; the cursor (Intuit's server time) is
+stored only once every page it covers is committed, so a crash re-processes pages, and the
+importers are idempotent through the binding table.
+
+Webhook events and Retry buttons name records: :meth:`PullEngine.confirmed_changes` re-reads
+them and confirms what the events claim (deletes, voids, merges) before anything is applied;
+after the events, a CDC catch-up over their window applies what no webhook announced.
+"""
+
+import logging
+from datetime import timedelta
+
+from odoo import fields
+
+from ..models.qbo_binding import parse_qbo_datetime
+from ..models.qbo_mapping import is_deleted, is_voided
+from ..tools.qbo_errors import QboError, QboValidationError
+from . import (
+    CDC_LIMIT,
+    CDC_MAX_AGE,
+    ENTITY_MODEL,
+    ENTITY_ORDER,
+    FULL_SCAN_WHERE,
+    PAGE_SIZE,
+)
+from .common import Engine, EventsApplied, PageResult
+
+_logger = logging.getLogger(__name__)
+
+CATCH_UP_MARGIN = timedelta(minutes=5)  # look a little before the oldest event (clock skew)
+
+
+def preference_vals(env, prefs):
+    """The connection values of Intuit's company preferences (Custom Transaction Numbers, the
+    enabled sales custom fields)."""
+    sales = (prefs or {}).get("SalesFormsPrefs") or {}
+    vals = {"qbo_custom_txn_numbers": bool(sales.get("CustomTxnNumbers"))}
+    enabled, names = {}, {}
+    for group in sales.get("CustomField") or []:
+        for field in (group or {}).get("CustomField") or []:
+            short = (field.get("Name") or "").rsplit(".", 1)[-1]
+            if short.startswith("UseSalesCustom"):
+                enabled[short[-1]] = field.get("BooleanValue") in (True, "true")
+            elif short.startswith("SalesCustomName"):
+                names[short[-1]] = field.get("StringValue") or ""
+    vals["qbo_sales_custom_fields"] = {
+        key: names.get(key) or env._("Custom field %(number)s", number=key)
+        for key in ("1", "2", "3")
+        if enabled.get(key)
+    }
+    return vals
+
+
+def preference_changes(connection, prefs):
+    """The preference values that differ from the stored ones ({} when none)."""
+    vals = preference_vals(connection.env, prefs)
+    return {
+        name: value
+        for name, value in vals.items()
+        if (connection[name] or False) != (value or False)
+    }
+
+
+class PullEngine(Engine):
+    """Reads QuickBooks (``client``) and applies what it answers, recorded on ``run``."""
+
+    def __init__(self, connection, run, client):
+        super().__init__(connection)
+        self.run = run
+        self.client = client
+
+    def page_size(self):
+        return int(self.env.context.get("qbo_page_size") or PAGE_SIZE)
+
+    def sync(self):
+        """Full import on the first run (or when the cursor is older than CDC's 30 days), CDC
+        from the committed cursor afterwards."""
+        self.conn.ensure_one()
+        prefs = self.client.preferences()
+        changed = preference_changes(self.conn, prefs)
+        if changed:
+            self.conn.write(changed)
+            self.commit()
+        cursor = self.conn.qbo_cursor
+        if cursor and fields.Datetime.now() - cursor < CDC_MAX_AGE:
+            try:
+                changes, server_time = self.client.cdc(list(ENTITY_ORDER), cursor)
+            except QboValidationError as error:
+                # e.g. changedSince out of QBO's 30 days window: start over.
+                _logger.info(
+                    "QuickBooks connection %s: CDC refused (%s), full re-scan", self.conn.id, error
+                )
+                changes = None
+            if changes is not None and sum(len(v) for v in changes.values()) < CDC_LIMIT:
+                self.run.mode = "cdc"
+                self.apply_changes(changes)
+                self.advance_cursor(server_time)
+                return
+        self.run.mode = "full"
+        self.full_import()
+
+    def server_time(self):
+        """Intuit's clock, read before a full scan (changes made during the scan are then
+        caught by the next CDC)."""
+        since = fields.Datetime.now() - timedelta(minutes=1)
+        try:
+            _changes, server_time = self.client.cdc(["Preferences"], since)
+        except QboValidationError:
+            return since
+        return server_time
+
+    def full_import(self):
+        start = self.server_time()
+        page_size = self.page_size()
+        done = 0
+        for entity in ENTITY_ORDER:
+            pages = self.client.query_pages(
+                entity, where=FULL_SCAN_WHERE.get(entity, ""), page_size=page_size
+            )
+            for page in pages:
+                self.apply_page(entity, page)
+                done += len(page)
+                self.env["ir.cron"]._notify_progress(done=done, remaining=1)
+        self.advance_cursor(start)
+
+    def advance_cursor(self, server_time):
+        """Store the cursor: every page it covers is committed already."""
+        self.conn.write({"qbo_cursor": server_time})
+        self.commit()
+
+    def apply_changes(self, changes):
+        """Apply {entity: [QBO dicts]} (CDC, webhook re-reads) in dependency order and by
+        pages; deleted entities carry ``status == "Deleted"``."""
+        page_size = self.page_size()
+        total = sum(len(v) for v in changes.values())
+        done = 0
+        for entity in ENTITY_ORDER:
+            records = changes.get(entity) or []
+            for start in range(0, len(records), page_size):
+                page = records[start : start + page_size]
+                self.apply_page(entity, page)
+                done += len(page)
+                self.env["ir.cron"]._notify_progress(done=done, remaining=max(total - done, 1))
+
+    def apply_page(self, entity, records):
+        """Apply one page in a savepoint, then commit it. A page that fails as a whole for an
+        Odoo reason is re-applied record by record to isolate (and report) the culprit; API
+        errors abort the run (the page is rolled back, the cursor does not move)."""
+        importer = self.env[ENTITY_MODEL[entity]].with_context(
+            tracking_disable=True, mail_create_nolog=True, mail_notrack=True
+        )
+        try:
+            with self.env.cr.savepoint():
+                result = importer._qbo_import_records(self.conn, entity, records, self.client)
+        except QboError:
+            raise
+        except Exception as error:
+            if len(records) == 1:
+                result = self.odoo_error_result(entity, records[0], error)
+            else:
+                _logger.info(
+                    "QuickBooks connection %s: page of %s failed (%s), record by record",
+                    self.conn.id,
+                    entity,
+                    error,
+                )
+                result = PageResult()
+                for record in records:
+                    try:
+                        with self.env.cr.savepoint():
+                            one = importer._qbo_import_records(
+                                self.conn, entity, [record], self.client
+                            )
+                    except QboError:
+                        raise
+                    except Exception as err:
+                        one = self.odoo_error_result(entity, record, err)
+                    result.absorb(one)
+        for dep_entity, dep in [*result.deps, (entity, result)]:
+            self.run._qbo_add_counts(dep_entity, **dep.counts)
+            self.run._qbo_add_errors(dep.errors)
+            self.env["biller_genie_qbo.sync.error"]._qbo_resolve(self.conn, dep_entity, dep.ok_ids)
+        self.commit()
+        return result
+
+    def odoo_error_result(self, entity, record, error):
+        _logger.warning(
+            "QuickBooks connection %s: %s %s cannot be applied: %s",
+            self.conn.id,
+            entity,
+            record.get("Id"),
+            error,
+        )
+        message = getattr(error, "message", None) or str(error) or repr(error)
+        if hasattr(error, "args") and error.args and isinstance(error.args[0], str):
+            message = error.args[0]
+        result = PageResult()
+        result.add_error(entity, record, message, code="odoo")
+        return result
+
+    def confirmed_changes(self, wanted, claims, cdc_changes=None):
+        """What QuickBooks holds now for ``wanted`` {entity: [ids]}, as changes to apply.
+
+        A webhook (or anything but QuickBooks itself) is a hint: ``claims`` {(entity, id):
+        operation} saying Delete, Void or Merge (``MergedAway`` for the merged-away id) are
+        applied only when QuickBooks confirms them: the record reads back voided or inactive,
+        or it is gone and CDC (``cdc_changes``, read here when not given and needed) lists it
+        as Deleted. Otherwise the current state is applied (nothing changes) and the outcome is
+        ``contradicted``. Ids QuickBooks refuses to read are ``failed``, the others go on.
+        Returns ``(changes {entity: [rows]}, outcomes {(entity, id): (state, reason)})``."""
+        current, outcomes = self.read_isolated(wanted)
+        missing = [
+            (entity, qbo_id)
+            for entity, ids in wanted.items()
+            for qbo_id in ids
+            if qbo_id not in current.get(entity, {}) and (entity, qbo_id) not in outcomes
+        ]
+        if missing and cdc_changes is None:
+            cdc_changes, _server_time = self.client.cdc(
+                sorted({entity for entity, _id in missing}),
+                fields.Datetime.now() - CDC_MAX_AGE,
+            )
+        deleted = {
+            (entity, str(row.get("Id")))
+            for entity, rows in (cdc_changes or {}).items()
+            for row in rows
+            if is_deleted(row)
+        }
+        changes = {}
+        for entity in ENTITY_ORDER:
+            rows = list(current.get(entity, {}).values())
+            for qbo_id in dict.fromkeys(wanted.get(entity) or []):
+                key = (entity, qbo_id)
+                if key in outcomes:
+                    continue
+                remote = current.get(entity, {}).get(qbo_id)
+                claim = claims.get(key)
+                if remote is None:
+                    if key in deleted:
+                        rows.append({"Id": qbo_id, "status": "Deleted"})
+                    elif claim:
+                        outcomes[key] = (
+                            "contradicted",
+                            self.env._(
+                                "QuickBooks Online has no %(entity)s %(id)s and does not report "
+                                "it deleted: nothing was changed.",
+                                entity=entity,
+                                id=qbo_id,
+                            ),
+                        )
+                    continue
+                inactive = remote.get("Active") is False
+                refuted = (
+                    (claim == "Delete" and not inactive)
+                    or (claim == "Void" and not is_voided(remote))
+                    or (claim == "MergedAway" and not inactive)
+                )
+                if refuted:
+                    outcomes[key] = (
+                        "contradicted",
+                        self.env._(
+                            "The webhook said %(operation)s, but QuickBooks Online still has "
+                            "%(entity)s %(id)s as it was: nothing was changed.",
+                            operation=claim if claim != "MergedAway" else "Merge",
+                            entity=entity,
+                            id=qbo_id,
+                        ),
+                    )
+            if rows:
+                changes[entity] = rows
+        return changes, outcomes
+
+    def read_isolated(self, wanted):
+        """Read ``wanted`` {entity: [ids]} with one ``Id IN`` query per entity; when QuickBooks
+        refuses the query (an id it does not accept), read them one by one so that only the
+        bad ids fail. Returns ``({entity: {id: row}}, {(entity, id): ("failed", reason)})``."""
+        current, failed = {}, {}
+        for entity in ENTITY_ORDER:
+            ids = list(dict.fromkeys(str(i) for i in wanted.get(entity) or []))
+            if not ids:
+                continue
+            inactive = entity in FULL_SCAN_WHERE
+            try:
+                rows = self.client.read_many(entity, ids, include_inactive=inactive)
+            except QboValidationError:
+                rows = []
+                for qbo_id in ids:
+                    try:
+                        rows += self.client.read_many(entity, [qbo_id], include_inactive=inactive)
+                    except QboValidationError as error:
+                        failed[(entity, qbo_id)] = ("failed", error.message or str(error))
+            current[entity] = {str(row.get("Id")): row for row in rows}
+        return current, failed
+
+    def drop_outdated(self, changes, drop_current=False):
+        """Never apply an older version over a newer one: drop the rows whose
+        MetaData.LastUpdatedTime is older than the one the binding has seen (and, with
+        ``drop_current``, the ones Odoo has already applied)."""
+        Binding = self.env["biller_genie_qbo.binding"]
+        kept = {}
+        for entity, rows in changes.items():
+            bindings = Binding._qbo_fetch(self.conn, entity, [str(r.get("Id")) for r in rows])
+            keep = []
+            for row in rows:
+                binding = bindings.get(str(row.get("Id")))
+                if not binding:
+                    keep.append(row)
+                    continue
+                if row.get("status") == "Deleted":
+                    if not (drop_current and binding.state == "deleted"):
+                        keep.append(row)
+                    continue
+                remote = parse_qbo_datetime((row.get("MetaData") or {}).get("LastUpdatedTime"))
+                seen = binding.qbo_last_updated
+                if remote and seen and remote < seen:
+                    _logger.info(
+                        "QuickBooks connection %s: %s %s of %s is older than the version "
+                        "applied (%s): skipped",
+                        self.conn.id,
+                        entity,
+                        row.get("Id"),
+                        remote,
+                        seen,
+                    )
+                    continue
+                if drop_current and remote and seen and remote == seen and binding.state != "error":
+                    continue
+                keep.append(row)
+            if keep:
+                kept[entity] = keep
+        return kept
+
+    def catch_up(self, changes, seen):
+        """Apply what CDC over the events' window (``changes``) lists and no webhook told us
+        about. Returns the number of changes recovered (also stored on the run)."""
+        missed = {}
+        for entity, rows in changes.items():
+            if entity not in ENTITY_ORDER:
+                continue
+            rows = [r for r in rows if (entity, str(r.get("Id"))) not in seen]
+            if rows:
+                missed[entity] = rows
+        missed = self.drop_outdated(missed, drop_current=True)
+        recovered = sum(len(rows) for rows in missed.values())
+        self.run.catchup_recovered = recovered
+        if recovered:
+            _logger.info(
+                "QuickBooks connection %s: the CDC catch-up found %s change(s) no webhook "
+                "announced",
+                self.conn.id,
+                recovered,
+            )
+            self.apply_changes(missed)
+        return recovered
+
+    def apply_events(self, latest, since):
+        """Re-read what the coalesced events name (``Id IN (...)``, by entity), confirm with
+        QuickBooks what they claim, apply the current state, then catch up with CDC over the
+        same window. Returns :class:`~.common.EventsApplied`."""
+        wanted, claims = {}, {}
+        for (entity, entity_id), event in latest.items():
+            wanted.setdefault(entity, []).append(entity_id)
+            claims[(entity, entity_id)] = event.operation
+            if event.operation == "Merge" and event.deleted_id:
+                wanted[entity].append(event.deleted_id)
+                claims[(entity, event.deleted_id)] = "MergedAway"
+        start = max(since - CATCH_UP_MARGIN, fields.Datetime.now() - CDC_MAX_AGE)
+        cdc_changes, _server_time = self.client.cdc(list(ENTITY_ORDER), start)
+        changes, outcomes = self.confirmed_changes(wanted, claims, cdc_changes)
+        self.run.mode = "ids"
+        changes = self.drop_outdated(changes)
+        self.apply_changes(changes)
+        seen = {(entity, str(row.get("Id"))) for entity, rows in changes.items() for row in rows}
+        seen |= set(claims)
+        recovered = self.catch_up(cdc_changes, seen)
+        return EventsApplied(
+            applied=sum(len(r) for r in changes.values()), recovered=recovered, outcomes=outcomes
+        )

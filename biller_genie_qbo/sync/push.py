@@ -1,0 +1,637 @@
+"""Odoo -> QuickBooks Online: the candidates, held records and the push of each entity.
+
+Flow of one push (:meth:`PushEngine.push`), per connection, under the connection's sync lock:
+preferences (Custom Transaction Numbers, sales custom fields) -> changed contacts (sparse
+Customer updates) -> invoices (missing customers created first) -> payments -> credit notes
+(refund receipts, credit memos) -> credit notes' applications to invoices (zero Payments).
+Candidates are the records whose dirty flag is set, locked with ``FOR UPDATE SKIP LOCKED``.
+
+Every record is checked before QuickBooks is called (pre-flight: numbers, lengths, mappings,
+taxes, inactive customer or item); the writes go through :class:`~.batch_writer.BatchWriter`.
+
+Echo protection: the binding keeps the SyncToken, LastUpdatedTime and the inbound digest of what
+QuickBooks answered, so the inbound sync sees our own writes as unchanged; the inbound sync's
+writes carry ``qbo_no_push`` and never set a dirty flag.
+"""
+
+import logging
+from decimal import Decimal
+
+from odoo.tools import SQL
+
+from ..models.qbo_push_mixin import CRON_PUSH, NO_PUSH_KEY, RUNNABLE_STATES, QboPushProblem
+from ..tools.qbo_client import quote
+from ..tools.qbo_errors import QboDuplicate
+from . import APPLICATION, PUSH_ORDER
+from .batch_writer import BatchWriter
+from .common import Engine, PushContext
+from .pull import preference_vals
+
+_logger = logging.getLogger(__name__)
+
+PUSH_BATCH = 1000  # records per model and per run; more -> the cron is triggered again
+PUSH_MODELS = PUSH_ORDER
+__all__ = ["CRON_PUSH", "NO_PUSH_KEY", "PushEngine"]
+
+
+class PushEngine(Engine):
+    """Sends what changed in Odoo, for one connection."""
+
+    def __init__(self, connection, run=None, client=None):
+        super().__init__(connection)
+        self.run = run
+        self.client = client
+        self.writer = BatchWriter(connection, run, client)
+        self.lookups = None
+
+    def push(self, read_prefs=True, only=None):
+        self.conn.ensure_one()
+        if read_prefs:
+            self.conn.write(preference_vals(self.env, self.client.preferences()))
+            self.commit()
+        if only is None and not self.has_candidates():
+            return
+        self.lookups = self.context()
+        self.partners(only)
+        self.moves(only, "out_invoice")
+        self.payments(only)
+        self.moves(only, "out_refund")
+        self.applications(only)
+        self.conn.invalidate_recordset(["qbo_held_count", "qbo_push_pending_count"])
+
+    def context(self):
+        """What the mappers need, looked up once per run (QuickBooks lists lazily)."""
+        self.conn.ensure_one()
+        labels = dict(self.env["biller_genie_qbo.item.mapping"]._fields["system_item"].selection)
+        system, refund_item = {}, None
+        for mapping in self.conn.sudo().item_mapping_ids:
+            item = mapping.qbo_item_id
+            entry = {
+                "label": labels.get(mapping.system_item, mapping.system_item),
+                "qbo_id": item.qbo_id or None,
+                "name": item.name or "",
+                "active": item.active if item else True,
+            }
+            if mapping.product_id:
+                system[mapping.product_id.id] = entry
+            if mapping.system_item == "refund":
+                refund_item = entry
+        return PushContext(
+            ctn=self.conn.custom_transaction_numbers == "yes",
+            customers={},
+            customer_errors={},
+            items={},
+            system=system,
+            refund_item=refund_item,
+            tax_codes=None,
+            terms=None,
+            po_carrier=self.conn.po_number_carrier,
+            po_item=self.conn.po_number_item_id.qbo_id or None,
+            custom_fields=self.conn.qbo_sales_custom_fields or {},
+            commodity=(self.conn.commodity_code or "").strip(),
+        )
+
+    def candidates(self, model, only, extra_domain=None):
+        """Dirty records of ``model`` to send, locked FOR UPDATE SKIP LOCKED (a record a
+        concurrent worker holds is left to it)."""
+        Model = self.env[model].sudo().with_context(active_test=False, **{NO_PUSH_KEY: True})
+        domain = self.domain(model) + list(extra_domain or [])
+        domain.append(("qbo_push_dirty", "=", True))
+        if only is not None:
+            domain += [
+                ("id", "in", only.get(model) or []),
+                ("qbo_push_state", "in", (*RUNNABLE_STATES, "held", "error")),
+            ]
+            records = Model.search(domain, order="id")
+        else:
+            runnable = Model.search(
+                [*domain, ("qbo_push_state", "in", RUNNABLE_STATES)],
+                order="id",
+                limit=PUSH_BATCH + 1,
+            )
+            if len(runnable) > PUSH_BATCH:
+                runnable = runnable[:PUSH_BATCH]
+                self.env.ref(CRON_PUSH).sudo()._trigger()
+            held = Model.search([*domain, ("qbo_push_state", "=", "held")], limit=PUSH_BATCH)
+            records = runnable | held
+        if not records:
+            return records
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM %s WHERE id IN %s FOR UPDATE SKIP LOCKED",
+                SQL.identifier(Model._table),
+                tuple(records.ids),
+            )
+        )
+        locked = {row[0] for row in self.env.cr.fetchall()}
+        return records.filtered(lambda r: r.id in locked)
+
+    def partners(self, only):
+        """Changed contacts bound to a QuickBooks customer: sparse Customer updates."""
+        partners = self.candidates("res.partner", only)
+        if not partners:
+            return
+        bindings = self.env["biller_genie_qbo.binding"]._qbo_fetch_records(
+            self.conn, "res.partner", partners.ids
+        )
+        jobs, problems = [], []
+        for partner in partners:
+            binding = bindings.get(partner.id)
+            if not binding:
+                continue
+            try:
+                body = partner._qbo_prepare_customer(self.conn.sync_cc_emails)
+            except QboPushProblem as problem:
+                problems.append((partner, "Customer", problem))
+                continue
+            jobs.append(self.writer.job(partner, "Customer", body, binding))
+        self.record_problems(problems)
+        self.writer.write_jobs("Customer", jobs, self.writer.bind)
+
+    def customers(self, docs):
+        """Make sure the customers of these invoices/payments exist in QuickBooks: bound
+        contacts are looked up, the missing ones created (one batch)."""
+        Binding = self.env["biller_genie_qbo.binding"]
+        partners = docs.partner_id | docs.partner_id.commercial_partner_id
+        known = Binding._qbo_fetch_records(self.conn, "res.partner", partners.ids)
+        self.lookups.customers.update({pid: b.qbo_id for pid, b in known.items()})
+        missing = self.env["res.partner"]
+        for doc in docs:
+            if doc._qbo_customer(self.lookups).id not in self.lookups.customers:
+                missing |= doc.partner_id.commercial_partner_id
+        missing = missing.filtered(lambda p: p.id not in self.lookups.customer_errors)
+        if not missing:
+            return
+        jobs = []
+        for partner in missing.with_context(**{NO_PUSH_KEY: True}):
+            try:
+                body = partner._qbo_prepare_customer(self.conn.sync_cc_emails)
+            except QboPushProblem as problem:
+                self.lookups.customer_errors[partner.id] = problem.message
+                continue
+            jobs.append(self.writer.job(partner, "Customer", body, None))
+
+        def on_done(pairs):
+            self.writer.bind(pairs)
+            for job, remote in pairs:
+                self.lookups.customers[job.record.id] = str(remote["Id"])
+
+        failures = self.writer.write_jobs("Customer", jobs, on_done, record_errors=False)
+        duplicates = [job for job, error in failures if isinstance(error, QboDuplicate)]
+        linked = self.link_duplicates(duplicates)
+        for job, error in failures:
+            if job.record.id not in linked:
+                self.lookups.customer_errors[job.record.id] = error.message + (
+                    f" ({error.detail})" if error.detail else ""
+                )
+
+    def link_duplicates(self, jobs):
+        """A customer of the same name exists in QuickBooks already: link it (one batch of
+        queries) unless it is bound to another contact."""
+        if not jobs:
+            return set()
+        queries = [
+            {
+                "bId": str(job.record.id),
+                "query": "SELECT * FROM Customer WHERE DisplayName = "  # noqa: S608
+                + quote(job.payload["DisplayName"]),
+            }
+            for job in jobs
+        ]
+        results = self.client.batch(queries)
+        found = {}
+        for result in results:
+            rows = (result.entity or {}).get("Customer") or []
+            if result.ok and rows:
+                found[int(result.bId)] = rows[0]
+        Binding = self.env["biller_genie_qbo.binding"]
+        taken = Binding._qbo_fetch(self.conn, "Customer", [str(r["Id"]) for r in found.values()])
+        pairs = [
+            (job, found[job.record.id])
+            for job in jobs
+            if job.record.id in found and str(found[job.record.id]["Id"]) not in taken
+        ]
+        self.writer.bind(pairs)
+        for job, remote in pairs:
+            self.lookups.customers[job.record.id] = str(remote["Id"])
+        return {job.record.id for job, _remote in pairs}
+
+    def moves(self, only, move_type):
+        """Invoices (QBO Invoice) or credit notes (QBO RefundReceipt once paid back, CreditMemo
+        once applied to an invoice). An entry imported from another QuickBooks type (sales
+        receipt, credit memo) is updated as that type."""
+        states = {}
+        moves = self.candidates("account.move", only, [("move_type", "=", move_type)])
+        if not moves:
+            return
+        bindings = self.env["biller_genie_qbo.binding"]._qbo_fetch_records(
+            self.conn, "account.move", moves.ids
+        )
+
+        def entity_of(move):
+            binding = bindings.get(move.id)
+            if binding:
+                return binding.qbo_entity
+            if move_type == "out_invoice":
+                return "Invoice"
+            return "CreditMemo" if states.get(move.id) == "applied" else "RefundReceipt"
+
+        cancelled = moves.filtered(lambda m: m.state == "cancel")
+        to_void = cancelled.filtered(
+            lambda m: m.id in bindings and bindings[m.id].state not in ("voided", "deleted")
+        )
+        self.skip(cancelled - to_void, self.env._("Cancelled: nothing to send."))
+        for entity in sorted(set(map(entity_of, to_void))):
+            voids = to_void.filtered(lambda m, e=entity: entity_of(m) == e)
+            self.writer.voids(entity, voids, bindings)
+        posted = moves - cancelled
+        if move_type == "out_refund":
+            states.update({move.id: move._qbo_refund_state() for move in posted})
+            self.skip(
+                posted.filtered(lambda m: states[m.id] == "open" and m.id not in bindings),
+                self.env._(
+                    "Neither paid back nor applied to an invoice yet: sent to QuickBooks once "
+                    "it is."
+                ),
+            )
+            posted = posted.filtered(lambda m: states[m.id] != "open" or m.id in bindings)
+        if not posted:
+            return
+        if self.conn.qbo_ctn_conflict:
+            self.hold(posted, self.conn.qbo_ctn_message)
+            return
+        self.load_lists()
+        self.items(posted.invoice_line_ids.product_id)
+        self.customers(posted)
+        prepare = {
+            "Invoice": lambda move: move._qbo_prepare_invoice(self.lookups),
+            "SalesReceipt": lambda move: move._qbo_prepare_termless(self.lookups),
+            "CreditMemo": lambda move: move._qbo_prepare_termless(self.lookups),
+            "RefundReceipt": lambda move: move._qbo_prepare_refund_receipt(self.lookups),
+        }
+        jobs, problems = {}, []
+        for move in posted:
+            entity = entity_of(move)
+            try:
+                self.check_customer(move)
+                body = prepare[entity](move)
+            except QboPushProblem as problem:
+                problems.append((move, entity, problem))
+                continue
+            jobs.setdefault(entity, []).append(
+                self.writer.job(move, entity, body, bindings.get(move.id))
+            )
+        self.record_problems(problems)
+
+        def on_done(pairs):
+            self.writer.bind(pairs)
+            for job, remote in pairs:
+                move = job.record
+                vals = {"qbo_doc_number": remote.get("DocNumber") or False}
+                if job.entity == "RefundReceipt" and not move.qbo_receipt_payment_id:
+                    payments = move._qbo_reconciled_counterparts().move_id.origin_payment_id
+                    if len(payments) == 1:
+                        # The inbound sync must not record the refund's payment a second time.
+                        vals["qbo_receipt_payment_id"] = payments.id
+                move.write(vals)
+
+        for entity, entity_jobs in jobs.items():
+            self.writer.write_jobs(entity, entity_jobs, on_done)
+
+    def check_customer(self, doc):
+        partner = doc._qbo_customer(self.lookups)
+        if partner.id not in self.lookups.customers:
+            raise QboPushProblem(
+                self.env._(
+                    "The customer %(customer)s could not be created in QuickBooks Online: "
+                    "%(error)s",
+                    customer=partner.display_name,
+                    error=self.lookups.customer_errors.get(partner.id)
+                    or self.lookups.customer_errors.get(partner.commercial_partner_id.id)
+                    or "?",
+                ),
+                code="missing_customer",
+            )
+        if not partner.active:
+            raise QboPushProblem(
+                self.env._(
+                    "The customer %(customer)s is archived in Odoo (inactive in QuickBooks "
+                    "Online): reactivate it first.",
+                    customer=partner.display_name,
+                ),
+                code="inactive_customer",
+            )
+
+    def load_lists(self):
+        """Tax rates, tax codes and terms of the QuickBooks company: read once per run, and
+        only when an invoice or a refund is sent."""
+        if self.lookups.tax_codes is not None:
+            return
+        rates = {
+            str(rate["Id"]): rate.get("RateValue") or 0 for rate in self.client.query_all("TaxRate")
+        }
+        codes = {}
+        for code in self.client.query_all("TaxCode"):
+            if code.get("Active") is False:
+                continue
+            details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+            values = [rates.get(str((d.get("TaxRateRef") or {}).get("value"))) for d in details]
+            if details and all(v is not None for v in values):
+                percent = sum((Decimal(str(v)) for v in values), Decimal(0)).normalize()
+                codes.setdefault(percent, str(code["Id"]))
+        self.lookups.tax_codes = codes
+        self.lookups.terms = {
+            (term.get("Name") or "").strip().lower(): str(term["Id"])
+            for term in self.client.query_all("Term")
+            if term.get("Active", True) is not False
+        }
+
+    def items(self, products):
+        """QuickBooks items of these products (item cache, then bindings): 2 queries."""
+        todo = products.filtered(lambda p: p.id not in self.lookups.items)
+        if not todo:
+            return
+        Item = self.env["biller_genie_qbo.item"].sudo().with_context(active_test=False)
+        for item in Item.search(
+            [("connection_id", "=", self.conn.id), ("product_id", "in", todo.ids)]
+        ):
+            self.lookups.items.setdefault(
+                item.product_id.id,
+                {"qbo_id": item.qbo_id, "name": item.name, "active": item.active},
+            )
+        rest = todo.filtered(lambda p: p.id not in self.lookups.items)
+        bindings = self.env["biller_genie_qbo.binding"]._qbo_fetch_records(
+            self.conn, "product.product", rest.ids
+        )
+        for product in rest:
+            binding = bindings.get(product.id)
+            if binding and binding.qbo_entity == "Item":
+                self.lookups.items[product.id] = {
+                    "qbo_id": binding.qbo_id,
+                    "name": product.display_name,
+                    "active": binding.state != "deleted" and product.active,
+                }
+
+    def payments(self, only):
+        payments = self.candidates("account.payment", only)
+        if not payments:
+            return
+        Binding = self.env["biller_genie_qbo.binding"]
+        bindings = Binding._qbo_fetch_records(self.conn, "account.payment", payments.ids)
+        voids = payments.filtered(lambda p: p._qbo_is_void())
+        to_void = voids.filtered(
+            lambda p: p.id in bindings and bindings[p.id].state not in ("voided", "deleted")
+        )
+        self.skip(voids - to_void, self.env._("Cancelled: nothing to send."))
+        self.writer.voids("Payment", to_void, bindings)
+        drafts = (payments - voids).filtered(lambda p: p.state == "draft")
+        self.skip(drafts, self.env._("Draft: sent once confirmed."))
+        active = payments - voids - drafts
+        applied = {payment.id: payment._qbo_applied_invoices() for payment in active}
+        invoices = self.env["account.move"].browse(
+            list({inv.id for amounts in applied.values() for inv in amounts})
+        )
+        invoice_bindings = Binding._qbo_fetch_records(self.conn, "account.move", invoices.ids)
+        unapplied = active.filtered(lambda p: not applied[p.id] and p.id not in bindings)
+        self.skip(
+            unapplied,
+            self.env._("Not applied to an invoice: sent once it pays a QuickBooks invoice."),
+        )
+        active -= unapplied
+        ready, problems = self.linked_ready(
+            active, {p.id: list(applied[p.id]) for p in active}, invoice_bindings
+        )
+        if ready:
+            self.customers(ready)
+        qbo_invoice_ids = {inv_id: b.qbo_id for inv_id, b in invoice_bindings.items()}
+        self.send(
+            ready,
+            lambda payment: payment._qbo_prepare_payment(
+                self.lookups, applied[payment.id], qbo_invoice_ids
+            ),
+            bindings,
+            problems,
+        )
+
+    def send(self, records, prepare, bindings, problems):
+        """Check the customer and build the body (``prepare(record)``) of these payments or
+        applications, then send them as QBO Payments; pre-flight ``problems`` (and new ones)
+        are explained on their records."""
+        jobs = []
+        for record in records:
+            try:
+                self.check_customer(record)
+                body = prepare(record)
+            except QboPushProblem as problem:
+                problems.append((record, "Payment", problem))
+                continue
+            jobs.append(self.writer.job(record, "Payment", body, bindings.get(record.id)))
+        self.record_problems(problems)
+        self.writer.write_jobs("Payment", jobs, self.writer.bind)
+
+    def linked_ready(self, records, linked, bindings):
+        """(ready records, problems) of payments or applications: ``linked`` {record id:
+        [moves]} are the invoices (and credit memo) the record links to, ``bindings`` {move
+        id: binding} those in QuickBooks. A record whose linked moves are all bound is ready;
+        one waiting for a move this push still has to send stays pending; the others are
+        problems."""
+        ready, waiting, problems = records.browse(), records.browse(), []
+        for record in records:
+            unbound = [move for move in linked[record.id] if move.id not in bindings]
+            if not unbound:
+                ready |= record
+            elif all(move.qbo_push_dirty for move in unbound):
+                waiting |= record
+            else:
+                problems.append(
+                    (
+                        record,
+                        "Payment",
+                        QboPushProblem(
+                            self.env._(
+                                "%(documents)s, which this is applied to, is not in QuickBooks "
+                                "Online.",
+                                documents=", ".join(move.name for move in unbound),
+                            ),
+                            code="missing_invoice",
+                        ),
+                    )
+                )
+        if waiting:
+            waiting.write(
+                {
+                    "qbo_push_state": "pending",
+                    "qbo_push_message": self.env._(
+                        "Waits until the invoices (and credit note) it links are in QuickBooks "
+                        "Online."
+                    ),
+                }
+            )
+        return ready, problems
+
+    def applications(self, only):
+        """One QBO Payment of zero per credit note applied to invoices in Odoo; voided once
+        nothing is applied any more."""
+        applications = self.candidates(APPLICATION, only)
+        if not applications:
+            return
+        Binding = self.env["biller_genie_qbo.binding"]
+        bindings = Binding._qbo_fetch_records(self.conn, APPLICATION, applications.ids)
+        live = {
+            app_id: binding
+            for app_id, binding in bindings.items()
+            if binding.state not in ("voided", "deleted")
+        }
+        applied = {app.id: app._qbo_applied_invoices() for app in applications}
+        empty = applications.filtered(lambda a: not applied[a.id])
+        to_void = empty.filtered(lambda a: a.id in live)
+        self.skip(empty - to_void, self.env._("Not applied to an invoice: nothing to send."))
+        self.writer.voids("Payment", to_void, bindings)
+        active = applications - empty
+        # Applied again after its Payment was voided: a new Payment.
+        Binding.browse(
+            [bindings[a.id].id for a in active if a.id in bindings and a.id not in live]
+        ).unlink()
+        linked = {app.id: [app.move_id, *applied[app.id]] for app in active}
+        moves = self.env["account.move"].browse(
+            list({move.id for app_moves in linked.values() for move in app_moves})
+        )
+        move_bindings = Binding._qbo_fetch_records(self.conn, "account.move", moves.ids)
+        ready, problems = self.linked_ready(active, linked, move_bindings)
+        not_memo = ready.filtered(lambda a: move_bindings[a.move_id.id].qbo_entity != "CreditMemo")
+        for app in not_memo:
+            problems.append(
+                (
+                    app,
+                    "Payment",
+                    QboPushProblem(
+                        self.env._(
+                            "%(credit_note)s is a %(entity)s in QuickBooks Online, not a credit "
+                            "memo: QuickBooks cannot apply it to an invoice.",
+                            credit_note=app.move_id.name,
+                            entity=move_bindings[app.move_id.id].qbo_entity,
+                        ),
+                        code="not_credit_memo",
+                    ),
+                )
+            )
+        ready -= not_memo
+        if ready:
+            self.customers(ready.move_id)
+        qbo_ids = {move_id: binding.qbo_id for move_id, binding in move_bindings.items()}
+        self.send(
+            ready,
+            lambda app: app._qbo_prepare_application(self.lookups, applied[app.id], qbo_ids),
+            live,
+            problems,
+        )
+
+    def record_problems(self, problems):
+        """Pre-flight failures: explained on the record, nothing sent. Held ones wait for a
+        configuration fix; the others are errors on the run."""
+        held = [(record, problem) for record, _e, problem in problems if problem.held]
+        for record, problem in held:
+            record.write({"qbo_push_state": "held", "qbo_push_message": problem.message})
+        by_entity = {}
+        for record, entity, problem in problems:
+            if problem.held:
+                continue
+            record.write({"qbo_push_state": "error", "qbo_push_message": problem.message})
+            by_entity.setdefault(entity, []).append((record, problem, problem.message))
+        for entity, items in by_entity.items():
+            self.run._qbo_add_errors(self.writer.error_list(entity, items))
+
+    def hold(self, records, message):
+        records.write({"qbo_push_state": "held", "qbo_push_message": message})
+
+    def skip(self, records, message):
+        """Records with nothing to send (any more). One whose earlier send got no answer may
+        exist in QuickBooks already: it is not skipped silently but kept as 'answer lost'."""
+        if not records:
+            return
+        lost = records.filtered("qbo_push_request_id")
+        if lost:
+            lost.write(
+                {
+                    "qbo_push_state": "error",
+                    "qbo_push_message": self.env._(
+                        "%(message)s But an earlier send of it got no answer: QuickBooks Online "
+                        "may hold it already: check QuickBooks and void it there if it exists.",
+                        message=message,
+                    ),
+                }
+            )
+        (records - lost).write(
+            {"qbo_push_dirty": False, "qbo_push_state": "skipped", "qbo_push_message": message}
+        )
+
+    def domain(self, model, base=False):
+        """Domain of the records of ``model`` this connection sends."""
+        self.conn.ensure_one()
+        if model == "res.partner":
+            domain = [("qbo_binding_ids.connection_id", "=", self.conn.id)]
+        elif model == APPLICATION:
+            domain = [("company_id", "=", self.conn.company_id.id)]
+        elif model == "account.move":
+            domain = [
+                ("company_id", "=", self.conn.company_id.id),
+                ("move_type", "in", ("out_invoice", "out_refund")),
+                ("state", "in", ("posted", "cancel")),
+            ]
+        else:
+            domain = [
+                ("company_id", "=", self.conn.company_id.id),
+                ("partner_type", "=", "customer"),
+                ("payment_type", "=", "inbound"),
+            ]
+        if base:
+            domain += [("qbo_push_dirty", "=", True), ("qbo_push_state", "in", RUNNABLE_STATES)]
+        return domain
+
+    def has_work(self):
+        self.conn.ensure_one()
+        return any(
+            self.env[model]
+            .sudo()
+            .with_context(active_test=False)
+            .search_count(self.domain(model, base=True), limit=1)
+            for model in PUSH_MODELS
+        )
+
+    def has_candidates(self):
+        """Whether the push has a record to look at (runnable or held): one query."""
+        self.conn.ensure_one()
+        queries = []
+        for model in PUSH_MODELS:
+            Model = self.env[model].sudo().with_context(active_test=False)
+            domain = [
+                *self.domain(model),
+                ("qbo_push_dirty", "=", True),
+                ("qbo_push_state", "in", (*RUNNABLE_STATES, "held")),
+            ]
+            queries.append(SQL("EXISTS(%s)", Model._search(domain, limit=1).select()))
+        # execute_query flushes the pending changes of the fields the domains read.
+        return self.env.execute_query(SQL("SELECT %s", SQL(" OR ").join(queries)))[0][0]
+
+    def release_held(self):
+        """Settings or QuickBooks preferences changed: held records are checked again."""
+        released = False
+        for conn in self.conn:
+            for model in ("account.move", "account.payment"):
+                held = (
+                    self.env[model]
+                    .sudo()
+                    .search(
+                        [
+                            ("company_id", "=", conn.company_id.id),
+                            ("qbo_push_dirty", "=", True),
+                            ("qbo_push_state", "=", "held"),
+                        ]
+                    )
+                )
+                if held:
+                    held.with_context(**{NO_PUSH_KEY: True}).write({"qbo_push_state": "pending"})
+                    released = True
+        if released:
+            self.conn.invalidate_recordset(["qbo_held_count", "qbo_push_pending_count"])
+            self.env.ref(CRON_PUSH).sudo()._trigger()
