@@ -168,11 +168,13 @@ class QboTaxRate(models.Model):
                 rate.tax_id = rate._qbo_create_tax()
 
     def _qbo_create_tax(self):
-        """A sale tax of this rate's percentage, booked like the company's default sale tax."""
+        """A sale tax of this rate's percentage, booked like the company's default sale tax
+        (none when the company has no sale tax to copy the accounts of: a tax without them
+        would book the tax on the income account; the user maps one on the page)."""
         self.ensure_one()
         company = self.company_id
         Tax = self.env["account.tax"].sudo()
-        model = company.account_sale_tax_id or Tax.search(
+        model = company.account_sale_tax_id.filtered("active") or Tax.search(
             [
                 *Tax._check_company_domain(company),
                 ("type_tax_use", "=", "sale"),
@@ -180,6 +182,14 @@ class QboTaxRate(models.Model):
             ],
             limit=1,
         )
+        if not model:
+            return Tax
+        return self._qbo_new_tax(model)
+
+    def _qbo_new_tax(self, model):
+        """A sale tax of this rate's percentage, made like ``model`` (accounts, country)."""
+        self.ensure_one()
+        company = self.company_id
         percent = Decimal(str(self.percent)).normalize()
         vals = {
             "name": self.env._("%(name)s (QuickBooks)", name=self.name),
@@ -189,20 +199,19 @@ class QboTaxRate(models.Model):
             "type_tax_use": "sale",
             "company_id": company.id,
         }
-        if model:
-            vals["tax_group_id"] = self._qbo_tax_group(percent, model.tax_group_id).id
-            for field in ("invoice_repartition_line_ids", "refund_repartition_line_ids"):
-                vals[field] = [
-                    fields.Command.create(
-                        {
-                            "repartition_type": line.repartition_type,
-                            "factor_percent": line.factor_percent,
-                            "account_id": line.account_id.id,
-                        }
-                    )
-                    for line in model[field]
-                ]
-        return Tax.create(vals)
+        vals["tax_group_id"] = self._qbo_tax_group(percent, model.tax_group_id).id
+        for field in ("invoice_repartition_line_ids", "refund_repartition_line_ids"):
+            vals[field] = [
+                fields.Command.create(
+                    {
+                        "repartition_type": line.repartition_type,
+                        "factor_percent": line.factor_percent,
+                        "account_id": line.account_id.id,
+                    }
+                )
+                for line in model[field]
+            ]
+        return self.env["account.tax"].sudo().create(vals)
 
     def _qbo_tax_group(self, percent, model_group):
         """The tax group "Tax <percent>%" of the company (Odoo shows a tax under its group's
