@@ -950,6 +950,12 @@ class AccountMove(models.Model):
             self._qbo_update_move(entity, item, result)
         if entity in ("SalesReceipt", "RefundReceipt"):
             self.env["account.payment"]._qbo_sync_receipt_payments(connection, entity, remotes)
+        if entity in ("Invoice", "CreditMemo"):
+            applied = self.env["account.payment"]._qbo_apply_waiting(
+                connection, entity, result.ok_ids, client
+            )
+            if applied:
+                result.deps.append(("Payment", applied))
         return result
 
     @api.model
