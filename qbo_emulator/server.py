@@ -114,6 +114,8 @@ class EmulatorState:
         self.store.listeners.append(self.webhooks.event)
         self.counters = Counter()
         self.counter_lock = threading.Lock()
+        self.query_log = []  # (realm id, query text) of every API query, in order
+        self.latency = 0.0  # seconds added to every API request (a slow QuickBooks)
         self.realm_seq = 1
         if snapshot and os.path.exists(snapshot):
             self.load_snapshot(snapshot)
@@ -192,6 +194,10 @@ class EmulatorState:
         with self.counter_lock:
             self.counters[key] += 1
 
+    def log_query(self, realm_id, text):
+        with self.counter_lock:
+            self.query_log.append((realm_id, text))
+
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -267,6 +273,8 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/op/v1/jwks":
                 return self._json(200, {"keys": []})
             self.st.count(_endpoint_key(method, path))
+            if self.st.latency and path.startswith("/v3/"):
+                time.sleep(self.st.latency)
             fault = self.st.faults.take(path, path.startswith("/v3/"))
             if fault and fault["kind"] != "timeout_after_write":
                 self._apply_fault(fault, path)
@@ -530,6 +538,7 @@ class Handler(BaseHTTPRequestHandler):
                 text = body.decode("utf-8", "replace")
                 if text.startswith("query="):
                     text = urllib.parse.unquote_plus(text[6:])
+            self.st.log_query(realm.id, text)
             return 200, self._query(realm, text)
         if kind == "batch" and method == "POST":
             return 200, self._batch(realm, body)
@@ -913,7 +922,15 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and p == ["counters", "reset"]:
             with st.counter_lock:
                 st.counters.clear()
+                st.query_log.clear()
             return {"ok": True}
+        if method == "GET" and p == ["queries"]:
+            with st.counter_lock:
+                return {"queries": [list(q) for q in st.query_log]}
+        if p == ["latency"]:
+            if method == "POST":
+                st.latency = max(0.0, float(data.get("seconds", 0)))
+            return {"seconds": st.latency}
         if p == ["webhooks"]:
             if method == "POST":
                 st.webhooks.configure(**data)
