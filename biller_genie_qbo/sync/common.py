@@ -1,8 +1,10 @@
 """What the parts of the sync share: the commit policy, the time budget of a slice and the
 base of the engines."""
 
+import errno
 import os
 import resource
+import select
 import threading
 import time
 from dataclasses import dataclass, field
@@ -51,14 +53,20 @@ def _cpu_time():
 
 
 def _watch_worker_pings():
-    """Note when a prefork cron worker pings Odoo's master (its watchdog then restarts).
+    """Note when a prefork cron worker pings Odoo's master (its watchdog then restarts), and
+    keep its sleep under a short cron limit.
 
     Measured in Odoo 18's ``odoo/service/server.py``: a cron worker loops ``check_limits()``
-    (``RLIMIT_CPU`` = CPU used + ``--limit-time-cpu``), ping, ``sleep()`` (up to 60-69 s, less
-    when a cron trigger NOTIFY wakes it), then ``_process_jobs``: every ready job, each callback
-    repeated up to 10 times while it reports progress. The master SIGKILLs the worker when no
-    ping came for ``--limit-time-real-cron`` seconds: the limit covers the sleep and the whole
-    pass, not one callback. The ping is the moment before ``sleep()``; it is noted there."""
+    (``RLIMIT_CPU`` = CPU used + ``--limit-time-cpu``), ping, ``sleep()`` (SLEEP_INTERVAL +
+    pid % 10 = 60-69 s, less when a cron trigger NOTIFY wakes it), then ``_process_jobs``: every
+    ready job, each callback repeated up to 10 times while it reports progress. The master
+    SIGKILLs the worker when no ping came for ``--limit-time-real-cron`` seconds: the limit
+    covers the sleep and the whole pass, not one callback. The ping is the moment before
+    ``sleep()``; it is noted there.
+
+    Under a cron limit shorter than that sleep, Odoo kills its own idle cron workers every
+    ``limit`` seconds and runs a job only when a NOTIFY comes in time (after a restart, never):
+    the worker then sleeps a third of the limit instead."""
     worker = getattr(odoo_server, "WorkerCron", None)
     if worker is None or getattr(worker.sleep, "qbo_noted", False):
         return
@@ -66,7 +74,20 @@ def _watch_worker_pings():
 
     def sleep(self):
         _WORKER_PING.update(pid=os.getpid(), wall=time.time(), cpu=_cpu_time())
-        return original(self)
+        real, _cpu = cron_limits()
+        if not (real and self.db_index == 0 and real < odoo_server.SLEEP_INTERVAL + 10):
+            return original(self)
+        # Odoo's WorkerCron.sleep, with a shorter interval.
+        cnx = self.dbcursor._cnx  # pylint: disable=protected-access
+        try:
+            select.select([self.wakeup_fd_r, cnx], [], [], real / 3)
+            time.sleep(self.pid / 100 % 0.1)
+            cnx.poll()
+            odoo_server.empty_pipe(self.wakeup_fd_r)
+        except OSError as error:
+            if error.args[0] != errno.EINTR:
+                raise
+        return None
 
     sleep.qbo_noted = True
     worker.sleep = sleep
@@ -112,7 +133,8 @@ class SliceBudget:
         self.deadline = start + seconds if seconds is not None else None
         self.cpu_deadline = start_cpu + cpu_seconds if cpu_seconds is not None else None
         self.pages = pages
-        self.page_seconds = 0.0  # the longest page so far
+        self.started = start  # when the watchdog started counting (wall time)
+        self.page_seconds = 0.0  # the last page's
         self.seconds = seconds
 
     @classmethod

@@ -11,7 +11,11 @@ the connection, so the history keeps the runs that did something plus the last c
 import logging
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import fields
+
+from odoo.addons.base.models.ir_cron import _intervalTypes
 
 from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import (
@@ -34,6 +38,7 @@ _logger = logging.getLogger(__name__)
 MAIN_LANE = "biller_genie_qbo.ir_cron_qbo_sync"
 LANES = (MAIN_LANE, *(f"biller_genie_qbo.ir_cron_qbo_sync_lane_{n}" for n in range(2, 9)))
 POLL_SLACK = timedelta(minutes=1)  # a company polled this much early is due at the tick
+_PASS = {}  # the remaining work seen in this worker's current pass (key: its watchdog start)
 
 
 def trigger_lanes(env):
@@ -119,6 +124,7 @@ class SyncRunner(Engine):
             {
                 "sync_running": False,
                 "sync_requested": False,
+                "sync_wanted_at": False,
                 "last_sync_at": fields.Datetime.now(),
                 "last_sync_result": "failed",
                 "last_sync_message": message,
@@ -251,6 +257,7 @@ class SyncRunner(Engine):
         self.conn.write(
             {
                 "qbo_cursor": server_time,
+                "sync_wanted_at": False,
                 "last_sync_at": now,
                 "last_sync_result": "success",
                 "last_sync_message": False,
@@ -378,6 +385,8 @@ class SyncRunner(Engine):
                     what=import_label(self.conn).lower(),
                     where=where,
                 )
+                # The scan goes on in this run: it is the one a later slice continues.
+                self.conn.write({"qbo_scan": dict(self.conn.qbo_scan, run_id=run.id)})
         run.write({"slice_open": True, "slice_count": run.slice_count + 1})
         if update_page:
             vals = {"sync_running": True, "sync_requested": False}
@@ -415,6 +424,20 @@ class SyncRunner(Engine):
             )
         except QboError as error:
             failure = self.env._("QuickBooks Online answered an error: %(error)s", error=str(error))
+        except (
+            psycopg2.errors.SerializationFailure,
+            psycopg2.errors.LockNotAvailable,
+            psycopg2.errors.DeadlockDetected,
+        ) as error:
+            # Another transaction wrote the same rows (a user saving the page): the page is
+            # rolled back and the run goes on at the next slice, from the committed position.
+            _logger.info(
+                "QuickBooks connection %s: sync %s goes on later: %s", self.conn.id, run.id, error
+            )
+            if self.can_commit():
+                self.env.cr.rollback()
+            self.conn.invalidate_recordset()
+            finished = False
         except Exception as error:
             _logger.exception(
                 "QuickBooks connection %s (realm %s): sync %s failed",
@@ -445,6 +468,8 @@ class SyncRunner(Engine):
     def pause_run(self, run):
         """The slice ended at its budget, on a page boundary: the run waits for the next."""
         run.write({"slice_open": False, "progress": scan_progress(self.env, self.conn.qbo_scan)})
+        # Back of the queue (still under the lock: no other lane writes the row meanwhile).
+        self.conn.write({"sync_wanted_at": fields.Datetime.now()})
         conn_id, run_id, progress = self.conn.id, run.id, run.progress
         self.commit()
         _logger.info(
@@ -482,7 +507,7 @@ class SyncRunner(Engine):
         )
         vals = {"last_sync_at": now, "last_sync_message": message}
         if update_page:
-            vals.update(sync_running=False)
+            vals.update(sync_running=False, sync_wanted_at=False)
         vals["last_sync_result"] = "failed" if state == "failed" else "success"
         if state != "failed":
             vals["last_success_at"] = now
@@ -544,6 +569,11 @@ def cron_sync(connections):
     env = connections.env
     Connection = connections.sudo()
     budget = SliceBudget.for_env(env)
+    pass_key = budget.started if budget.limited else None
+    if pass_key and not budget.page_fits() and _PASS.get("key") == pass_key:
+        # A repeat (or another lane) of a pass whose budget is spent: the work is known.
+        env["ir.cron"]._notify_progress(done=1, remaining=_PASS["remaining"])
+        return
     mark_due(env)
     commit(env)
     served, done, stopped = set(), 0, False
@@ -572,13 +602,10 @@ def cron_sync(connections):
                 _logger.exception("QuickBooks connection %s: cannot record the crash", conn.id)
                 if can_commit():
                     env.cr.rollback()
-        if run is None and conn.id in locked_ids(env, [conn.id]):
-            continue  # another lane took it between the claim and the lock
-        paused = run is not None and run.state == "running"
-        conn.write({"sync_wanted_at": fields.Datetime.now() if paused else False})
-        commit(env)
+        if run is None:
+            continue  # another lane took it between the claim and the lock (or it crashed)
         done += 1
-        if paused:
+        if run.state == "running":  # paused at the budget
             stopped = True
             break
     # Requests on connections that are no longer connected are dropped.
@@ -588,8 +615,14 @@ def cron_sync(connections):
         {"sync_requested": False, "sync_wanted_at": False}
     )
     remaining = remaining_work(env)
-    if remaining and stopped:
+    if remaining and stopped and (not pass_key or _PASS.get("woken") != pass_key):
+        # Wake the cron workers, once per pass: NOTIFY at commit; this worker's next sleep
+        # returns at once too (a worker that sleeps its full 60 s after its ping is killed
+        # when the cron limit is shorter, and would start its next pass with no budget).
         trigger_lanes(env)
+        _PASS["woken"] = pass_key
+    if pass_key:
+        _PASS.update(key=pass_key, remaining=remaining)
     # Odoo re-runs a job at once only when it reports work done (else it assumes a job that
     # does not use the protocol, and waits for the next call): a lane that stopped at its
     # budget before any work counts the slice it gave up.
@@ -599,13 +632,22 @@ def cron_sync(connections):
 
 def mark_due(env):
     """The connected companies due for polling wait from now: never synced, or not since the
-    polling interval (the main lane's interval; outside a cron job: every company)."""
+    polling interval (the main lane's interval; outside a cron job: every company). Another
+    lane marking (or syncing) one of them at the same moment wins: this one leaves it."""
+    try:
+        with env.cr.savepoint():
+            _mark_due(env)
+    except (psycopg2.errors.SerializationFailure, psycopg2.errors.LockNotAvailable):
+        env.invalidate_all()
+
+
+def _mark_due(env):
     now = fields.Datetime.now()
     due_before = now
     if env.context.get("ir_cron_progress_id"):
         cron = env.ref(MAIN_LANE, raise_if_not_found=False)
         if cron:
-            interval = cron._intervalTypes[cron.interval_type](cron.interval_number)
+            interval = _intervalTypes[cron.interval_type](cron.interval_number)
             due_before = now - interval + POLL_SLACK
     due = (
         env["biller_genie_qbo.connection"]
@@ -622,11 +664,16 @@ def mark_due(env):
             ]
         )
     )
-    due.write({"sync_wanted_at": now})
     # A scan in progress always waits (e.g. after a kill, whatever its polling time).
-    env["biller_genie_qbo.connection"].sudo().search(
-        [("state", "=", "connected"), ("sync_wanted_at", "=", False), ("qbo_scan", "!=", False)]
-    ).write({"sync_wanted_at": now})
+    due |= (
+        env["biller_genie_qbo.connection"]
+        .sudo()
+        .search(
+            [("state", "=", "connected"), ("sync_wanted_at", "=", False), ("qbo_scan", "!=", False)]
+        )
+    )
+    due.write({"sync_wanted_at": now})
+    due.flush_recordset(["sync_wanted_at"])
 
 
 def locked_ids(env, ids):

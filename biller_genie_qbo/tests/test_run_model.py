@@ -80,7 +80,10 @@ class TestRunModel(QboCommon):
         first.write({"slice_open": True})
         self.assertIn("Importing", conn.sync_status)
         self.control.reset_counters()
-        second = self.slice(pages=100)
+        second = self.slice(pages=2)
+        self.assertEqual(second.state, "running")
+        self.assertEqual(conn.qbo_scan["run_id"], second.id, "the scan goes on in the new run")
+        self.assertEqual(self.slice(pages=100), second, "a paused run is not a ghost")
         self.assertEqual(first.state, "interrupted")
         self.assertTrue(first.end_at)
         self.assertIn("Interrupted", first.message)
@@ -92,6 +95,7 @@ class TestRunModel(QboCommon):
         self.assertEqual(self.binding_count("Item"), 20)
         history = conn.sync_run_ids
         self.assertFalse(history.filtered(lambda r: r.state == "running"), "no ghost run")
+        self.assertEqual(history.filtered(lambda r: r.state == "interrupted"), first)
 
     @mute_logger(*QUIET)
     def test_ghost_of_a_killed_push_or_retry(self):
@@ -147,7 +151,10 @@ class TestRunModel(QboCommon):
             ),
             patch.object(runner, "trigger_lanes") as wake,
         ):
-            Connection.with_context(qbo_page_size=8, qbo_slice_pages=2)._cron_qbo_sync()
+            # As Odoo's cron runs it (a progress record in the context), two pages a slice.
+            Connection.with_context(
+                qbo_page_size=8, qbo_slice_pages=2, ir_cron_progress_id=1
+            )._cron_qbo_sync()
         done, remaining = reported[-1]
         self.assertEqual(remaining, scan_remaining(conn.qbo_scan))
         self.assertGreater(remaining, 100)
