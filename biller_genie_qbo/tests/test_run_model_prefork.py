@@ -15,6 +15,7 @@ Plain pytest functions: they need committed data and processes of their own. The
 
 import os
 import re
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -146,10 +147,10 @@ def test_big_import_in_slices_each_page_once_while_a_small_company_syncs(world):
     full = max(runs, key=lambda r: r["slice_count"])
     assert full["state"] == "success", full
     assert full["slice_count"] > 3, "the import took several bounded slices"
-    print(
+    sys.stderr.write(
         f"\nbig import: {seconds:.0f} s, {full['slice_count']} slices, {len(queries)} pages, "
         f"{world.kills()} idle cron workers killed; small company synced after "
-        f"{small_seconds:.0f} s"
+        f"{small_seconds:.0f} s\n"
     )
 
 
