@@ -1,4 +1,4 @@
-"""python -m qbo_emulator --port 8765 [--host 127.0.0.1] [--seed demo|none] ..."""
+"""python -m qbo_emulator --port 8765 [--host 127.0.0.1] [--seed demo|none|us_ast|…] ..."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 
+from .companies import COMPANIES
 from .server import DEMO_REALM_ID, Emulator
 
 
@@ -15,7 +16,12 @@ def main(argv=None):
     )
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--seed", choices=("demo", "none"), default="demo")
+    ap.add_argument("--seed", choices=("demo", "none", *COMPANIES), default="demo")
+    ap.add_argument(
+        "--demo-tax-mix",
+        action="store_true",
+        help="add the real-data tax documents to the demo company (off: the addon's tests)",
+    )
     ap.add_argument(
         "--snapshot",
         default=None,
@@ -39,20 +45,22 @@ def main(argv=None):
         webhook_format=args.webhook_format,
         time_factor=args.time_factor,
         throttle=not args.no_throttle,
+        demo_tax_mix=args.demo_tax_mix,
     )
+
+    def _term(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _term)
     emu.start()
     realm = (
         emu.realm_id
         if emu.realm_id in emu.state.store.realms
         else (next(iter(emu.state.store.realms), DEMO_REALM_ID))
     )
-    print(f"QBO emulator listening on {emu.base_url} (realm {realm})", flush=True)
-
-    def _term(*_):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _term)
     try:
+        # printed inside the try: a SIGINT right after the line still stops cleanly
+        print(f"QBO emulator listening on {emu.base_url} (realm {realm})", flush=True)
         emu.thread.join()
     except KeyboardInterrupt:
         pass

@@ -37,8 +37,10 @@ class EmulatorControl:
     def realms(self):
         return self._call("GET", "realms")["realms"]
 
-    def create_realm(self, seed="demo", realm_id=None, company_name=None):
-        body = {"seed": seed}
+    def create_realm(self, seed="demo", realm_id=None, company_name=None, **options):
+        """seed: demo | none | us_ast | us_manual | ca | uk | au | mc; options: tax_mix (demo),
+        invoices / payments (tax-model companies)."""
+        body = {"seed": seed, **options}
         if realm_id:
             body["realm_id"] = realm_id
         if company_name:
@@ -55,11 +57,14 @@ class EmulatorControl:
         bundle_ratio=0.1,
         lines_per_invoice=3,
         seed=1,
+        **options,
     ):
+        """options: tax_mix (bool), spread_days (int)."""
         return self._call(
             "POST",
             f"realms/{realm_id}/generate",
             {
+                **options,
                 "customers": customers,
                 "items": items,
                 "invoices": invoices,
@@ -89,6 +94,31 @@ class EmulatorControl:
 
     def entity(self, realm_id, entity, entity_id):
         return self._call("GET", f"realms/{realm_id}/entities/{entity}/{entity_id}")
+
+    def metering(self, realm_id, allowance=..., metered=None, reset=False):
+        """This month's metered / free / failed calls of the realm; optionally set the
+        allowance (None = unlimited), the metered count, or reset."""
+        body = {}
+        if allowance is not ...:
+            body["allowance"] = allowance
+        if metered is not None:
+            body["metered"] = metered
+        if reset:
+            body["reset"] = True
+        if not body:
+            return self._call("GET", f"realms/{realm_id}/metering")
+        return self._call("POST", f"realms/{realm_id}/metering", body)
+
+    def metering_all(self):
+        """{"month", "workspace": {metered, free, failed} summed over realms, "realms": {…}}."""
+        return self._call("GET", "metering")
+
+    def exchange_rates(self, realm_id, rates):
+        """rates: {"EUR": {"2026-01-01": "1.10"}} (to the home currency)."""
+        return self._call("POST", f"realms/{realm_id}/exchange_rates", rates)
+
+    def file(self, realm_id, attachable_id):
+        return self._call("GET", f"files/{realm_id}/{attachable_id}")
 
     def set_preferences(self, realm_id, **prefs):
         return self._call("POST", f"realms/{realm_id}/preferences", prefs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from decimal import Decimal
 
-from . import faults
+from . import faults, tax
 from .util import ZERO, dec, money
 
 COMMON = {"Id", "SyncToken", "MetaData", "domain", "sparse", "status"}
@@ -335,6 +335,34 @@ KNOWN["CompanyInfo"] = {
     "NameValue",
     "CustomerCommunicationEmailAddr",
 }
+KNOWN["Class"] = {"Active", "FullyQualifiedName", "Name", "ParentRef", "SubClass"}
+KNOWN["Department"] = {"Active", "FullyQualifiedName", "Name", "ParentRef", "SubDepartment"}
+KNOWN["TaxAgency"] = {
+    "DisplayName",
+    "TaxTrackedOnSales",
+    "TaxTrackedOnPurchases",
+    "TaxRegistrationNumber",
+}
+KNOWN["CompanyCurrency"] = {"Active", "Code", "Name", "CustomField"}
+KNOWN["ExchangeRate"] = {
+    "AsOfDate",
+    "CustomField",
+    "Rate",
+    "SourceCurrencyCode",
+    "TargetCurrencyCode",
+}
+KNOWN["Attachable"] = {
+    "AttachableRef",
+    "Category",
+    "ContentType",
+    "FileAccessUri",
+    "FileName",
+    "Note",
+    "Size",
+    "TempDownloadUri",
+    "ThumbnailFileAccessUri",
+    "ThumbnailTempDownloadUri",
+}
 for _k in KNOWN.values():
     _k |= COMMON
 
@@ -348,14 +376,23 @@ LIST_ENTITIES = {
     "TaxCode",
     "TaxRate",
     "Employee",
+    "Class",
+    "Department",
+    "TaxAgency",
+    "CompanyCurrency",
 }
 NAME_ENTITIES = {"Customer", "Vendor", "Employee"}  # DisplayName namespace
 SALES_ENTITIES = {"Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt", "Estimate"}
 TXN_ENTITIES = SALES_ENTITIES | {"Payment"}
 NUMBERED = SALES_ENTITIES  # DocNumber sequence
-WRITABLE_ENTITIES = (LIST_ENTITIES - {"TaxCode", "TaxRate"}) | TXN_ENTITIES | {"Preferences"}
+WRITABLE_ENTITIES = (
+    (LIST_ENTITIES - {"TaxCode", "TaxRate", "TaxAgency"})
+    | TXN_ENTITIES
+    | {"Preferences", "Attachable"}
+)
 ALL_ENTITIES = set(KNOWN)
-CDC_UNSUPPORTED = {"TaxCode", "TaxRate"}
+# Intuit's CDC page: not supported for JournalCode, TaxAgency, TimeActivity, TaxCode, TaxRate
+CDC_UNSUPPORTED = {"TaxCode", "TaxRate", "TaxAgency", "ExchangeRate"}
 BY_LOWER = {e.lower(): e for e in ALL_ENTITIES}
 
 # lower-case attribute name -> canonical spelling, for case-insensitive queries
@@ -382,7 +419,7 @@ for _n in (
     "DetailType",
     "URI",
 ):
-    CANON[_n.lower()] = _n
+    CANON.setdefault(_n.lower(), _n)  # "Name" stays "Name"; query._get falls back by case
 
 
 def resolve(name):
@@ -507,7 +544,22 @@ def _email(src, key, maxlen):
     return {"Address": addr}
 
 
-USD = {"value": "USD", "name": "United States Dollar"}
+def person_currency(realm, src):
+    """A customer's / vendor's currency: any active company currency when multicurrency is on,
+    else the home currency (anything else is refused)."""
+    home_code = realm.home_currency()
+    cur = _id(src.get("CurrencyRef"), "CurrencyRef") or home_code
+    if cur != home_code:
+        if not realm.pref.get("MultiCurrencyEnabled"):
+            raise faults.business(
+                f"Multicurrency is not turned on: the currency must be {home_code}.",
+                "CurrencyRef",
+            )
+        if cur not in realm.currencies():
+            raise faults.business(
+                f"The currency {cur} is not in the company's currency list.", "CurrencyRef"
+            )
+    return currency_ref(cur)
 
 
 def _copy(src, out, keys):
@@ -628,7 +680,7 @@ def norm_person(realm, entity, src, old):
                 "PreferredDeliveryMethod",
             )
         out["PreferredDeliveryMethod"] = pdm
-        out["CurrencyRef"] = USD
+        out["CurrencyRef"] = person_currency(realm, src)
         _, t = ref(realm, "Term", src, "SalesTermRef")
         if t:
             out["SalesTermRef"] = {"value": t["value"]}
@@ -640,7 +692,7 @@ def norm_person(realm, entity, src, old):
         out["BalanceWithJobs"] = old.get("BalanceWithJobs", ZERO) if old else ZERO
     elif entity == "Vendor":
         out["Vendor1099"] = _bool(src, "Vendor1099", False)
-        out["CurrencyRef"] = USD
+        out["CurrencyRef"] = person_currency(realm, src)
         out["Balance"] = old.get("Balance", ZERO) if old else ZERO
     elif not out.get("GivenName") and not out.get("FamilyName"):
         raise faults.required_missing("GivenName")
@@ -695,7 +747,7 @@ def norm_account(realm, entity, src, old):
         "AccountSubType": src.get("AccountSubType") or sub,
         "CurrentBalance": old.get("CurrentBalance", ZERO) if old else ZERO,
         "CurrentBalanceWithSubAccounts": old.get("CurrentBalance", ZERO) if old else ZERO,
-        "CurrencyRef": USD,
+        "CurrencyRef": currency_ref(realm.home_currency()),
     }
     _copy(src, out, ("Description", "AcctNum", "TaxCodeRef"))
     parent, _ = ref(realm, "Account", src, "ParentRef")
@@ -827,6 +879,74 @@ def norm_paymentmethod(realm, entity, src, old):
     }
 
 
+def norm_class(realm, entity, src, old):
+    """Class and Department: Name, optional parent (SubClass / SubDepartment)."""
+    name = _str(src, "Name", 100)
+    if not name:
+        raise faults.required_missing("Name")
+    if ":" in name:
+        raise faults.business("The name can't contain a colon (:).", "Name")
+    sub = "SubClass" if entity == "Class" else "SubDepartment"
+    out = {
+        "Name": name,
+        sub: False,
+        "FullyQualifiedName": name,
+        "Active": _bool(src, "Active", True),
+    }
+    parent, _ = ref(realm, entity, src, "ParentRef")
+    if parent is not None:
+        out[sub] = True
+        out["ParentRef"] = {"value": parent["Id"]}
+        out["FullyQualifiedName"] = parent["FullyQualifiedName"] + ":" + name
+    return out
+
+
+def norm_currency(realm, entity, src, old):
+    """CompanyCurrency: a currency the company bills in (multicurrency on)."""
+    if not realm.pref.get("MultiCurrencyEnabled"):
+        raise faults.business("Multicurrency is not turned on for this company.", "Code")
+    code = (_str(src, "Code", 3) or "").upper()
+    if len(code) != 3 or not code.isalpha():
+        raise faults.required_missing("Code")
+    if code == realm.home_currency():
+        raise faults.business("The home currency is already in the currency list.", "Code")
+    if old is None and code in realm.currencies():
+        raise faults.duplicate_name("currency")
+    if old is not None and code != old.get("Code"):
+        raise faults.business("A currency's Code can't be changed.", "Code")
+    if old is None:
+        realm.pref.setdefault("Currencies", []).append(code)
+    return {
+        "Code": code,
+        "Name": src.get("Name") or CURRENCY_NAMES.get(code, code),
+        "Active": _bool(src, "Active", True),
+    }
+
+
+def norm_attachable(realm, entity, src, old):
+    refs = []
+    for r in src.get("AttachableRef") or []:
+        er = (r or {}).get("EntityRef") or {}
+        ent = BY_LOWER.get(str(er.get("type", "")).lower())
+        if ent is None or realm.get(ent, _id(er, "EntityRef") or "") is None:
+            raise faults.object_not_found("AttachableRef.EntityRef")
+        refs.append(
+            {
+                "EntityRef": {"type": ent, "value": _id(er, "EntityRef")},
+                "IncludeOnSend": _bool(r, "IncludeOnSend", False),
+            }
+        )
+    out = {"AttachableRef": refs}
+    for k in ("FileName", "ContentType", "Note", "Category"):
+        v = _str(src, k, 1000)
+        if v:
+            out[k] = v
+    if not out.get("FileName") and not out.get("Note"):
+        raise faults.required_missing("FileName")
+    _copy(src, out, ("Size", "FileAccessUri", "TempDownloadUri"))
+    return out
+
+
 # ---------------------------------------------------------------- sales transactions
 
 LINE_TYPES = (
@@ -838,23 +958,59 @@ LINE_TYPES = (
 )
 
 
-def _tax_code_of(realm, value):
-    if value is None:
-        return None
-    v = str(value)
-    if v in ("TAX", "NON"):
-        return v
-    tc = realm.get("TaxCode", v)
+SHIPPING_ITEM = "SHIPPING_ITEM_ID"
+
+
+def _line_code(realm, item, d):
+    """The line's tax code: "TAX"/"NON" in the US, a TaxCode Id (or None) elsewhere."""
+    tc = _id(d.get("TaxCodeRef"), "TaxCodeRef")
+    if tax.is_us(realm):
+        if tc is None:
+            return "TAX" if (item or {}).get("Taxable") else "NON"
+        if tc in ("TAX", "NON"):
+            return tc
+        code = realm.get("TaxCode", tc)
+        if code is None:
+            raise faults.object_not_found("TaxCodeRef")
+        return "TAX" if code.get("Taxable") else "NON"
     if tc is None:
-        raise faults.object_not_found("TaxCodeRef")
-    return "TAX" if tc.get("Taxable") else "NON"
+        tc = _id((item or {}).get("SalesTaxCodeRef"), "SalesTaxCodeRef")
+    if tc is None:
+        return None
+    if tc in ("TAX", "NON") or realm.get("TaxCode", tc) is None:
+        raise faults.object_not_found(
+            "TaxCodeRef",
+            f"Object Not Found : Something you're trying to use has been made inactive. "
+            f"Check the fields with accounts, customers, items, vendors or employees. "
+            f"TaxCode {tc}",
+        )
+    return tc
+
+
+def _line_class(realm, d, det):
+    cref = d.get("ClassRef")
+    if _blank(cref):
+        return
+    if not realm.pref.get("ClassTrackingPerTxnLine"):
+        return  # QBO drops a line class when the company does not track classes per line
+    _, r = ref(realm, "Class", d, "ClassRef", element="Line.SalesItemLineDetail.ClassRef")
+    det["ClassRef"] = r
 
 
 def _sales_item(realm, ln, d, check=True):
-    """Compute one SalesItemLineDetail line; returns (line, amount, taxable_amount)."""
-    item, iref = ref(
-        realm, "Item", d, "ItemRef", required=True, element="Line.SalesItemLineDetail.ItemRef"
-    )
+    """Compute one SalesItemLineDetail line; returns (line, amount, tax code)."""
+    if _id(d.get("ItemRef"), "ItemRef") == SHIPPING_ITEM:
+        if not realm.pref.get("AllowShipping"):
+            raise faults.object_not_found(
+                "Line.SalesItemLineDetail.ItemRef",
+                "Object Not Found : Shipping is not turned on for this company "
+                "(SalesFormsPrefs.AllowShipping). ItemRef=SHIPPING_ITEM_ID",
+            )
+        item, iref = {"Taxable": realm.pref.get("ShippingTaxable", False)}, {"value": SHIPPING_ITEM}
+    else:
+        item, iref = ref(
+            realm, "Item", d, "ItemRef", required=True, element="Line.SalesItemLineDetail.ItemRef"
+        )
     if item.get("Type") in ("Group", "Category"):
         raise faults.business(
             f"The item {item['Name']} can't be used on a sales line (type {item['Type']}).",
@@ -862,6 +1018,8 @@ def _sales_item(realm, ln, d, check=True):
         )
     qty = _num(d, "Qty")
     price = _num(d, "UnitPrice")
+    if price is not None:
+        price = tax.price7(price)
     amount = _num(ln, "Amount")
     if amount is not None and amount != 0 and not qty and not price:
         qty = price = None  # python-quickbooks sends Qty 0 / UnitPrice 0 by default
@@ -893,33 +1051,34 @@ def _sales_item(realm, ln, d, check=True):
         det["Qty"] = qty
     if item.get("IncomeAccountRef"):
         det["ItemAccountRef"] = item["IncomeAccountRef"]
-    tc = d.get("TaxCodeRef")
-    tcv = (
-        _tax_code_of(realm, _id(tc, "TaxCodeRef"))
-        if tc
-        else ("TAX" if item.get("Taxable") else "NON")
-    )
-    det["TaxCodeRef"] = {"value": tcv}
+    code = _line_code(realm, item, d)
+    if code is not None:
+        det["TaxCodeRef"] = {"value": code}
     sd = _date(d, "ServiceDate")
     if sd:
         det["ServiceDate"] = sd
-    _copy(d, det, ("ClassRef", "DiscountRate", "DiscountAmt", "MarkupInfo", "TaxInclusiveAmt"))
+    _line_class(realm, d, det)
+    _copy(d, det, ("DiscountRate", "DiscountAmt", "MarkupInfo"))
+    tia = _num(d, "TaxInclusiveAmt")
+    if tia is not None and not tax.is_us(realm):
+        det["TaxInclusiveAmt"] = money(tia)  # the gross, as sent (or echoed back)
     out = {"DetailType": "SalesItemLineDetail", "Amount": amount, "SalesItemLineDetail": det}
     desc = ln.get("Description")
     if desc is None or desc == "":
         desc = item.get("Description")
     if desc:
         out["Description"] = desc
-    return out, amount, (amount if tcv == "TAX" else ZERO)
+    return out, amount, code
 
 
 def compute_lines(realm, lines_in, check=True):
-    """Return (lines, subtotal, discount, taxable)."""
+    """Return (lines, items, groups, discounts): items = [(line, amount, code)] of every item
+    line (bundle children included), groups = [(group line, its children items)]."""
     if not isinstance(lines_in, list):
         raise faults.request_parse("Line must be an array")
     out = []
-    subtotal = ZERO
-    taxable = ZERO
+    items = []
+    groups = []
     discounts = []
     used_ids = set()
     for ln in lines_in:
@@ -934,9 +1093,8 @@ def compute_lines(realm, lines_in, check=True):
             raise faults.required_missing("Line.DetailType", f"Invalid line DetailType: {dt}")
         lid = _id(ln.get("Id"), "Line.Id")
         if dt == "SalesItemLineDetail":
-            o, amt, tx = _sales_item(realm, ln, ln.get("SalesItemLineDetail") or {}, check)
-            subtotal += amt
-            taxable += tx
+            o, amt, code = _sales_item(realm, ln, ln.get("SalesItemLineDetail") or {}, check)
+            items.append((o, amt, code))
         elif dt == "GroupLineDetail":
             g = ln.get("GroupLineDetail") or {}
             gitem, gref = ref(
@@ -952,7 +1110,7 @@ def compute_lines(realm, lines_in, check=True):
             gq = _num(g, "Quantity", Decimal(1))
             children_in = g.get("Line") or []
             children = []
-            gamt = ZERO
+            mine = []
             if not children_in:
                 for comp in gitem.get("ItemGroupDetail", {}).get("ItemGroupLine", []):
                     citem = realm.get("Item", comp["ItemRef"]["value"])
@@ -972,22 +1130,22 @@ def compute_lines(realm, lines_in, check=True):
                     raise faults.business(
                         "Bundle lines can only contain item lines.", "GroupLineDetail.Line"
                     )
-                co, camt, ctx = _sales_item(realm, c, c.get("SalesItemLineDetail") or {}, check)
+                co, camt, code = _sales_item(realm, c, c.get("SalesItemLineDetail") or {}, check)
                 cid = _id(c.get("Id"), "Line.Id")
                 if cid:
                     co["Id"] = cid
                 children.append(co)
-                gamt += camt
-                taxable += ctx
-            subtotal += gamt
+                mine.append((co, camt, code))
+            items += mine
             o = {
                 "DetailType": "GroupLineDetail",
-                "Amount": gamt,
+                "Amount": ZERO,
                 "GroupLineDetail": {"GroupItemRef": gref, "Quantity": gq, "Line": children},
             }
             desc = ln.get("Description") or gitem.get("Description")
             if desc:
                 o["Description"] = desc
+            groups.append((o, mine))
         elif dt == "DiscountLineDetail":
             d = ln.get("DiscountLineDetail") or {}
             pb = _bool(d, "PercentBased", False)
@@ -1014,12 +1172,6 @@ def compute_lines(realm, lines_in, check=True):
             o["Id"] = lid
             used_ids.add(lid)
         out.append(o)
-    discount = ZERO
-    for o in discounts:
-        det = o["DiscountLineDetail"]
-        if det["PercentBased"]:
-            o["Amount"] = money(subtotal * det["DiscountPercent"] / 100)
-        discount += o["Amount"]
     # ids and line numbers
     nxt = max([int(i) for i in used_ids if i.isdigit()] + [0]) + 1
     n = 0
@@ -1035,54 +1187,33 @@ def compute_lines(realm, lines_in, check=True):
                 nxt += 1
         # put Id first for readability
         o_id = o.pop("Id")
-        items = list(o.items())
+        items_ = list(o.items())
         o.clear()
         o["Id"] = o_id
-        o.update(items)
-    return out, money(subtotal), money(discount), money(taxable)
+        o.update(items_)
+    return out, items, groups, discounts
 
 
-def compute_tax(realm, src, taxable, subtotal, discount, apply_after):
-    ttd = src.get("TxnTaxDetail") or {}
-    code_id = _id(ttd.get("TxnTaxCodeRef"), "TxnTaxCodeRef")
-    if code_id in ("TAX", "NON"):
-        code_id = None
-    if code_id is None and taxable > 0:
-        code_id = realm.default_tax_code()
-    if code_id is None or taxable <= 0:
-        return {"TotalTax": ZERO}, ZERO
-    tc = realm.get("TaxCode", code_id)
-    if tc is None:
-        raise faults.object_not_found("TxnTaxDetail.TxnTaxCodeRef")
-    base = taxable
-    if apply_after and subtotal > 0 and discount > 0:
-        base = money(taxable - discount * taxable / subtotal)
-    lines = []
-    total = ZERO
-    for d in tc.get("SalesTaxRateList", {}).get("TaxRateDetail", []):
-        rate = realm.get("TaxRate", d["TaxRateRef"]["value"])
-        if rate is None:
-            continue
-        pct = rate["RateValue"]
-        amt = money(base * pct / 100)
-        total += amt
-        lines.append(
-            {
-                "Amount": amt,
-                "DetailType": "TaxLineDetail",
-                "TaxLineDetail": {
-                    "TaxRateRef": {"value": rate["Id"]},
-                    "PercentBased": True,
-                    "TaxPercent": pct,
-                    "NetAmountTaxable": base,
-                },
-            }
-        )
-    return {
-        "TxnTaxCodeRef": {"value": tc["Id"]},
-        "TotalTax": money(total),
-        "TaxLine": lines,
-    }, money(total)
+def price_lines(realm, src, items, groups, discounts, cust, apply_after, gtc):
+    """Amounts and tax of the lines: (subtotal, discount, tax, TxnTaxDetail)."""
+    gross = None
+    if gtc == "TaxInclusive" and not tax.is_us(realm):
+        items, gross = tax.back_out(realm, items)
+    subtotal = money(sum((a for _l, a, _c in items), ZERO))
+    zero_groups = realm.pref.get("GroupLineAmount") == "zero"
+    for g, mine in groups:
+        g["Amount"] = ZERO if zero_groups else money(sum((c["Amount"] for c, *_ in mine), ZERO))
+    discount = ZERO
+    for o in discounts:
+        det = o["DiscountLineDetail"]
+        if det["PercentBased"]:
+            o["Amount"] = money(subtotal * det["DiscountPercent"] / 100)
+        discount += o["Amount"]
+    discount = money(discount)
+    ttd, total_tax = tax.compute(
+        realm, src, items, subtotal, discount, cust, apply_after, gtc, gross=gross
+    )
+    return subtotal, discount, total_tax, ttd
 
 
 def custom_fields(realm, src):
@@ -1115,7 +1246,7 @@ def norm_sales(realm, entity, src, old, check=True):
     lines_in = src.get("Line")
     if _blank(lines_in):
         raise faults.required_missing("Line", "Required parameter Line is missing in the request")
-    lines, subtotal, discount, taxable = compute_lines(realm, lines_in, check)
+    lines, items, groups, discounts = compute_lines(realm, lines_in, check)
     if (
         not any(ln["DetailType"] in ("SalesItemLineDetail", "GroupLineDetail") for ln in lines)
         and entity != "Estimate"
@@ -1123,15 +1254,42 @@ def norm_sales(realm, entity, src, old, check=True):
         raise faults.required_missing(
             "Line", "Required parameter Line.SalesItemLineDetail is missing in the request"
         )
-    apply_after = _bool(src, "ApplyTaxAfterDiscount", False)
-    ttd, tax = compute_tax(realm, src, taxable, subtotal, discount, apply_after)
-    total = money(subtotal - discount + tax)
+    sent_after = _bool(src, "ApplyTaxAfterDiscount", None)
+    apply_after = (
+        sent_after if sent_after is not None else bool(realm.pref.get("TaxAfterDiscountDefault"))
+    )
+    gtc = None
+    if not tax.is_us(realm):
+        gtc = src.get("GlobalTaxCalculation") or realm.pref.get("GlobalTaxCalculation")
+        gtc = gtc or "TaxExcluded"
+        if gtc not in ("TaxExcluded", "TaxInclusive", "NotApplicable"):
+            raise faults.QBOFault(
+                2040,
+                "Invalid Enumeration",
+                f"Invalid Enumeration : GlobalTaxCalculation. Supplied value:{gtc}",
+                "GlobalTaxCalculation",
+            )
+        if gtc != "NotApplicable":
+            missing = [ln for ln, _a, c in items if c is None]
+            if missing:
+                raise faults.business(
+                    "Make sure all your transactions have a tax rate before you save "
+                    "(Line.SalesItemLineDetail.TaxCodeRef).",
+                    "TaxCodeRef",
+                )
+    subtotal, discount, tax_amt, ttd = price_lines(
+        realm, src, items, groups, discounts, cust, apply_after, gtc
+    )
+    total = money(subtotal - discount + tax_amt)
     lines.append({"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
+    currency, rate = currency_of(realm, src, cust)
     out = {}
     if cref:
         out["CustomerRef"] = cref
     out["TxnDate"] = _date(src, "TxnDate") or realm.today()
-    out["CurrencyRef"] = USD
+    out["CurrencyRef"] = currency
+    if rate is not None:
+        out["ExchangeRate"] = rate
     dn = src.get("DocNumber")
     if not _blank(dn):
         dn = str(dn)
@@ -1163,8 +1321,6 @@ def norm_sales(realm, entity, src, old, check=True):
             "BillAddr",
             "ShipAddr",
             "ShipFromAddr",
-            "ClassRef",
-            "DepartmentRef",
             "ShipMethodRef",
             "TrackingNum",
             "DeliveryInfo",
@@ -1179,7 +1335,9 @@ def norm_sales(realm, entity, src, old, check=True):
     sd = _date(src, "ShipDate")
     if sd:
         out["ShipDate"] = sd
-    out["ApplyTaxAfterDiscount"] = apply_after
+    txn_refs(realm, src, out)
+    if sent_after is not None:
+        out["ApplyTaxAfterDiscount"] = sent_after  # echoed only when sent
     out["PrintStatus"] = src.get("PrintStatus") or "NotSet"
     if entity != "RefundReceipt":
         es = src.get("EmailStatus") or "NotSet"
@@ -1196,7 +1354,7 @@ def norm_sales(realm, entity, src, old, check=True):
             )
         out["EmailStatus"] = es
     out["TotalAmt"] = total
-    out["HomeTotalAmt"] = total
+    out["HomeTotalAmt"] = home(total, rate)
     if entity == "Invoice":
         due = _date(src, "DueDate")
         term, tref = ref(realm, "Term", src, "SalesTermRef")
@@ -1210,8 +1368,7 @@ def norm_sales(realm, entity, src, old, check=True):
         if tref:
             out["SalesTermRef"] = tref
         if due is None:
-            days = int(term.get("DueDays", 30)) if term else 30
-            due = (_dt.date.fromisoformat(out["TxnDate"]) + _dt.timedelta(days=days)).isoformat()
+            due = due_date(term, out["TxnDate"])
         out["DueDate"] = due
         out["Deposit"] = _num(src, "Deposit", ZERO)
         out["AllowIPNPayment"] = _bool(src, "AllowIPNPayment", False)
@@ -1219,6 +1376,7 @@ def norm_sales(realm, entity, src, old, check=True):
         out["AllowOnlineCreditCardPayment"] = _bool(src, "AllowOnlineCreditCardPayment", False)
         out["AllowOnlineACHPayment"] = _bool(src, "AllowOnlineACHPayment", False)
         out["Balance"] = total  # store subtracts payments
+        out["HomeBalance"] = home(total, rate)
         out["LinkedTxn"] = []
     elif entity == "CreditMemo":
         out["RemainingCredit"] = total
@@ -1240,8 +1398,89 @@ def norm_sales(realm, entity, src, old, check=True):
         ed = _date(src, "ExpirationDate")
         if ed:
             out["ExpirationDate"] = ed
-    out["GlobalTaxCalculation"] = src.get("GlobalTaxCalculation") or "TaxExcluded"
+    if gtc is not None:
+        out["GlobalTaxCalculation"] = gtc
     return out
+
+
+def due_date(term, txn_date):
+    """STANDARD terms: TxnDate + DueDays; DATE_DRIVEN: DayOfMonthDue of this month, or of the
+    next month when the TxnDate is within DueNextMonthDays of it."""
+    d = _dt.date.fromisoformat(txn_date)
+    if term is not None and term.get("Type") == "DATE_DRIVEN" and term.get("DayOfMonthDue"):
+        import calendar
+
+        dom = int(term["DayOfMonthDue"])
+        y, m = d.year, d.month
+
+        def on(y, m):
+            return _dt.date(y, m, min(dom, calendar.monthrange(y, m)[1]))
+
+        due = on(y, m)
+        if due < d or (due - d).days < int(term.get("DueNextMonthDays") or 0):
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+            due = on(y, m)
+        return due.isoformat()
+    days = int(term.get("DueDays", 30)) if term else 30
+    return (d + _dt.timedelta(days=days)).isoformat()
+
+
+def home(amount, rate):
+    return money(amount * rate) if rate is not None else amount
+
+
+def currency_of(realm, src, cust, element="CurrencyRef"):
+    """(CurrencyRef, ExchangeRate or None) of a transaction: the customer's currency; the rate
+    as sent, else the company's rate for the TxnDate; None (no field) in the home currency."""
+    home_code = realm.home_currency()
+    cur = _id(src.get("CurrencyRef"), element)
+    cust_cur = ((cust or {}).get("CurrencyRef") or {}).get("value") or home_code
+    if cur is None:
+        cur = cust_cur
+    if not realm.pref.get("MultiCurrencyEnabled"):
+        if cur != home_code:
+            raise faults.business(
+                f"Multicurrency is not turned on: the currency must be {home_code}.", element
+            )
+        return currency_ref(home_code), None
+    if cust is not None and cur != cust_cur:
+        raise faults.business(
+            f"The transaction currency {cur} must be the customer's currency {cust_cur}.", element
+        )
+    if cur == home_code:
+        return currency_ref(cur), Decimal(1)
+    sent = _num(src, "ExchangeRate")
+    if sent is not None and sent > 0:
+        return currency_ref(cur), sent
+    r = realm.exchange_rate(cur, _date(src, "TxnDate") or realm.today())
+    if r is None:
+        raise faults.business(f"No exchange rate for {cur}.", "ExchangeRate")
+    return currency_ref(cur), r
+
+
+CURRENCY_NAMES = {
+    "USD": "United States Dollar",
+    "CAD": "Canadian Dollar",
+    "GBP": "British Pound Sterling",
+    "AUD": "Australian Dollar",
+    "EUR": "Euro",
+    "MXN": "Mexican Peso",
+    "JPY": "Japanese Yen",
+}
+
+
+def currency_ref(code):
+    return {"value": code, "name": CURRENCY_NAMES.get(code, code)}
+
+
+def txn_refs(realm, src, out):
+    """Transaction-level ClassRef (ClassTrackingPerTxn) and DepartmentRef (TrackDepartments)."""
+    if not _blank(src.get("ClassRef")) and realm.pref.get("ClassTrackingPerTxn"):
+        _, r = ref(realm, "Class", src, "ClassRef")
+        out["ClassRef"] = r
+    if not _blank(src.get("DepartmentRef")) and realm.pref.get("TrackDepartments"):
+        _, r = ref(realm, "Department", src, "DepartmentRef")
+        out["DepartmentRef"] = r
 
 
 def norm_payment(realm, entity, src, old):
@@ -1285,6 +1524,12 @@ def norm_payment(realm, entity, src, old):
                 raise faults.business(
                     f"The {ttype} {tid} belongs to another customer.", "LinkedTxn"
                 )
+            cust_cur = (cust.get("CurrencyRef") or {}).get("value") or realm.home_currency()
+            txn_cur = (txn.get("CurrencyRef") or {}).get("value") or realm.home_currency()
+            if ttype != "JournalEntry" and txn_cur != cust_cur:
+                raise faults.business(
+                    f"The {ttype} {tid} is in {txn_cur}, the payment in {cust_cur}.", "LinkedTxn"
+                )
             links.append({"TxnId": tid, "TxnType": ttype})
             applied += -amt if ttype == "CreditMemo" else amt
         if not links:
@@ -1303,15 +1548,18 @@ def norm_payment(realm, entity, src, old):
         raise faults.business(
             "The amount applied to the invoices can't be more than the payment amount.", "TotalAmt"
         )
+    currency, rate = currency_of(realm, src, cust)
     out = {
         "CustomerRef": cref,
         "TxnDate": _date(src, "TxnDate") or realm.today(),
-        "CurrencyRef": USD,
+        "CurrencyRef": currency,
         "TotalAmt": total,
         "UnappliedAmt": money(total - applied),
         "ProcessPayment": False,
         "Line": lines,
     }
+    if rate is not None:
+        out["ExchangeRate"] = rate
     _, dref = ref(realm, "Account", src, "DepositToAccountRef")
     if dref is None:
         a = realm.account_by_name("Undeposited Funds")
@@ -1350,6 +1598,10 @@ NORMALIZERS = {
     "Term": norm_term,
     "PaymentMethod": norm_paymentmethod,
     "Payment": norm_payment,
+    "Class": norm_class,
+    "Department": norm_class,
+    "Attachable": norm_attachable,
+    "CompanyCurrency": norm_currency,
 }
 for _e in SALES_ENTITIES:
     NORMALIZERS[_e] = norm_sales
@@ -1377,7 +1629,6 @@ READONLY = {
     "LinkedTxn",
     "Classification",
     "InvoiceLink",
-    "CurrencyRef",
     "SubItem",
 }
 READONLY_PER_ENTITY = {"Payment": READONLY - {"TotalAmt"}}

@@ -225,7 +225,21 @@ HTML_503 = (
     b"</body></html>"
 )
 
-FAULT_KINDS = ("429", "500", "503", "timeout", "401", "timeout_after_write", "stale")
+FAULT_KINDS = (
+    "429",
+    "500",
+    "503",
+    "timeout",
+    "401",
+    "timeout_after_write",
+    "stale",
+    "fault_200",
+)
+
+
+def fault_in_200():
+    """The Fault an HTTP 200 can carry outside the batch endpoint (API_FACTS §4)."""
+    return business("Injected fault inside an HTTP 200 answer.", "")
 
 
 class FaultInjector:

@@ -249,7 +249,11 @@ def _get(obj, path):
     for part in path:
         if not isinstance(cur, dict):
             return None
-        cur = cur.get(part)
+        nxt = cur.get(part)
+        if nxt is None:
+            low = part.lower()
+            nxt = next((v for k, v in cur.items() if k.lower() == low), None)
+        cur = nxt
         if cur is None:
             return None
     if isinstance(cur, dict) and "value" in cur:

@@ -6,7 +6,9 @@ import datetime as _dt
 import random
 from decimal import Decimal
 
-from .util import ZERO
+from . import entities as E
+from . import tax as T
+from .util import ZERO, money
 
 DEMO_COMPANY = "Genie Demo Company"
 
@@ -264,14 +266,31 @@ CUSTOMERS = [
 ]
 
 
-def base_company(realm, company_name, ctn=False):
-    """What every new QBO company has: chart of accounts, tax, terms, methods, prefs."""
-    accts = {}
-    for name, typ, sub in ACCOUNTS:
-        a = realm.create(
-            "Account", {"Name": name, "AccountType": typ, "AccountSubType": sub}, emit=False
-        )
-        accts[name] = a
+def us_line_code(name):
+    """The US pseudo tax codes TAX / NON that sales lines carry."""
+    return {
+        "Name": name,
+        "Description": name,
+        "Active": True,
+        "Hidden": False,
+        "Taxable": name == "TAX",
+        "TaxGroup": False,
+        "SalesTaxRateList": {"TaxRateDetail": []},
+        "PurchaseTaxRateList": {"TaxRateDetail": []},
+    }
+
+
+def _us_demo_tax(realm):
+    """The demo's California 8.25 % (code 2) and the TAX / NON line codes; AST picks code 2
+    for every address (no other jurisdiction)."""
+    _raw(
+        realm,
+        "TaxAgency",
+        {
+            "DisplayName": "California Department of Tax and Fee Administration",
+            "TaxTrackedOnSales": True,
+        },
+    )
     rate = _raw(
         realm,
         "TaxRate",
@@ -341,6 +360,21 @@ def base_company(realm, company_name, ctn=False):
         },
         oid="2",
     )
+    realm.pref["DefaultTaxCodeId"] = code["Id"]
+
+
+def base_company(realm, company_name, ctn=False, tax=True, addr=None, country="US"):
+    """What every new QBO company has: chart of accounts, tax, terms, methods, prefs.
+
+    ``tax=False`` leaves the tax tables to the caller (``companies.install_tax``)."""
+    accts = {}
+    for name, typ, sub in ACCOUNTS:
+        a = realm.create(
+            "Account", {"Name": name, "AccountType": typ, "AccountSubType": sub}, emit=False
+        )
+        accts[name] = a
+    if tax:
+        _us_demo_tax(realm)
     terms = {}
     for name, days in TERMS:
         terms[name] = realm.create("Term", {"Name": name, "DueDays": days}, emit=False)
@@ -348,43 +382,26 @@ def base_company(realm, company_name, ctn=False):
         realm.create("PaymentMethod", {"Name": name, "Type": typ}, emit=False)
     realm.pref["CustomTxnNumbers"] = ctn
     realm.pref["DefaultTermsId"] = terms["Net 30"]["Id"]
-    realm.pref["DefaultTaxCodeId"] = code["Id"]
     realm.build_preferences()
+    line1, city, state, postal, ctry = addr or ("123 Sierra Way", "San Pablo", "CA", "87999", "USA")
+    address = {"Id": "1", "Line1": line1, "City": city}
+    if state:
+        address["CountrySubDivisionCode"] = state
+    address.update({"PostalCode": postal, "Country": ctry})
     _raw(
         realm,
         "CompanyInfo",
         {
             "CompanyName": company_name,
             "LegalName": company_name + " LLC",
-            "CompanyAddr": {
-                "Id": "1",
-                "Line1": "123 Sierra Way",
-                "City": "San Pablo",
-                "CountrySubDivisionCode": "CA",
-                "PostalCode": "87999",
-                "Country": "USA",
-            },
-            "CustomerCommunicationAddr": {
-                "Id": "1",
-                "Line1": "123 Sierra Way",
-                "City": "San Pablo",
-                "CountrySubDivisionCode": "CA",
-                "PostalCode": "87999",
-                "Country": "USA",
-            },
-            "LegalAddr": {
-                "Id": "1",
-                "Line1": "123 Sierra Way",
-                "City": "San Pablo",
-                "CountrySubDivisionCode": "CA",
-                "PostalCode": "87999",
-                "Country": "USA",
-            },
+            "CompanyAddr": dict(address),
+            "CustomerCommunicationAddr": dict(address),
+            "LegalAddr": dict(address),
             "CustomerCommunicationEmailAddr": {"Address": "billing@geniedemo.example"},
             "PrimaryPhone": {"FreeFormNumber": "(650) 555-0100"},
             "CompanyStartDate": "2024-01-01",
             "FiscalYearStartMonth": "January",
-            "Country": "US",
+            "Country": country,
             "Email": {"Address": "billing@geniedemo.example"},
             "WebAddr": {"URI": "https://geniedemo.example"},
             "SupportedLanguages": "en",
@@ -407,6 +424,8 @@ def base_company(realm, company_name, ctn=False):
 
 def _raw(realm, entity, obj, oid=None):
     if oid is None:
+        while str(realm.next_id[entity]) in realm.data[entity]:
+            realm.next_id[entity] += 1
         oid = str(realm.next_id[entity])
         realm.next_id[entity] += 1
     obj = {"Id": oid, "SyncToken": "0", "domain": "QBO", "sparse": False, **obj}
@@ -414,11 +433,16 @@ def _raw(realm, entity, obj, oid=None):
     return obj
 
 
-def seed_demo(realm):
+def seed_demo(realm, tax_mix=False):
+    """The demo company. ``tax_mix=True`` adds the tax documents of ``demo_tax_mix`` (a
+    bundle taxed after a 20 % discount, an AST override on a base with a NON line, a shipping
+    line, a payment of the override invoice): OFF by default until the addon handles them."""
     ev = realm.events_enabled
     realm.events_enabled = False
     try:
         _seed_demo(realm)
+        if tax_mix:
+            demo_tax_mix(realm)
     finally:
         realm.events_enabled = ev
 
@@ -692,6 +716,126 @@ def _seed_demo(realm):
     realm.reindex()
 
 
+def demo_tax_mix(realm):
+    """Tax documents of real companies the addon must learn (issue 14), added to the demo:
+
+    - a bundle with fractional unit prices (15 x 0.5306667) and a 20 % discount, taxed AFTER
+      the discount with ApplyTaxAfterDiscount absent (the company default is turned to after);
+    - an AST override: TxnTaxDetail.TotalTax 46.60 = 8 % of 582.50, a base that includes a
+      NON line, and its payment of 629.10;
+    - an invoice with a shipping line (SalesFormsPrefs.AllowShipping turned on).
+    """
+    from .companies import make_code
+
+    realm.pref["TaxAfterDiscountDefault"] = True
+    realm.pref["AllowShipping"] = True
+    realm.build_preferences()
+    rate = _raw(
+        realm,
+        "TaxRate",
+        {
+            "Name": "Local district 8%",
+            "Description": "Sales Tax",
+            "Active": True,
+            "RateValue": Decimal("8"),
+            "AgencyRef": {"value": "1"},
+            "SpecialTaxType": "NONE",
+            "DisplayType": "ReadOnly",
+        },
+    )
+    code8 = make_code(realm, "Local district 8%", [(rate, "TaxOnAmount")])
+    items = {i["Name"]: i["Id"] for i in realm.objects("Item")}
+    custs = {c["DisplayName"]: c["Id"] for c in realm.objects("Customer")}
+
+    def line(name, qty, price, code):
+        return {
+            "DetailType": "SalesItemLineDetail",
+            "Amount": money(Decimal(str(qty)) * Decimal(str(price))),
+            "SalesItemLineDetail": {
+                "ItemRef": {"value": items[name]},
+                "Qty": qty,
+                "UnitPrice": price,
+                "TaxCodeRef": {"value": code},
+            },
+        }
+
+    realm.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": custs["Geeta Kalapatapu"]},
+            "DocNumber": "TAX-BUNDLE-1",
+            "Line": [
+                {
+                    "DetailType": "GroupLineDetail",
+                    "GroupLineDetail": {
+                        "GroupItemRef": {"value": items["Sprinkler System Bundle"]},
+                        "Quantity": 1,
+                        "Line": [
+                            line("Sprinkler Heads", 15, "0.5306667", "TAX"),
+                            line("Pump", 1, "15", "TAX"),
+                            line("Installation", 1, "24.5", "NON"),
+                        ],
+                    },
+                },
+                {
+                    "DetailType": "DiscountLineDetail",
+                    "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": 20},
+                },
+            ],
+        },
+        emit=False,
+    )
+    override = realm.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": custs["Jeff's Jalopies"]},
+            "DocNumber": "TAX-OVERRIDE-1",
+            "Line": [
+                line("Rock Fountain", 1, "275", "TAX"),
+                line("Installation", 3, "75", "NON"),
+                line("Sprinkler Heads", 30, "2.75", "TAX"),
+            ],
+            "TxnTaxDetail": {"TxnTaxCodeRef": {"value": code8["Id"]}, "TotalTax": "46.60"},
+        },
+        emit=False,
+    )
+    realm.create(
+        "Payment",
+        {
+            "CustomerRef": {"value": custs["Jeff's Jalopies"]},
+            "TotalAmt": override["TotalAmt"],
+            "PaymentRefNum": "OVR-629",
+            "Line": [
+                {
+                    "Amount": override["TotalAmt"],
+                    "LinkedTxn": [{"TxnId": override["Id"], "TxnType": "Invoice"}],
+                }
+            ],
+        },
+        emit=False,
+    )
+    realm.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": custs["Mark Cho"]},
+            "DocNumber": "TAX-SHIP-1",
+            "Line": [
+                line("Pump", 2, "15", "TAX"),
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": "12.50",
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": E.SHIPPING_ITEM},
+                        "TaxCodeRef": {"value": "NON"},
+                    },
+                },
+            ],
+        },
+        emit=False,
+    )
+    realm.reindex()
+
+
 def generate(
     realm,
     customers=0,
@@ -701,8 +845,17 @@ def generate(
     bundle_ratio=0.1,
     lines_per_invoice=3,
     seed=1,
+    tax_mix=False,
+    spread_days=0,
 ):
-    """Bulk data, fast (no webhooks, light validation)."""
+    """Bulk data, fast (no webhooks, light validation).
+
+    ``tax_mix``: invoices mix what real companies send for the company's tax model (TAX/NON or
+    per-line codes, percent and amount discounts taxed before and after, bundles with
+    fractional unit prices, tax-inclusive prices, combined codes, shipping, AST overrides,
+    foreign currencies) and a third of the payments are partial.
+    ``spread_days``: MetaData CreateTime / LastUpdatedTime spread over that many past days
+    (the TxnDates too) instead of all "now"."""
     rng = random.Random(seed)
     ev = realm.events_enabled
     realm.events_enabled = False
@@ -751,6 +904,14 @@ def generate(
         inv_ids = []
         ctn = realm.pref["CustomTxnNumbers"]
         for _ in range(invoices):
+            if tax_mix:
+                inv = _mix_invoice(realm, rng, cust_ids, item_objs, group_ids, today, spread_days)
+                if ctn:
+                    inv["DocNumber"] = "AUTO_GENERATE"
+                o = realm.create("Invoice", inv, emit=False, check=True)
+                inv_ids.append(o["Id"])
+                created["invoices"] += 1
+                continue
             lines = []
             for _ in range(max(1, lines_per_invoice)):
                 it = item_objs[rng.randrange(len(item_objs))]
@@ -787,6 +948,18 @@ def generate(
             o = realm.create("Invoice", inv, emit=False, check=False)
             inv_ids.append(o["Id"])
             created["invoices"] += 1
+        if tax_mix:  # the other sales forms carry the same mix
+            for ent in ("SalesReceipt", "CreditMemo"):
+                for _ in range(invoices // 10):
+                    doc = _mix_invoice(
+                        realm, rng, cust_ids, item_objs, group_ids, today, spread_days
+                    )
+                    for k in ("AllowOnlineCreditCardPayment", "AllowOnlineACHPayment"):
+                        doc.pop(k, None)
+                    if ctn:
+                        doc["DocNumber"] = "AUTO_GENERATE"
+                    realm.create(ent, doc, emit=False)
+                    created[ent] = created.get(ent, 0) + 1
         open_invs = list(inv_ids) or [
             o["Id"] for o in realm.objects("Invoice") if o.get("Balance", 0) > 0
         ]
@@ -796,17 +969,18 @@ def generate(
                 inv = realm.get("Invoice", open_invs[i])
                 if inv["Balance"] <= 0:
                     continue
-                amt = (
-                    inv["Balance"]
-                    if rng.random() < 0.8
-                    else (inv["Balance"] / 2).quantize(Decimal("0.01"))
-                )
+                full = rng.random() < (0.66 if tax_mix else 0.8)
+                amt = inv["Balance"] if full else (inv["Balance"] / 2).quantize(Decimal("0.01"))
+                pay_date = inv["TxnDate"]
+                if tax_mix:
+                    d = _dt.date.fromisoformat(inv["TxnDate"]) + _dt.timedelta(rng.randint(0, 40))
+                    pay_date = min(d, today).isoformat()
                 realm.create(
                     "Payment",
                     {
                         "CustomerRef": inv["CustomerRef"],
                         "TotalAmt": amt,
-                        "TxnDate": inv["TxnDate"],
+                        "TxnDate": pay_date,
                         "Line": [
                             {
                                 "Amount": amt,
@@ -829,7 +1003,204 @@ def generate(
                     check=False,
                 )
             created["payments"] += 1
+        if spread_days:
+            _spread(realm, rng, spread_days)
         realm.reindex()
         return created
     finally:
         realm.events_enabled = ev
+
+
+def _mix_invoice(realm, rng, cust_ids, item_objs, group_ids, today, spread_days):
+    """One invoice payload of the realistic mix for the realm's tax model."""
+    model = T.model(realm)
+    codes = [
+        c
+        for c in realm.objects("TaxCode")
+        if c["Id"] not in ("TAX", "NON") and c.get("Active") is not False
+    ]
+    cust = realm.get("Customer", cust_ids[rng.randrange(len(cust_ids))])
+    days = spread_days or 365
+    inv = {
+        "CustomerRef": {"value": cust["Id"]},
+        "TxnDate": (today - _dt.timedelta(days=rng.randint(0, days))).isoformat(),
+    }
+
+    def code_for(it):
+        if model != "non_us":
+            taxable = bool(it.get("Taxable"))
+            return "TAX" if taxable != (rng.random() < 0.15) else "NON"
+        main = [c for c in codes if c.get("SalesTaxRateList", {}).get("TaxRateDetail")]
+        default = realm.default_tax_code()
+        return default if rng.random() < 0.6 or not main else rng.choice(main)["Id"]
+
+    lines = []
+    for _ in range(rng.randint(1, 4)):
+        it = item_objs[rng.randrange(len(item_objs))]
+        price = it.get("UnitPrice") or Decimal("10")
+        qty = Decimal(rng.choice([1, 1, 2, 3, 5, 12, 15]))
+        if rng.random() < 0.1:
+            qty = Decimal(rng.choice(["0.5", "1.25", "2.75"]))
+        lines.append(
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": money(qty * price),
+                "SalesItemLineDetail": {
+                    "ItemRef": {"value": it["Id"]},
+                    "Qty": qty,
+                    "UnitPrice": price,
+                    "TaxCodeRef": {"value": code_for(it)},
+                },
+            }
+        )
+    if group_ids and rng.random() < 0.2:
+        g = realm.get("Item", group_ids[rng.randrange(len(group_ids))])
+        children = []
+        for comp in g["ItemGroupDetail"]["ItemGroupLine"]:
+            c = realm.get("Item", comp["ItemRef"]["value"])
+            # a bundle sold at a round price: QBO spreads it over fractional unit prices
+            price = T.price7((c.get("UnitPrice") or ZERO) * Decimal(rng.choice(["1", "0.9"])))
+            children.append(
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": money(comp["Qty"] * price),
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": c["Id"]},
+                        "Qty": comp["Qty"],
+                        "UnitPrice": price,
+                        "TaxCodeRef": {"value": code_for(c)},
+                    },
+                }
+            )
+        lines.append(
+            {
+                "DetailType": "GroupLineDetail",
+                "GroupLineDetail": {
+                    "GroupItemRef": {"value": g["Id"]},
+                    "Quantity": 1,
+                    "Line": children,
+                },
+            }
+        )
+    if realm.pref.get("AllowShipping") and rng.random() < 0.15:
+        ship = money(Decimal(rng.randint(500, 3500)) / 100)
+        lines.append(
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": ship,
+                "SalesItemLineDetail": {
+                    "ItemRef": {"value": E.SHIPPING_ITEM},
+                    "UnitPrice": ship,
+                    "Qty": 1,
+                    "TaxCodeRef": {
+                        "value": ("TAX" if rng.random() < 0.5 else "NON")
+                        if model != "non_us"
+                        else realm.default_tax_code()
+                    },
+                },
+            }
+        )
+    r = rng.random()
+    if r < 0.2:
+        lines.append(
+            {
+                "DetailType": "DiscountLineDetail",
+                "DiscountLineDetail": {
+                    "PercentBased": True,
+                    "DiscountPercent": Decimal(rng.choice([5, 10, 15, 20])),
+                },
+            }
+        )
+    elif r < 0.3:
+        lines.append(
+            {
+                "DetailType": "DiscountLineDetail",
+                "Amount": Decimal(rng.choice([5, 10, 25])),
+                "DiscountLineDetail": {"PercentBased": False},
+            }
+        )
+    if r < 0.3:
+        a = rng.random()
+        if a < 0.35:
+            inv["ApplyTaxAfterDiscount"] = True
+        elif a < 0.7:
+            inv["ApplyTaxAfterDiscount"] = False  # else absent: the company default
+    inv["Line"] = lines
+    if model == "non_us":
+        g = rng.random()
+        if g < 0.25:
+            other = (
+                "TaxExcluded"
+                if realm.pref.get("GlobalTaxCalculation") == "TaxInclusive"
+                else "TaxInclusive"
+            )
+            inv["GlobalTaxCalculation"] = other
+        elif g < 0.28:
+            inv["GlobalTaxCalculation"] = "NotApplicable"
+    elif model == "us_manual":
+        if codes and rng.random() < 0.5:
+            inv["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": rng.choice(codes)["Id"]}}
+    elif model == "us_ast" and codes and rng.random() < 0.1:
+        # the override: TotalTax on a base of every line (NON ones too), at one code's rate
+        code = rng.choice(codes)
+        pct = T.effective_percent(realm, code)
+        base = sum(
+            (ln["Amount"] for ln in lines if ln["DetailType"] == "SalesItemLineDetail"), ZERO
+        )
+        inv["TxnTaxDetail"] = {
+            "TxnTaxCodeRef": {"value": code["Id"]},
+            "TotalTax": money(base * pct / 100),
+        }
+    if realm.pref.get("ClassTrackingPerTxnLine") and rng.random() < 0.3:
+        classes = [c["Id"] for c in realm.objects("Class")]
+        if classes:
+            for ln in lines:
+                if ln["DetailType"] == "SalesItemLineDetail":
+                    ln["SalesItemLineDetail"]["ClassRef"] = {"value": rng.choice(classes)}
+    if realm.pref.get("TrackDepartments") and rng.random() < 0.4:
+        deps = [d["Id"] for d in realm.objects("Department")]
+        if deps:
+            inv["DepartmentRef"] = {"value": rng.choice(deps)}
+    if cust.get("PrimaryEmailAddr"):
+        inv["BillEmail"] = dict(cust["PrimaryEmailAddr"])
+    if realm.pref.get("OnlinePayments") and rng.random() < 0.5:
+        inv["AllowOnlineCreditCardPayment"] = True
+        inv["AllowOnlineACHPayment"] = True
+    return inv
+
+
+def _spread(realm, rng, days):
+    """Backdate MetaData: a transaction was created on its TxnDate, updated a little later
+    (its payments' dates included); list entities before the oldest transaction."""
+    from .util import TZ
+
+    now = realm.clock.time()
+    oldest = now - days * 86400
+
+    def ts_of(date):
+        d = _dt.datetime.fromisoformat(date + "T09:00:00").replace(tzinfo=TZ)
+        return d.timestamp() + rng.randint(0, 8 * 3600)
+
+    stamps = {}
+    for ent in ("Invoice", "Payment", "SalesReceipt", "CreditMemo", "RefundReceipt"):
+        for o in realm.objects(ent):
+            c = min(ts_of(o["TxnDate"]), now)
+            stamps[(ent, o["Id"])] = [c, min(now, c + rng.randint(0, 3 * 86400))]
+    for o in realm.objects("Payment"):
+        pay = stamps[("Payment", o["Id"])]
+        for ln in o.get("Line", []):
+            for lt in ln.get("LinkedTxn", []):
+                k = (lt["TxnType"], lt["TxnId"])
+                if k in stamps:
+                    stamps[k][1] = max(stamps[k][1], pay[1])
+    for ent in ("Customer", "Item", "Class", "Department"):
+        for o in realm.objects(ent):
+            c = oldest - rng.randint(86400, 30 * 86400)
+            stamps[(ent, o["Id"])] = [c, c + rng.randint(0, 86400)]
+    from .store import _iso
+
+    for (ent, oid), (c, u) in stamps.items():
+        o = realm.get(ent, oid)
+        o["MetaData"] = {"CreateTime": _iso(c), "LastUpdatedTime": _iso(u)}
+        realm.mtime[ent][oid] = u
+        realm.cache[ent].pop(oid, None)

@@ -13,8 +13,8 @@ import urllib.parse
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from . import companies, faults, features, query, seed
 from . import entities as E
-from . import faults, query, seed
 from .faults import QBOFault
 from .oauth import ACCOUNTING_SCOPE, OAuthError, OAuthState
 from .store import Store
@@ -98,6 +98,7 @@ class EmulatorState:
         time_factor=1.0,
         realm_id=DEMO_REALM_ID,
         snapshot=None,
+        demo_tax_mix=False,
     ):
         self.clock = Clock()
         self.store = Store(self.clock)
@@ -106,6 +107,7 @@ class EmulatorState:
         self.faults = faults.FaultInjector()
         self.throttle = Throttle()
         self.seed_kind = seed_kind or "none"
+        self.demo_tax_mix = demo_tax_mix
         self.default_realm = realm_id
         self.snapshot_path = snapshot
         self.webhooks = WebhookSender(
@@ -113,9 +115,9 @@ class EmulatorState:
         )
         self.store.listeners.append(self.webhooks.event)
         self.counters = Counter()
-        self.counter_lock = threading.Lock()
         self.query_log = []  # (realm id, query text) of every API query, in order
         self.latency = 0.0  # seconds added to every API request (a slow QuickBooks)
+        self.counter_lock = threading.Lock()
         self.realm_seq = 1
         if snapshot and os.path.exists(snapshot):
             self.load_snapshot(snapshot)
@@ -133,10 +135,10 @@ class EmulatorState:
             self.new_realm(
                 self.seed_kind,
                 self.default_realm,
-                seed.DEMO_COMPANY if self.seed_kind == "demo" else "Emulator Company",
+                None if self.seed_kind in ("demo", *companies.COMPANIES) else "Emulator Company",
             )
 
-    def new_realm(self, seed_kind="demo", realm_id=None, company_name=None):
+    def new_realm(self, seed_kind="demo", realm_id=None, company_name=None, **options):
         with self.store.lock:
             if not realm_id:
                 while True:
@@ -146,13 +148,28 @@ class EmulatorState:
                         break
             if realm_id in self.store.realms:
                 raise ValueError(f"realm {realm_id} exists")
+            if seed_kind not in ("demo", "none", *companies.COMPANIES):
+                raise ValueError(
+                    f"unknown seed {seed_kind!r}: demo, none, {', '.join(companies.COMPANIES)}"
+                )
             name = company_name or (
-                seed.DEMO_COMPANY if seed_kind == "demo" else f"Company {realm_id}"
+                seed.DEMO_COMPANY
+                if seed_kind == "demo"
+                else companies.COMPANIES[seed_kind]["name"]
+                if seed_kind in companies.COMPANIES
+                else f"Company {realm_id}"
             )
             r = self.store.add_realm(realm_id, name)
             r.events_enabled = False
             if seed_kind == "demo":
-                seed.seed_demo(r)
+                seed.seed_demo(r, tax_mix=bool(options.get("tax_mix", self.demo_tax_mix)))
+            elif seed_kind in companies.COMPANIES:
+                companies.seed_company(
+                    r,
+                    seed_kind,
+                    **{k: options[k] for k in ("invoices", "payments", "seed") if k in options},
+                )
+                r.company_name = name
             else:
                 seed.base_company(r, name)
             r.events_enabled = True
@@ -314,6 +331,13 @@ class Handler(BaseHTTPRequestHandler):
             )
         if kind == "stale":
             return self._json(400, faults.stale_object().body())
+        if kind == "fault_200":
+            f = faults.fault_in_200()
+            if "/upload" in path:
+                return self._json(
+                    200, {"AttachableResponse": [{"Fault": f.fault()}], "time": self._t()}
+                )
+            return self._json(200, f.body())
 
     # ------------------------------------------------------------- OAuth
     def _discovery(self):
@@ -492,8 +516,17 @@ class Handler(BaseHTTPRequestHandler):
             or ACCOUNTING_SCOPE not in (g.get("scope") or "")
         ):
             return self._json(403, faults.authorization_failed().body())
+        mclass = features.meter_class(method, kind)
+        month = features.month_of(self.st.clock.time())
         if not self.st.throttle.allow(realm_id, kind == "batch"):
+            realm.meter.count(month, "failed", f"{method} {kind}")
             return self._send(429, faults.throttle_xml(), "application/xml")
+        allowance = realm.pref.get("MeteringAllowance")
+        if mclass == "metered" and realm.meter.blocked(month, allowance):
+            realm.meter.count(month, "failed", f"{method} {kind}")
+            return self._send(
+                429, features.allowance_xml(self.st.clock.time(), allowance), "application/xml"
+            )
         reqid = self.params.get("requestid")
         is_write = method == "POST" and kind not in ("query", "")
         key = None
@@ -502,6 +535,7 @@ class Handler(BaseHTTPRequestHandler):
             with self.st.store.lock:
                 hit = realm.requestids.get(key)
             if hit is not None:
+                realm.meter.count(month, mclass if hit[0] == 200 else "failed", f"{method} {kind}")
                 return self._send(hit[0], hit[1], headers={"Qbo-Version": QBO_VERSION})
         try:
             with self.st.store.lock:
@@ -517,9 +551,12 @@ class Handler(BaseHTTPRequestHandler):
             if key is not None:
                 with self.st.store.lock:
                     realm.requestids[key] = (status, out)
+        realm.meter.count(month, mclass if status == 200 else "failed", f"{method} {kind}")
         if fault and fault["kind"] == "timeout_after_write":
             time.sleep(fault["delay"])
             raise _Drop()
+        if kind == "download" and status == 200:
+            return self._send(status, out, "text/plain", {"Qbo-Version": QBO_VERSION})
         if kind.endswith(".pdf") or (len(rest) == 3 and rest[2] == "pdf" and status == 200):
             return self._send(status, out, "application/pdf", {"Qbo-Version": QBO_VERSION})
         self._send(status, out, headers={"Qbo-Version": QBO_VERSION})
@@ -530,51 +567,128 @@ class Handler(BaseHTTPRequestHandler):
     def _wrap(self, entity, json_str):
         return f'{{"{entity}":{json_str},"time":"{self._t()}"}}'
 
+    # Route table: (method, path pattern after the realm) -> handler. "{entity}" matches an
+    # entity name (case-insensitive), "{id}" any segment; the first match wins.
+    API_ROUTES = (
+        ("GET", ("query",), "_r_query"),
+        ("POST", ("query",), "_r_query"),
+        ("POST", ("batch",), "_r_batch"),
+        ("GET", ("cdc",), "_r_cdc"),
+        ("GET", ("preferences",), "_r_prefs_get"),
+        ("POST", ("preferences",), "_r_prefs_post"),
+        ("GET", ("companyinfo", "{id}"), "_r_companyinfo"),
+        ("POST", ("taxservice", "taxcode"), "_r_taxservice"),
+        ("GET", ("exchangerate",), "_r_exchangerate_get"),
+        ("POST", ("exchangerate",), "_r_exchangerate_post"),
+        ("POST", ("upload",), "_r_upload"),
+        ("GET", ("download", "{id}"), "_r_download"),
+        ("GET", ("{entity}", "{id}"), "_r_read"),
+        ("GET", ("{entity}", "{id}", "pdf"), "_r_pdf"),
+        ("POST", ("{entity}", "{id}", "send"), "_r_send"),
+        ("POST", ("{entity}",), "_r_write"),
+    )
+
     def _route(self, method, realm, kind, rest, body):
-        if kind == "query":
-            if method == "GET":
-                text = self.params.get("query", "")
+        for m, pattern, name in self.API_ROUTES:
+            if m != method or len(pattern) != len(rest):
+                continue
+            args = []
+            for pat, seg in zip(pattern, rest, strict=True):
+                if pat == "{id}":
+                    args.append(seg)
+                elif pat == "{entity}":
+                    entity = E.BY_LOWER.get(seg.lower())
+                    if entity is None or entity in ("Preferences", "CompanyInfo"):
+                        break
+                    args.append(entity)
+                elif pat != seg.lower():
+                    break
             else:
-                text = body.decode("utf-8", "replace")
-                if text.startswith("query="):
-                    text = urllib.parse.unquote_plus(text[6:])
-            self.st.log_query(realm.id, text)
-            return 200, self._query(realm, text)
-        if kind == "batch" and method == "POST":
-            return 200, self._batch(realm, body)
-        if kind == "cdc" and method == "GET":
-            return 200, self._cdc(realm)
-        if kind == "preferences":
-            if method == "GET":
-                return 200, self._wrap("Preferences", realm.json("Preferences", "1"))
-            payload = self._payload(body)
-            obj = realm.update_preferences(payload)
-            return 200, self._wrap("Preferences", realm.json("Preferences", obj["Id"]))
-        if kind == "companyinfo":
-            if method == "GET" and len(rest) == 2 and rest[1] in (realm.id, "1"):
-                return 200, self._wrap("CompanyInfo", realm.json("CompanyInfo", "1"))
-            raise faults.unsupported_operation()
-        entity = E.BY_LOWER.get(kind)
-        if entity is None or entity in ("Preferences", "CompanyInfo"):
-            raise faults.unsupported_operation(f"Operation {'/'.join(rest)} is not supported.")
-        if method == "GET" and len(rest) == 2:
-            return 200, self._read(realm, entity, rest[1])
-        if method == "GET" and len(rest) == 3 and rest[2] == "pdf":
-            self._read(realm, entity, rest[1])
-            return 200, _pdf(entity, rest[1])
-        if method == "POST" and len(rest) == 3 and rest[2] == "send" and entity in E.SALES_ENTITIES:
-            return 200, self._send_email(realm, entity, rest[1])
-        if method == "POST" and len(rest) == 1:
-            payload = self._payload(body)
-            res = self._write(
-                realm,
-                entity,
-                payload,
-                self.params.get("operation", ""),
-                self.params.get("include", ""),
-            )
-            return 200, self._wrap(entity, res)
+                return getattr(self, name)(realm, body, *args)
         raise faults.unsupported_operation(f"Operation {'/'.join(rest)} is not supported.")
+
+    def _r_query(self, realm, body):
+        if self.command == "GET":
+            text = self.params.get("query", "")
+        else:
+            text = body.decode("utf-8", "replace")
+            if text.startswith("query="):
+                text = urllib.parse.unquote_plus(text[6:])
+        self.st.log_query(realm.id, text)
+        return 200, self._query(realm, text)
+
+    def _r_batch(self, realm, body):
+        return 200, self._batch(realm, body)
+
+    def _r_cdc(self, realm, body):
+        return 200, self._cdc(realm)
+
+    def _r_prefs_get(self, realm, body):
+        return 200, self._wrap("Preferences", realm.json("Preferences", "1"))
+
+    def _r_prefs_post(self, realm, body):
+        obj = realm.update_preferences(self._payload(body))
+        return 200, self._wrap("Preferences", realm.json("Preferences", obj["Id"]))
+
+    def _r_companyinfo(self, realm, body, oid):
+        if oid in (realm.id, "1"):
+            return 200, self._wrap("CompanyInfo", realm.json("CompanyInfo", "1"))
+        raise faults.unsupported_operation()
+
+    def _r_taxservice(self, realm, body):
+        return 200, dumpb(features.taxservice_create(realm, self._payload(body)))
+
+    def _r_exchangerate_get(self, realm, body):
+        obj = features.exchange_rate_get(
+            realm, self.params.get("sourcecurrencycode"), self.params.get("asofdate")
+        )
+        return 200, self._wrap("ExchangeRate", dumpb(obj).decode())
+
+    def _r_exchangerate_post(self, realm, body):
+        obj = features.exchange_rate_set(realm, self._payload(body))
+        return 200, self._wrap("ExchangeRate", dumpb(obj).decode())
+
+    def _r_upload(self, realm, body):
+        out = features.upload(realm, self.headers.get("Content-Type", ""), body, self._base_url())
+        return 200, f'{{"AttachableResponse":[{",".join(out)}],"time":"{self._t()}"}}'
+
+    def _r_download(self, realm, body, oid):
+        if realm.get("Attachable", oid) is None:
+            raise faults.object_not_found("Id")
+        return 200, (self._base_url() + f"/_emulator/files/{realm.id}/{oid}").encode()
+
+    def _r_read(self, realm, body, entity, oid):
+        return 200, self._read(realm, entity, oid)
+
+    def _r_pdf(self, realm, body, entity, oid):
+        self._read(realm, entity, oid)
+        return 200, _pdf(entity, oid)
+
+    def _r_send(self, realm, body, entity, oid):
+        if entity not in E.SALES_ENTITIES:
+            raise faults.unsupported_operation(f"Operation {entity}/{oid}/send is not supported.")
+        return 200, self._send_email(realm, entity, oid)
+
+    def _r_write(self, realm, body, entity):
+        payload = self._payload(body)
+        res = self._write(
+            realm,
+            entity,
+            payload,
+            self.params.get("operation", ""),
+            self.params.get("include", ""),
+        )
+        return 200, self._wrap(entity, self._with_link(realm, entity, res))
+
+    def _with_link(self, realm, entity, js):
+        """include=invoiceLink: a sharable link on an invoice that can be paid online."""
+        if entity != "Invoice" or "invoicelink" not in self.params.get("include", "").lower():
+            return js
+        obj = json.loads(js)
+        link = features.invoice_link(realm, obj, self._base_url())
+        if link:
+            obj["InvoiceLink"] = link
+        return dumpb(obj).decode()
 
     def _payload(self, body):
         try:
@@ -595,7 +709,7 @@ class Handler(BaseHTTPRequestHandler):
                 f"inactive. Check the fields with accounts, customers, items, vendors or "
                 f"employees. {entity} {oid}",
             )
-        return self._wrap(entity, realm.json(entity, oid))
+        return self._wrap(entity, self._with_link(realm, entity, realm.json(entity, oid)))
 
     def _write(self, realm, entity, payload, operation, include, allow_dup=None):
         """Return the JSON string of the result object."""
@@ -652,7 +766,19 @@ class Handler(BaseHTTPRequestHandler):
         entity = E.BY_LOWER.get(q.entity.lower())
         if entity is None:
             raise faults.query_parser(f"Invalid entity: {q.entity}")
-        objs = list(realm.data[entity].values())
+        if any(path[0].lower() == "id" for path, _ in q.order) and not realm.pref.get(
+            "AllowOrderById"
+        ):
+            # Intuit, Nov 2025: "The ID field on all entities will no longer be a sortable field"
+            raise faults.query_validation("property 'Id' is not sortable")
+        if entity == "ExchangeRate":
+            objs = features.exchange_rate_rows(realm, q.where)
+        else:
+            objs = list(realm.data[entity].values())
+            if any(not k.isdigit() for k in realm.data[entity]):
+                objs.sort(key=_id_key)
+            else:
+                objs.sort(key=lambda o: int(o["Id"]))  # stable ties: Id order under any ORDERBY
         rows, total = query.execute(q, objs, E.resolve, entity in E.LIST_ENTITIES, E.KNOWN[entity])
         return q, entity, rows, total
 
@@ -662,7 +788,12 @@ class Handler(BaseHTTPRequestHandler):
             return f'{{"totalCount":{total}}}'
         if not rows:
             return "{}"
-        items = ",".join(realm.json(entity, o["Id"]) for o in rows)
+        if entity == "ExchangeRate":
+            items = ",".join(
+                dumpb({k: v for k, v in o.items() if k != "Id"}).decode() for o in rows
+            )
+        else:
+            items = ",".join(realm.json(entity, o["Id"]) for o in rows)
         return f'{{"{entity}":[{items}],"startPosition":{q.start},"maxResults":{len(rows)}}}'
 
     def _query(self, realm, text):
@@ -739,7 +870,8 @@ class Handler(BaseHTTPRequestHandler):
         for n in ents.split(","):
             n = n.strip()
             e = E.BY_LOWER.get(n.lower())
-            if e is None or e in E.CDC_UNSUPPORTED or e == "CompanyInfo":
+            tax_ok = e in ("TaxCode", "TaxRate") and realm.pref.get("CdcTaxEntities")
+            if e is None or (e in E.CDC_UNSUPPORTED and not tax_ok) or e == "CompanyInfo":
                 raise faults.unsupported_operation(f"CDC is not supported for entity {n}.")
             names.append(e)
         parts = []
@@ -776,176 +908,296 @@ class Handler(BaseHTTPRequestHandler):
             raise KeyError(f"unknown realm {rid}")
         return r
 
+    # Control API route table: (method, path pattern) -> handler(data, *captured segments).
+    CONTROL_ROUTES = (
+        ("GET", ("health",), "_c_health"),
+        ("POST", ("reset",), "_c_reset"),
+        ("GET", ("realms",), "_c_realms"),
+        ("POST", ("realms",), "_c_new_realm"),
+        ("POST", ("realms", "{r}", "generate"), "_c_generate"),
+        ("POST", ("realms", "{r}", "preferences"), "_c_prefs"),
+        ("POST", ("realms", "{r}", "revoke"), "_c_revoke_realm"),
+        ("POST", ("realms", "{r}", "hard_expiry"), "_c_hard_expiry"),
+        ("GET", ("metering",), "_c_metering_all"),
+        ("GET", ("realms", "{r}", "metering"), "_c_metering"),
+        ("POST", ("realms", "{r}", "metering"), "_c_metering"),
+        ("POST", ("realms", "{r}", "exchange_rates"), "_c_exchange_rates"),
+        ("GET", ("realms", "{r}", "entities", "{e}"), "_c_list"),
+        ("GET", ("realms", "{r}", "entities", "{e}", "{id}"), "_c_get"),
+        ("POST", ("realms", "{r}", "entities", "{e}"), "_c_create"),
+        ("POST", ("realms", "{r}", "entities", "{e}", "{id}"), "_c_edit"),
+        ("POST", ("realms", "{r}", "entities", "{e}", "{id}", "delete"), "_c_delete"),
+        ("POST", ("realms", "{r}", "entities", "{e}", "{id}", "void"), "_c_void"),
+        ("GET", ("files", "{r}", "{id}"), "_c_file"),
+        ("POST", ("consent",), "_c_consent"),
+        ("POST", ("expire_access_tokens",), "_c_expire"),
+        ("GET", ("faults",), "_c_faults"),
+        ("POST", ("faults",), "_c_faults"),
+        ("DELETE", ("faults",), "_c_faults"),
+        ("POST", ("faults", "random"), "_c_random_faults"),
+        ("GET", ("throttle",), "_c_throttle"),
+        ("POST", ("throttle",), "_c_throttle"),
+        ("GET", ("clock",), "_c_clock"),
+        ("POST", ("clock",), "_c_clock"),
+        ("GET", ("counters",), "_c_counters"),
+        ("POST", ("counters", "reset"), "_c_counters_reset"),
+        ("GET", ("queries",), "_c_queries"),
+        ("GET", ("latency",), "_c_latency"),
+        ("POST", ("latency",), "_c_latency"),
+        ("GET", ("webhooks",), "_c_webhooks"),
+        ("POST", ("webhooks",), "_c_webhooks"),
+        ("GET", ("webhooks", "deliveries"), "_c_deliveries"),
+        ("POST", ("webhooks", "flush"), "_c_flush"),
+        ("POST", ("snapshot",), "_c_snapshot"),
+        ("POST", ("apps",), "_c_apps"),
+    )
+
     def _control_route(self, method, p, data):
-        st = self.st
-        lock = st.store.lock
-        n = len(p)
-        if method == "GET" and p == ["health"]:
-            return {"ok": True, "realms": list(st.store.realms)}
-        if method == "POST" and p == ["reset"]:
-            st.reset()
-            return {"ok": True, "realms": list(st.store.realms)}
-        if p == ["realms"]:
-            if method == "GET":
-                return {
-                    "realms": [
-                        {"realm_id": r.id, "company_name": r.company_name}
-                        for r in st.store.realms.values()
-                    ]
-                }
-            r = st.new_realm(
-                data.get("seed", "demo"), data.get("realm_id"), data.get("company_name")
-            )
-            return {"realm_id": r.id}
-        if n >= 2 and p[0] == "realms":
-            realm = self._realm(p[1])
-            if method == "POST" and n == 3 and p[2] == "generate":
-                t0 = time.time()
-                with lock:
-                    res = seed.generate(
-                        realm,
-                        **{
-                            k: data[k]
-                            for k in (
-                                "customers",
-                                "items",
-                                "invoices",
-                                "payments",
-                                "bundle_ratio",
-                                "lines_per_invoice",
-                                "seed",
-                            )
-                            if k in data
-                        },
-                    )
-                res["seconds"] = round(time.time() - t0, 3)
-                return res
-            if method == "POST" and n == 3 and p[2] == "preferences":
-                with lock:
-                    realm.set_preferences(data)
-                    return json.loads(realm.json("Preferences", "1"))
-            if method == "POST" and n == 3 and p[2] == "revoke":
-                return {"revoked_grants": st.oauth.revoke_realm(realm.id)}
-            if method == "POST" and n == 3 and p[2] == "hard_expiry":
-                st.oauth.set_hard_expiry(realm.id, data["seconds"])
-                return {"ok": True}
-            if n >= 4 and p[2] == "entities":
-                entity = E.BY_LOWER.get(p[3].lower())
-                if entity is None:
-                    raise KeyError(f"unknown entity {p[3]}")
-                with lock:
-                    if method == "GET" and n == 4:
-                        items = [json.loads(realm.json(entity, i)) for i in realm.data[entity]]
-                        items += [
-                            {
-                                "Id": i,
-                                "domain": "QBO",
-                                "status": "Deleted",
-                                "MetaData": {"LastUpdatedTime": v[1]},
-                            }
-                            for i, v in realm.tomb[entity].items()
-                        ]
-                        return {entity: items, "count": len(items)}
-                    if method == "GET" and n == 5:
-                        if realm.get(entity, p[4]) is None:
-                            raise KeyError(f"{entity} {p[4]} not found")
-                        return json.loads(realm.json(entity, p[4]))
-                    if method == "POST" and n == 4:
-                        obj = realm.create(entity, data)
-                        return json.loads(realm.json(entity, obj["Id"]))
-                    if method == "POST" and n == 5:
-                        cur = realm.get(entity, p[4])
-                        if cur is None:
-                            raise KeyError(f"{entity} {p[4]} not found")
-                        changes = data.get("changes", data)
-                        obj = realm.update(
-                            entity,
-                            {**changes, "Id": p[4], "sparse": True, "SyncToken": cur["SyncToken"]},
-                            check_token=False,
-                        )
-                        return json.loads(realm.json(entity, obj["Id"]))
-                    if method == "POST" and n == 6 and p[5] in ("delete", "void"):
-                        cur = realm.get(entity, p[4])
-                        if cur is None:
-                            raise KeyError(f"{entity} {p[4]} not found")
-                        payload = {"Id": p[4], "SyncToken": cur["SyncToken"]}
-                        if p[5] == "delete":
-                            res = realm.delete(entity, payload, check_token=False)
-                            if res.get("status") == "Deleted":
-                                return res
-                        else:
-                            res = realm.void(entity, payload, check_token=False)
-                        return json.loads(realm.json(entity, res["Id"]))
-            return None
-        if method == "POST" and p == ["consent"]:
-            st.oauth.consent = {
-                "realm_id": data.get("realm_id"),
-                "deny": bool(data.get("deny", False)),
-            }
-            return {"ok": True, **st.oauth.consent}
-        if method == "POST" and p == ["expire_access_tokens"]:
-            return {"expired": st.oauth.expire_access(data.get("realm_id"))}
-        if p == ["faults"]:
-            if method == "DELETE":
-                st.faults.clear()
-                return {"ok": True}
-            if method == "GET":
-                return st.faults.state()
-            st.faults.add(
-                str(data["kind"]),
-                data.get("count", 1),
-                data.get("path_contains"),
-                data.get("delay", 5),
-                data.get("after", 0),
-            )
-            return {"ok": True, **st.faults.state()}
-        if method == "POST" and p == ["faults", "random"]:
-            st.faults.set_random(
-                data.get("rate", 0), data.get("kinds"), data.get("seed"), data.get("delay", 5)
-            )
-            return {"ok": True, **st.faults.state()}
-        if p == ["throttle"]:
-            if method == "POST":
-                st.throttle.configure(**data)
-            return st.throttle.state()
-        if p == ["clock"]:
-            if method == "POST":
-                st.clock.advance(data.get("advance_seconds", 0))
-            return {
-                "now": st.clock.iso(),
-                "offset_seconds": st.clock.offset,
-                "epoch": st.clock.time(),
-            }
-        if method == "GET" and p == ["counters"]:
-            with st.counter_lock:
-                return {"total": sum(st.counters.values()), "by_endpoint": dict(st.counters)}
-        if method == "POST" and p == ["counters", "reset"]:
-            with st.counter_lock:
-                st.counters.clear()
-                st.query_log.clear()
-            return {"ok": True}
-        if method == "GET" and p == ["queries"]:
-            with st.counter_lock:
-                return {"queries": [list(q) for q in st.query_log]}
-        if p == ["latency"]:
-            if method == "POST":
-                st.latency = max(0.0, float(data.get("seconds", 0)))
-            return {"seconds": st.latency}
-        if p == ["webhooks"]:
-            if method == "POST":
-                st.webhooks.configure(**data)
-            return st.webhooks.state()
-        if method == "GET" and p == ["webhooks", "deliveries"]:
-            with st.webhooks.cond:
-                return {"deliveries": list(st.webhooks.log)}
-        if method == "POST" and p == ["webhooks", "flush"]:
-            return {"flushed": st.webhooks.flush(float(data.get("timeout", 5)))}
-        if method == "POST" and p == ["snapshot"]:
-            return {"path": st.snapshot(data.get("path"))}
-        if method == "POST" and p == ["apps"]:
-            st.oauth.add_app(data["client_id"], data["client_secret"])
-            return {"ok": True}
+        for m, pattern, name in self.CONTROL_ROUTES:
+            if m != method or len(pattern) != len(p):
+                continue
+            args = []
+            for pat, seg in zip(pattern, p, strict=True):
+                if pat == "{r}":
+                    args.append(self._realm(seg))
+                elif pat == "{e}":
+                    entity = E.BY_LOWER.get(seg.lower())
+                    if entity is None:
+                        raise KeyError(f"unknown entity {seg}")
+                    args.append(entity)
+                elif pat == "{id}":
+                    args.append(seg)
+                elif pat != seg:
+                    break
+            else:
+                return getattr(self, name)(data, *args)
         return None
+
+    def _c_health(self, data):
+        return {"ok": True, "realms": list(self.st.store.realms)}
+
+    def _c_reset(self, data):
+        self.st.reset()
+        return {"ok": True, "realms": list(self.st.store.realms)}
+
+    def _c_realms(self, data):
+        return {
+            "realms": [
+                {"realm_id": r.id, "company_name": r.company_name}
+                for r in self.st.store.realms.values()
+            ]
+        }
+
+    def _c_new_realm(self, data):
+        opts = {k: data[k] for k in ("tax_mix", "invoices", "payments") if k in data}
+        r = self.st.new_realm(
+            data.get("seed", "demo"), data.get("realm_id"), data.get("company_name"), **opts
+        )
+        return {"realm_id": r.id}
+
+    GENERATE_KEYS = (
+        "customers",
+        "items",
+        "invoices",
+        "payments",
+        "bundle_ratio",
+        "lines_per_invoice",
+        "seed",
+        "tax_mix",
+        "spread_days",
+    )
+
+    def _c_generate(self, data, realm):
+        t0 = time.time()
+        with self.st.store.lock:
+            res = seed.generate(realm, **{k: data[k] for k in self.GENERATE_KEYS if k in data})
+        res["seconds"] = round(time.time() - t0, 3)
+        return res
+
+    def _c_prefs(self, data, realm):
+        with self.st.store.lock:
+            realm.set_preferences(data)
+            return json.loads(realm.json("Preferences", "1"))
+
+    def _c_revoke_realm(self, data, realm):
+        return {"revoked_grants": self.st.oauth.revoke_realm(realm.id)}
+
+    def _c_hard_expiry(self, data, realm):
+        self.st.oauth.set_hard_expiry(realm.id, data["seconds"])
+        return {"ok": True}
+
+    def _c_metering(self, data, realm):
+        month = features.month_of(self.st.clock.time())
+        if self.command == "POST":
+            if "allowance" in data:
+                a = data["allowance"]
+                realm.pref["MeteringAllowance"] = None if a is None else int(a)
+            realm.meter.set(month, data.get("metered"), bool(data.get("reset")))
+        return realm.meter.state(month, realm.pref.get("MeteringAllowance"))
+
+    def _c_metering_all(self, data):
+        """Every realm's meter and their sum: Intuit meters per developer workspace (all the
+        companies of all its apps), so the sum is what the Builder allowance applies to."""
+        month = features.month_of(self.st.clock.time())
+        realms = {
+            r.id: r.meter.state(month, r.pref.get("MeteringAllowance"))
+            for r in self.st.store.realms.values()
+        }
+        total = {k: sum(m[k] for m in realms.values()) for k in ("metered", "free", "failed")}
+        return {"month": month, "workspace": total, "realms": realms}
+
+    def _c_exchange_rates(self, data, realm):
+        """{"EUR": {"2026-01-01": "1.10", ...}, ...}: rates to the home currency."""
+        from decimal import Decimal
+
+        with self.st.store.lock:
+            for code, table in data.items():
+                for day, rate in table.items():
+                    realm.rates.setdefault(code.upper(), {})[day] = Decimal(str(rate))
+        return {c: {d: str(r) for d, r in t.items()} for c, t in realm.rates.items()}
+
+    def _c_list(self, data, realm, entity):
+        with self.st.store.lock:
+            items = [json.loads(realm.json(entity, i)) for i in realm.data[entity]]
+            items += [
+                {
+                    "Id": i,
+                    "domain": "QBO",
+                    "status": "Deleted",
+                    "MetaData": {"LastUpdatedTime": v[1]},
+                }
+                for i, v in realm.tomb[entity].items()
+            ]
+        return {entity: items, "count": len(items)}
+
+    def _c_get(self, data, realm, entity, oid):
+        with self.st.store.lock:
+            if realm.get(entity, oid) is None:
+                raise KeyError(f"{entity} {oid} not found")
+            return json.loads(realm.json(entity, oid))
+
+    def _c_create(self, data, realm, entity):
+        with self.st.store.lock:
+            obj = realm.create(entity, data)
+            return json.loads(realm.json(entity, obj["Id"]))
+
+    def _c_edit(self, data, realm, entity, oid):
+        with self.st.store.lock:
+            cur = realm.get(entity, oid)
+            if cur is None:
+                raise KeyError(f"{entity} {oid} not found")
+            changes = data.get("changes", data)
+            obj = realm.update(
+                entity,
+                {**changes, "Id": oid, "sparse": True, "SyncToken": cur["SyncToken"]},
+                check_token=False,
+            )
+            return json.loads(realm.json(entity, obj["Id"]))
+
+    def _c_delete(self, data, realm, entity, oid):
+        with self.st.store.lock:
+            cur = realm.get(entity, oid)
+            if cur is None:
+                raise KeyError(f"{entity} {oid} not found")
+            res = realm.delete(entity, {"Id": oid, "SyncToken": cur["SyncToken"]}, False)
+            if res.get("status") == "Deleted":
+                return res
+            return json.loads(realm.json(entity, res["Id"]))
+
+    def _c_void(self, data, realm, entity, oid):
+        with self.st.store.lock:
+            cur = realm.get(entity, oid)
+            if cur is None:
+                raise KeyError(f"{entity} {oid} not found")
+            res = realm.void(entity, {"Id": oid, "SyncToken": cur["SyncToken"]}, False)
+            return json.loads(realm.json(entity, res["Id"]))
+
+    def _c_file(self, data, realm, oid):
+        raw = realm.files.get(oid)
+        if raw is None:
+            raise KeyError(f"file {oid} not found")
+        return {"Id": oid, "size": len(raw), "base64": base64.b64encode(raw).decode()}
+
+    def _c_consent(self, data):
+        self.st.oauth.consent = {
+            "realm_id": data.get("realm_id"),
+            "deny": bool(data.get("deny", False)),
+        }
+        return {"ok": True, **self.st.oauth.consent}
+
+    def _c_expire(self, data):
+        return {"expired": self.st.oauth.expire_access(data.get("realm_id"))}
+
+    def _c_faults(self, data):
+        st = self.st
+        if self.command == "DELETE":
+            st.faults.clear()
+            return {"ok": True}
+        if self.command == "GET":
+            return st.faults.state()
+        st.faults.add(
+            str(data["kind"]),
+            data.get("count", 1),
+            data.get("path_contains"),
+            data.get("delay", 5),
+            data.get("after", 0),
+        )
+        return {"ok": True, **st.faults.state()}
+
+    def _c_random_faults(self, data):
+        self.st.faults.set_random(
+            data.get("rate", 0), data.get("kinds"), data.get("seed"), data.get("delay", 5)
+        )
+        return {"ok": True, **self.st.faults.state()}
+
+    def _c_throttle(self, data):
+        if self.command == "POST":
+            self.st.throttle.configure(**data)
+        return self.st.throttle.state()
+
+    def _c_clock(self, data):
+        st = self.st
+        if self.command == "POST":
+            st.clock.advance(data.get("advance_seconds", 0))
+        return {"now": st.clock.iso(), "offset_seconds": st.clock.offset, "epoch": st.clock.time()}
+
+    def _c_counters(self, data):
+        with self.st.counter_lock:
+            return {"total": sum(self.st.counters.values()), "by_endpoint": dict(self.st.counters)}
+
+    def _c_counters_reset(self, data):
+        with self.st.counter_lock:
+            self.st.counters.clear()
+            self.st.query_log.clear()
+        return {"ok": True}
+
+    def _c_queries(self, data):
+        with self.st.counter_lock:
+            return {"queries": [list(q) for q in self.st.query_log]}
+
+    def _c_latency(self, data):
+        if self.command == "POST":
+            self.st.latency = max(0.0, float(data.get("seconds", 0)))
+        return {"seconds": self.st.latency}
+
+    def _c_webhooks(self, data):
+        if self.command == "POST":
+            self.st.webhooks.configure(**data)
+        return self.st.webhooks.state()
+
+    def _c_deliveries(self, data):
+        with self.st.webhooks.cond:
+            return {"deliveries": list(self.st.webhooks.log)}
+
+    def _c_flush(self, data):
+        return {"flushed": self.st.webhooks.flush(float(data.get("timeout", 5)))}
+
+    def _c_snapshot(self, data):
+        return {"path": self.st.snapshot(data.get("path"))}
+
+    def _c_apps(self, data):
+        self.st.oauth.add_app(data["client_id"], data["client_secret"])
+        return {"ok": True}
 
 
 _OAUTH_KEYS = {
@@ -962,6 +1214,11 @@ def _endpoint_key(method, path):
         parts = [x for x in path[len("/v3/company/") :].split("/")[1:] if x]
         return f"{method} {parts[0].lower() if parts else 'company'}"
     return f"{method} {_OAUTH_KEYS.get(path, 'other')}"
+
+
+def _id_key(o):
+    i = o["Id"]
+    return (0, int(i), "") if i.isdigit() else (1, 0, i)
 
 
 def _pdf(entity, oid):
@@ -993,11 +1250,12 @@ class Emulator:
         time_factor=1.0,
         realm_id=DEMO_REALM_ID,
         throttle=True,
+        demo_tax_mix=False,
     ):
         self.host = host
         self.port = port
         self.state = EmulatorState(
-            seed, webhook_url, webhook_format, time_factor, realm_id, snapshot
+            seed, webhook_url, webhook_format, time_factor, realm_id, snapshot, demo_tax_mix
         )
         self.state.throttle.enabled = bool(throttle)
         self.realm_id = realm_id

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from . import entities as E
 from . import faults
+from .features import Meter
 from .util import ZERO, dumps, fmt_dt, money
 
 UNIQUE_GROUP = {
@@ -20,6 +21,8 @@ UNIQUE_GROUP = {
     "Account": "Account",
     "Term": "Term",
     "PaymentMethod": "PaymentMethod",
+    "Class": "Class",
+    "Department": "Department",
 }
 NAME_FIELD = {
     "Customer": "DisplayName",
@@ -29,6 +32,8 @@ NAME_FIELD = {
     "Account": "FullyQualifiedName",
     "Term": "Name",
     "PaymentMethod": "Name",
+    "Class": "FullyQualifiedName",
+    "Department": "FullyQualifiedName",
 }
 KIND_WORD = {
     "Customer": "customer",
@@ -38,6 +43,35 @@ KIND_WORD = {
     "Account": "account",
     "Term": "term",
     "PaymentMethod": "payment method",
+    "Class": "class",
+    "Department": "location",
+}
+
+
+EMAIL_MESSAGES = {
+    "InvoiceMessage": {
+        "Subject": "Invoice [Invoice No.] from [Company Name]",
+        "Message": "Dear [Full Name],\n\nWe appreciate your business. Please find your invoice "
+        "details here. Feel free to contact us if you have any questions.\n\n"
+        "Have a great day!\n[Company Name]",
+    },
+    "EstimateMessage": {
+        "Subject": "Estimate [Estimate No.] from [Company Name]",
+        "Message": "Dear [Full Name],\n\nPlease review the estimate below. Feel free to contact "
+        "us if you have any questions.\nWe look forward to working with you.\n\n"
+        "Have a great day!\n[Company Name]",
+    },
+    "SalesReceiptMessage": {
+        "Subject": "Sales Receipt [Sales Receipt No.] from [Company Name]",
+        "Message": "Dear [Full Name],\n\nPlease review the sales receipt below.\n"
+        "We appreciate it very much.\n\nThanks for your business!\n[Company Name]",
+    },
+    "StatementMessage": {
+        "Subject": "Statement from [Company Name]",
+        "Message": "Dear [Full Name],\n\nYour statement is attached. Please remit payment at "
+        "your earliest convenience.\nThank you for your business - we appreciate it very "
+        "much.\n\nSincerely,\n[Company Name]",
+    },
 }
 
 
@@ -72,7 +106,30 @@ class Realm:
             "AllowDeposit": True,
             "AllowShipping": False,
             "AllowServiceDate": True,
+            # tax (API_FACTS §8): us_ast | us_manual | non_us
+            "TaxModel": "us_ast",
+            "AstJurisdictions": {},
+            "TaxAfterDiscountDefault": False,
+            "GlobalTaxCalculation": None,
+            "GroupLineAmount": "sum",
+            "ShippingTaxable": False,
+            "CdcTaxEntities": False,
+            # query / platform
+            "AllowOrderById": False,
+            "MeteringAllowance": 500000,
+            # currencies, classes, departments, online payments
+            "HomeCurrency": "USD",
+            "MultiCurrencyEnabled": False,
+            "Currencies": [],
+            "ClassTrackingPerTxn": False,
+            "ClassTrackingPerTxnLine": False,
+            "TrackDepartments": False,
+            "OnlinePayments": False,
+            "Country": "US",
         }
+        self.files = {}  # Attachable id -> bytes
+        self.meter = Meter()
+        self.rates = {}  # currency -> {date: Decimal rate to the home currency}
         self.events_enabled = True
 
     # ---------------------------------------------------------------- lookups
@@ -92,6 +149,25 @@ class Realm:
             s = dumps(self.data[entity][oid])
             c[oid] = s
         return s
+
+    def home_currency(self):
+        return self.pref.get("HomeCurrency") or "USD"
+
+    def currencies(self):
+        return [self.home_currency(), *self.pref.get("Currencies", [])]
+
+    def exchange_rate(self, code, date):
+        """The latest rate of ``code`` on or before ``date`` (1 for the home currency)."""
+        if code == self.home_currency():
+            return Decimal(1)
+        table = self.rates.get(code) or {}
+        best = None
+        for d in sorted(table):
+            if d <= date:
+                best = table[d]
+        if best is None and table:
+            best = table[min(table)]
+        return best
 
     def default_tax_code(self):
         return self.pref.get("DefaultTaxCodeId")
@@ -228,7 +304,7 @@ class Realm:
             txn["Balance"] = bal
             if ttype == "CreditMemo":
                 txn["RemainingCredit"] = bal
-            txn["HomeBalance"] = bal
+            txn["HomeBalance"] = E.home(bal, txn.get("ExchangeRate"))
             self._bump(txn)
             self._touch(ttype, txn, "Update", emit=False)
         return touched
@@ -369,6 +445,8 @@ class Realm:
         src = E.input_fields(entity, payload)
         if sparse:
             base = E.input_fields(entity, copy.deepcopy(old))
+            if "TxnTaxDetail" not in payload and "Line" in payload:
+                base.pop("TxnTaxDetail", None)  # new lines: tax recomputed unless sent
             if entity == "Customer" and "Job" in base:
                 base.pop("Job")
             base.update(src)
@@ -395,7 +473,7 @@ class Realm:
                     "The invoice total can't be less than the payments applied to it.", "TotalAmt"
                 )
             new["Balance"] = money(new["TotalAmt"] - applied)
-            new["HomeBalance"] = new["Balance"]
+            new["HomeBalance"] = E.home(new["Balance"], new.get("ExchangeRate"))
             if old["Id"] in self.voided:
                 self.voided.discard(old["Id"])
         elif entity == "CreditMemo":
@@ -577,10 +655,10 @@ class Realm:
             "domain": "QBO",
             "sparse": False,
             "AccountingInfoPrefs": {
-                "TrackDepartments": False,
+                "TrackDepartments": bool(p.get("TrackDepartments")),
                 "DepartmentTerminology": "Location",
-                "ClassTrackingPerTxn": False,
-                "ClassTrackingPerTxnLine": False,
+                "ClassTrackingPerTxn": bool(p.get("ClassTrackingPerTxn")),
+                "ClassTrackingPerTxnLine": bool(p.get("ClassTrackingPerTxnLine")),
                 "CustomerTerminology": "Customers",
                 "BookCloseDate": None,
                 "FiscalYearStartMonth": "January",
@@ -638,8 +716,11 @@ class Realm:
                 "BillableExpenseTracking": True,
                 "POCustomField": [],
             },
-            "TaxPrefs": {"UsingSalesTax": True, "PartnerTaxEnabled": True},
-            "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
+            "TaxPrefs": self._tax_prefs(),
+            "CurrencyPrefs": {
+                "MultiCurrencyEnabled": bool(p.get("MultiCurrencyEnabled")),
+                "HomeCurrency": {"value": self.home_currency()},
+            },
             "ReportPrefs": {"ReportBasis": "Accrual", "CalcAgingReportFromTxnDate": False},
             "OtherPrefs": {
                 "NameValue": [
@@ -651,7 +732,7 @@ class Realm:
                     {"Name": "VendorAndPurchasesPrefs.UseMasterAccount", "Value": "true"},
                 ]
             },
-            "EmailMessagesPrefs": {},
+            "EmailMessagesPrefs": EMAIL_MESSAGES,
             "TimeTrackingPrefs": {
                 "UseServices": True,
                 "BillCustomers": True,
@@ -660,15 +741,25 @@ class Realm:
                 "MarkTimeEntriesBillable": True,
             },
         }
+        if p.get("OnlinePayments"):
+            obj["SalesFormsPrefs"]["ETransactionPaymentEnabled"] = True
         if p.get("DefaultTermsId"):
             obj["SalesFormsPrefs"]["DefaultTerms"] = {"value": p["DefaultTermsId"]}
-        if p.get("DefaultTaxCodeId"):
-            obj["TaxPrefs"]["TaxGroupCodeRef"] = {"value": p["DefaultTaxCodeId"]}
         if bump and old:
             self._bump(obj)
         obj["MetaData"] = dict(old["MetaData"]) if old else {}
         self._touch("Preferences", obj, "Update", create=old is None, emit=emit)
         return obj
+
+    def _tax_prefs(self):
+        """PartnerTaxEnabled true = AST on and set up; absent = not on AST (API_FACTS §8)."""
+        m = self.pref.get("TaxModel") or "us_ast"
+        out = {"UsingSalesTax": True}
+        if m == "us_ast":
+            out["PartnerTaxEnabled"] = True
+        if self.pref.get("DefaultTaxCodeId") and m != "non_us":
+            out["TaxGroupCodeRef"] = {"value": self.pref["DefaultTaxCodeId"]}
+        return out
 
     def set_preferences(self, changes: dict, emit=True):
         """Control-API form: {"CustomTxnNumbers": bool, "SalesCustomName1": str,
@@ -754,13 +845,17 @@ class Realm:
             "next_doc": self.next_doc,
             "voided": sorted(self.voided),
             "pref": self.pref,
+            "rates": {c: {d: str(r) for d, r in t.items()} for c, t in self.rates.items()},
         }
 
     def load(self, d):
         self.next_doc = d["next_doc"]
         self.next_id.update(d["next_id"])
         self.voided = set(d["voided"])
-        self.pref = d["pref"]
+        self.pref.update(d["pref"])
+        self.rates = {
+            c: {dd: Decimal(r) for dd, r in t.items()} for c, t in d.get("rates", {}).items()
+        }
         for ent, rows in d["data"].items():
             for o in rows:
                 o = _to_decimal(o)

@@ -14,7 +14,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..sync import ENTITY_ORDER
-from ..sync.common import Engine, can_commit, commit
+from ..sync.common import Engine, EventsApplied, can_commit, commit
 from ..sync.pull import PullEngine
 from ..sync.runner import SyncRunner
 
@@ -311,10 +311,10 @@ class Inbox(Engine):
                 return False
             latest = self.coalesce(events)
             since = min(e.occurred_at or e.received_at for e in events)
-            stats = {}
+            applied = []
 
             def work(run, client):
-                stats.update(PullEngine(self.conn, run, client).apply_events(latest, since))
+                applied.append(PullEngine(self.conn, run, client).apply_events(latest, since))
 
             run = self.runner.locked_run("webhook", work, update_page=False)
             now = fields.Datetime.now()
@@ -334,7 +334,8 @@ class Inbox(Engine):
                 self.commit()
                 return False
             events.write({"state": "done", "processed_at": now, "error": False})
-            self.record_outcomes(events, stats.get("outcomes") or {})
+            outcome = applied[0] if applied else EventsApplied()
+            self.record_outcomes(events, outcome.outcomes)
             self.commit()
             _logger.info(
                 "QuickBooks connection %s: %s webhook event(s) applied as %s change(s); "
@@ -342,7 +343,7 @@ class Inbox(Engine):
                 self.conn.id,
                 len(events),
                 len(latest),
-                stats.get("recovered", 0),
+                outcome.recovered,
             )
             return len(events) >= limit
         finally:

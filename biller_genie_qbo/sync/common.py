@@ -279,6 +279,17 @@ class PageResult:
 
 
 @dataclass
+class EventsApplied:
+    """What applying a batch of webhook events did: changes applied, changes the CDC catch-up
+    recovered (no webhook announced them), and the events not simply applied {(entity, id):
+    (state, reason)} (contradicted by QuickBooks, failed)."""
+
+    applied: int = 0
+    recovered: int = 0
+    outcomes: dict = field(default_factory=dict)
+
+
+@dataclass
 class Triaged:
     """One record of a QBO page that the triage hands to its importer: mapped (``vals``, and
     the ``digest`` of what is applied), to create (no ``binding``) or to update (``binding``

@@ -31,7 +31,7 @@ from . import (
     FULL_SCAN_WHERE,
     PAGE_SIZE,
 )
-from .common import Engine, PageResult, SliceBudget
+from .common import Engine, EventsApplied, PageResult, SliceBudget
 
 _logger = logging.getLogger(__name__)
 
@@ -506,8 +506,7 @@ class PullEngine(Engine):
     def apply_events(self, latest, since):
         """Re-read what the coalesced events name (``Id IN (...)``, by entity), confirm with
         QuickBooks what they claim, apply the current state, then catch up with CDC over the
-        same window. Returns the stats and the per-record outcomes {(entity, id): (state,
-        reason)} of the events that were not simply applied (contradicted, failed)."""
+        same window. Returns :class:`~.common.EventsApplied`."""
         wanted, claims = {}, {}
         for (entity, entity_id), event in latest.items():
             wanted.setdefault(entity, []).append(entity_id)
@@ -524,8 +523,6 @@ class PullEngine(Engine):
         seen = {(entity, str(row.get("Id"))) for entity, rows in changes.items() for row in rows}
         seen |= set(claims)
         recovered = self.catch_up(cdc_changes, seen)
-        return {
-            "applied": sum(len(r) for r in changes.values()),
-            "recovered": recovered,
-            "outcomes": outcomes,
-        }
+        return EventsApplied(
+            applied=sum(len(r) for r in changes.values()), recovered=recovered, outcomes=outcomes
+        )

@@ -95,13 +95,42 @@ def test_like_in_and_comparisons(demo):
 
 def test_orderby_and_slicing(demo):
     _, qb = demo
-    r = q(qb, "select * from Invoice orderby TotalAmt desc, Id maxresults 5")
+    r = q(qb, "select * from Invoice orderby TotalAmt desc, MetaData.CreateTime maxresults 5")
     amts = [i["TotalAmt"] for i in r["Invoice"]]
     assert amts == sorted(amts, reverse=True) and len(amts) == 5
     r = q(qb, "select * from Customer order by DisplayName startposition 2 maxresults 2")
     assert [c["DisplayName"] for c in r["Customer"]] == ["55 Twin Lane", "Acme Landscaping LLC"]
     r = q(qb, "select * from Invoice ORDERBY MetaData.LastUpdatedTime DESC MAXRESULTS 3")
     assert len(r["Invoice"]) == 3
+
+
+def test_orderby_id_refused_unless_allowed(fresh, ctl):
+    # Intuit, Nov 2025: "The ID field on all entities will no longer be a sortable field"
+    rid, _, qb = fresh
+    e = fault_of(q, qb, "select * from Invoice orderby Id maxresults 5")
+    assert e.error_code == 4001 and "Id" in e.detail
+    ctl.set_preferences(rid, AllowOrderById=True)
+    r = q(qb, "select * from Invoice orderby Id desc maxresults 3")
+    assert [int(i["Id"]) for i in r["Invoice"]] == sorted(
+        (int(i["Id"]) for i in r["Invoice"]), reverse=True
+    )
+
+
+def test_createtime_ties_are_stable_pages(demo):
+    # the demo was seeded within a second: every CreateTime ties, pages follow Id order
+    _, qb = demo
+    seen = []
+    for start in (1, 11, 21):
+        text = "select * from Invoice orderby MetaData.CreateTime startposition %d maxresults 10"
+        r = q(qb, text % start)
+        seen += [int(i["Id"]) for i in r["Invoice"]]
+    assert seen == sorted(seen) and len(set(seen)) == 30
+
+
+def test_name_equality_is_case_insensitive(demo):
+    _, qb = demo
+    r = q(qb, "select * from Customer where DisplayName = 'cool CARS'")
+    assert [c["DisplayName"] for c in r["Customer"]] == ["Cool Cars"]
 
 
 def test_nested_and_ref_attributes(demo):
