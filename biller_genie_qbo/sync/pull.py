@@ -48,6 +48,13 @@ def scan_expired(scan):
     return not snapshot or fields.Datetime.now() - snapshot >= CDC_MAX_AGE
 
 
+def next_page_seconds(scan):
+    """How long the scan's next page should take (its last page's time scaled to the next
+    page's size), or None when unknown."""
+    last, last_size = scan.get("last_seconds"), scan.get("last_size")
+    return last * scan["size"] / last_size if last and last_size else None
+
+
 def scan_remaining(scan):
     """The rows the scan has still to read (QuickBooks' counts at its start)."""
     if not scan.get("entity"):
@@ -207,9 +214,7 @@ class PullEngine(Engine):
         done_here = 0
         while scan["entity"]:
             size = scan["size"]
-            last = scan.get("last_seconds")
-            expected = last * size / scan["last_size"] if last and scan.get("last_size") else None
-            if budget.limited and not budget.page_fits(expected):
+            if budget.limited and not budget.page_fits(next_page_seconds(scan)):
                 return False
             started = time.monotonic()
             entity, rows, scan = self.read_scan_page(scan)

@@ -26,7 +26,14 @@ from ..tools.qbo_errors import (
 )
 from . import ADVISORY_LOCK_KEY, CDC_MAX_AGE, ENTITY_ORDER, PUSH_ORDER
 from .common import Engine, SliceBudget, can_commit, commit
-from .pull import PullEngine, preference_changes, scan_expired, scan_progress, scan_remaining
+from .pull import (
+    PullEngine,
+    next_page_seconds,
+    preference_changes,
+    scan_expired,
+    scan_progress,
+    scan_remaining,
+)
 from .push import CRON_PUSH, NO_PUSH_KEY, PushEngine
 
 _logger = logging.getLogger(__name__)
@@ -105,6 +112,7 @@ class SyncRunner(Engine):
     def __init__(self, connection, budget=None):
         super().__init__(connection)
         self.budget = budget or SliceBudget.for_env(connection.env)
+        self.no_room = False  # the budget left could not hold the import's next page
 
     def sync(self, run, client):
         """The Sync button's (and the polling cron's) run, one slice of it: read QuickBooks,
@@ -168,6 +176,10 @@ class SyncRunner(Engine):
             if scan:
                 run = self.env["biller_genie_qbo.sync.run"].browse(scan.get("run_id")).exists()
                 run = run if run and run.state == "running" else None
+                if self.budget.limited and not self.budget.page_fits(next_page_seconds(scan)):
+                    # No slice without room for a page (the rest of this pass is too short).
+                    self.no_room = True
+                    return run
             elif trigger == "cron":
                 idle, client = self.idle_probe()
                 if idle:
@@ -590,6 +602,9 @@ def cron_sync(connections):
         try:
             runner = SyncRunner(conn.with_company(conn.company_id), budget)
             run = runner.run_sync(trigger)
+            if runner.no_room:
+                stopped = True
+                break
         except Exception:
             _logger.exception(
                 "QuickBooks connection %s (realm %s): the sync crashed", conn.id, conn.realm_id
