@@ -727,13 +727,11 @@ def claim(env, exclude=()):
 
 
 def remaining_work(env):
-    """The true remaining work a lane could take now: the rows the imports in progress have
-    to read, plus one per other company waiting (not being synced by another lane)."""
-    ids = waiting(env)
-    if not ids:
-        return 0
-    free = [i for i in ids if i not in locked_ids(env, ids)]
-    conns = env["biller_genie_qbo.connection"].sudo().browse(free)
+    """The true remaining work of the lanes: the rows the imports in progress have to read,
+    plus one per other company waiting. Companies another lane is syncing count too: were
+    they left out, the lanes would all report nothing left at the moment they see each other
+    holding the locks, and Odoo would wait for their next call (15 minutes) to go on."""
+    conns = env["biller_genie_qbo.connection"].sudo().browse(waiting(env))
     return sum(max(scan_remaining(c.qbo_scan), 1) if c.qbo_scan else 1 for c in conns)
 
 
