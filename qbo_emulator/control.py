@@ -189,7 +189,17 @@ class EmulatorControl:
         return self._call("GET", "counters")
 
     def reset_counters(self):
+        """Clears the counters and the query log."""
         return self._call("POST", "counters/reset")
+
+    def queries(self, realm_id=None):
+        """The text of every API query since the last reset, in order (of one realm)."""
+        rows = self._call("GET", "queries")["queries"]
+        return [text for realm, text in rows if realm_id in (None, realm)]
+
+    def latency(self, seconds):
+        """Every API request waits ``seconds`` first (a slow QuickBooks)."""
+        return self._call("POST", "latency", {"seconds": seconds})
 
     # webhooks / snapshot
     def webhooks(

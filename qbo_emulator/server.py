@@ -115,6 +115,8 @@ class EmulatorState:
         )
         self.store.listeners.append(self.webhooks.event)
         self.counters = Counter()
+        self.query_log = []  # (realm id, query text) of every API query, in order
+        self.latency = 0.0  # seconds added to every API request (a slow QuickBooks)
         self.counter_lock = threading.Lock()
         self.realm_seq = 1
         if snapshot and os.path.exists(snapshot):
@@ -209,6 +211,10 @@ class EmulatorState:
         with self.counter_lock:
             self.counters[key] += 1
 
+    def log_query(self, realm_id, text):
+        with self.counter_lock:
+            self.query_log.append((realm_id, text))
+
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -284,6 +290,8 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/op/v1/jwks":
                 return self._json(200, {"keys": []})
             self.st.count(_endpoint_key(method, path))
+            if self.st.latency and path.startswith("/v3/"):
+                time.sleep(self.st.latency)
             fault = self.st.faults.take(path, path.startswith("/v3/"))
             if fault and fault["kind"] != "timeout_after_write":
                 self._apply_fault(fault, path)
@@ -606,6 +614,7 @@ class Handler(BaseHTTPRequestHandler):
             text = body.decode("utf-8", "replace")
             if text.startswith("query="):
                 text = urllib.parse.unquote_plus(text[6:])
+        self.st.log_query(realm.id, text)
         return 200, self._query(realm, text)
 
     def _r_batch(self, realm, body):
@@ -932,6 +941,9 @@ class Handler(BaseHTTPRequestHandler):
         ("POST", ("clock",), "_c_clock"),
         ("GET", ("counters",), "_c_counters"),
         ("POST", ("counters", "reset"), "_c_counters_reset"),
+        ("GET", ("queries",), "_c_queries"),
+        ("GET", ("latency",), "_c_latency"),
+        ("POST", ("latency",), "_c_latency"),
         ("GET", ("webhooks",), "_c_webhooks"),
         ("POST", ("webhooks",), "_c_webhooks"),
         ("GET", ("webhooks", "deliveries"), "_c_deliveries"),
@@ -1156,7 +1168,17 @@ class Handler(BaseHTTPRequestHandler):
     def _c_counters_reset(self, data):
         with self.st.counter_lock:
             self.st.counters.clear()
+            self.st.query_log.clear()
         return {"ok": True}
+
+    def _c_queries(self, data):
+        with self.st.counter_lock:
+            return {"queries": [list(q) for q in self.st.query_log]}
+
+    def _c_latency(self, data):
+        if self.command == "POST":
+            self.st.latency = max(0.0, float(data.get("seconds", 0)))
+        return {"seconds": self.st.latency}
 
     def _c_webhooks(self, data):
         if self.command == "POST":

@@ -201,6 +201,21 @@ class QboConnection(models.Model):
     sync_requested = fields.Boolean(readonly=True, copy=False)
     sync_running = fields.Boolean(readonly=True, copy=False)
     sync_started_at = fields.Datetime(readonly=True, copy=False)
+    # The run model (sync/runner.py): a sync is a sequence of slices on the sync crons' lanes.
+    sync_wanted_at = fields.Datetime(
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Since when this company waits for a slice of sync (empty: nothing to do). The "
+        "lanes serve the oldest first.",
+    )
+    qbo_scan = fields.Json(
+        "Full Import Position",
+        readonly=True,
+        copy=False,
+        help="The committed position of the full import in progress: entity, keyset position, "
+        "page size, Intuit's snapshot time and the counts taken at its start.",
+    )
     sync_status = fields.Char(compute="_compute_sync_status")
     sync_run_ids = fields.One2many("biller_genie_qbo.sync.run", "connection_id")
     sync_run_count = fields.Integer(compute="_compute_sync_run_count")
@@ -382,10 +397,12 @@ class QboConnection(models.Model):
         for conn in self:
             conn.support_details = "\n".join(notices.Notices(conn).support_lines())
 
-    @api.depends("sync_requested", "sync_running", "sync_started_at")
+    @api.depends("sync_requested", "sync_running", "sync_started_at", "qbo_scan")
     def _compute_sync_status(self):
         for conn in self:
-            if conn.sync_running:
+            if conn.qbo_scan:
+                conn.sync_status = runner.scan_status(conn)
+            elif conn.sync_running:
                 conn.sync_status = self.env._(
                     "A sync is running (started %(date)s).",
                     date=conn.sync_started_at and fields.Datetime.to_string(conn.sync_started_at),
@@ -574,8 +591,8 @@ class QboConnection(models.Model):
                 self.env._("A sync is already running: its result will show on this page."),
                 "info",
             )
-        self.sudo().write({"sync_requested": True})
-        self.env.ref("biller_genie_qbo.ir_cron_qbo_sync").sudo()._trigger()
+        self.sudo().write({"sync_requested": True, "sync_wanted_at": fields.Datetime.now()})
+        runner.trigger_lanes(self.env)
         return self._qbo_notify(
             self.env._("Sync started in the background: the result will show on this page."),
             "success",

@@ -41,12 +41,23 @@ class QboSyncRun(models.Model):
             ("success", "Successful"),
             ("warning", "Completed with errors"),
             ("failed", "Failed"),
+            ("interrupted", "Interrupted"),
         ],
         string="Result",
         default="running",
         required=True,
     )
     message = fields.Text()
+    slice_count = fields.Integer(
+        "Slices",
+        readonly=True,
+        help="How many cron slices this run took (a full import "
+        "runs in bounded slices, each committed with its position).",
+    )
+    slice_open = fields.Boolean(
+        readonly=True, help="A slice of this run is under way (if its worker died: a ghost)."
+    )
+    progress = fields.Char(readonly=True, help="Where the run is, e.g. page 7 of 25 of Invoices.")
     entity_counts = fields.Json(
         help="Per QuickBooks entity: created, updated, unchanged, cancelled, errors."
     )

@@ -13,12 +13,15 @@ after the events, a CDC catch-up over their window applies what no webhook annou
 """
 
 import logging
+import math
+import time
 from datetime import timedelta
 
 from odoo import fields
 
 from ..models.qbo_binding import parse_qbo_datetime
 from ..models.qbo_mapping import is_deleted, is_voided
+from ..tools.qbo_client import quote
 from ..tools.qbo_errors import QboError, QboValidationError
 from . import (
     CDC_LIMIT,
@@ -28,11 +31,65 @@ from . import (
     FULL_SCAN_WHERE,
     PAGE_SIZE,
 )
-from .common import Engine, EventsApplied, PageResult
+from .common import Engine, EventsApplied, PageResult, SliceBudget
 
 _logger = logging.getLogger(__name__)
 
 CATCH_UP_MARGIN = timedelta(minutes=5)  # look a little before the oldest event (clock skew)
+
+
+def create_time(row):
+    return (row.get("MetaData") or {}).get("CreateTime") or ""
+
+
+def scan_expired(scan):
+    """A scan whose snapshot CDC can no longer reach (30 days) starts over."""
+    snapshot = fields.Datetime.to_datetime(scan.get("snapshot"))
+    return not snapshot or fields.Datetime.now() - snapshot >= CDC_MAX_AGE
+
+
+def next_page_seconds(scan):
+    """How long the scan's next page should take (its last page's time scaled to the next
+    page's size), or None when unknown."""
+    last, last_size = scan.get("last_seconds"), scan.get("last_size")
+    return last * scan["size"] / last_size if last and last_size else None
+
+
+def scan_remaining(scan):
+    """The rows the scan has still to read (QuickBooks' counts at its start)."""
+    if not scan.get("entity"):
+        return 0
+    totals, done = scan.get("totals") or {}, scan.get("done") or {}
+    position = ENTITY_ORDER.index(scan["entity"])
+    return sum(
+        max(totals.get(entity, 0) - done.get(entity, 0), 0) for entity in ENTITY_ORDER[position:]
+    )
+
+
+def scan_progress(env, scan):
+    """ "page 7 of 25 of Invoices" for the scan's current position ('' when done)."""
+    entity = scan and scan.get("entity")
+    if not entity:
+        return ""
+    total = (scan.get("totals") or {}).get(entity, 0)
+    left = max(total - (scan.get("done") or {}).get(entity, 0), 0)
+    page = scan.get("page", 0) + 1
+    pages = max(page, scan.get("page", 0) + math.ceil(left / max(scan.get("size") or 1, 1)))
+    labels = {
+        "Item": env._("Items"),
+        "Customer": env._("Customers"),
+        "Invoice": env._("Invoices"),
+        "SalesReceipt": env._("Sales Receipts"),
+        "CreditMemo": env._("Credit Memos"),
+        "Payment": env._("Payments"),
+        "RefundReceipt": env._("Refund Receipts"),
+    }
+    return env._(
+        "page %(page)s of %(pages)s of %(entity)s",
+        page=page,
+        pages=pages,
+        entity=labels.get(entity, entity),
+    )
 
 
 def preference_vals(env, prefs):
@@ -77,10 +134,16 @@ class PullEngine(Engine):
     def page_size(self):
         return int(self.env.context.get("qbo_page_size") or PAGE_SIZE)
 
-    def sync(self):
+    def sync(self, budget=None):
         """Full import on the first run (or when the cursor is older than CDC's 30 days), CDC
-        from the committed cursor afterwards."""
+        from the committed cursor afterwards. A full import goes on from its committed
+        position (``qbo_scan``) and stops at a page boundary when ``budget`` is spent.
+        Returns True when the sync is complete, False when a full import has pages left."""
         self.conn.ensure_one()
+        budget = budget or SliceBudget()
+        if self.conn.qbo_scan:
+            self.run.mode = "full"
+            return self.full_import(budget)
         prefs = self.client.preferences()
         changed = preference_changes(self.conn, prefs)
         if changed:
@@ -100,9 +163,9 @@ class PullEngine(Engine):
                 self.run.mode = "cdc"
                 self.apply_changes(changes)
                 self.advance_cursor(server_time)
-                return
+                return True
         self.run.mode = "full"
-        self.full_import()
+        return self.full_import(budget)
 
     def server_time(self):
         """Intuit's clock, read before a full scan (changes made during the scan are then
@@ -114,23 +177,107 @@ class PullEngine(Engine):
             return since
         return server_time
 
-    def full_import(self):
-        start = self.server_time()
-        page_size = self.page_size()
-        done = 0
-        for entity in ENTITY_ORDER:
-            pages = self.client.query_pages(
-                entity, where=FULL_SCAN_WHERE.get(entity, ""), page_size=page_size
-            )
-            for page in pages:
-                self.apply_page(entity, page)
-                done += len(page)
-                self.env["ir.cron"]._notify_progress(done=done, remaining=1)
-        self.advance_cursor(start)
+    def start_scan(self, budget):
+        """A new full scan: Intuit's clock (the snapshot the next CDC starts from) and the
+        count of every entity (the true remaining work), committed before the first page."""
+        snapshot = self.server_time()
+        totals = {
+            entity: self.client.count(entity, FULL_SCAN_WHERE.get(entity, ""))
+            for entity in ENTITY_ORDER
+        }
+        scan = {
+            "snapshot": fields.Datetime.to_string(snapshot),
+            "entity": ENTITY_ORDER[0],
+            "after": None,
+            "ties": [],
+            "page": 0,
+            "size": budget.first_page_size(self.page_size()),
+            "totals": totals,
+            "done": {},
+            "run_id": self.run.id,
+            "started_at": fields.Datetime.to_string(fields.Datetime.now()),
+        }
+        self.conn.write({"qbo_scan": scan})
+        self.commit()
+        return scan
 
-    def advance_cursor(self, server_time):
+    def full_import(self, budget=None):
+        """The full scan, page by page from its committed position (``qbo_scan``: entity,
+        keyset position, page size, snapshot time, counts). Each page is read once: its
+        rows are applied and the next position committed in one transaction. Returns True
+        once every entity is read (the cursor is then the snapshot), False when ``budget``
+        ran out first (at a page boundary)."""
+        budget = budget or SliceBudget()
+        scan = dict(self.conn.qbo_scan or {})
+        if not scan or scan_expired(scan):
+            scan = self.start_scan(budget)
+        done_here = 0
+        while scan["entity"]:
+            size = scan["size"]
+            if budget.limited and not budget.page_fits(next_page_seconds(scan)):
+                return False
+            started = time.monotonic()
+            entity, rows, scan = self.read_scan_page(scan)
+            vals = {"qbo_scan": scan}
+            if rows:
+                self.apply_page(entity, rows, vals=vals)
+            else:
+                self.conn.write(vals)
+                self.commit()
+            seconds = time.monotonic() - started
+            budget.page_done(seconds)
+            done_here += len(rows)
+            maximum = self.page_size()
+            if scan["entity"] == entity:
+                size, last = budget.page_size(size, seconds, maximum), (seconds, size)
+            else:  # the next entity starts small again, and is timed afresh
+                size, last = budget.first_page_size(maximum), (None, None)
+            # committed with the next page (a resumed slice starts with the previous size)
+            scan = dict(scan, size=size, last_seconds=last[0], last_size=last[1])
+            self.env["ir.cron"]._notify_progress(done=done_here, remaining=scan_remaining(scan))
+        self.advance_cursor(fields.Datetime.to_datetime(scan["snapshot"]), {"qbo_scan": False})
+        return True
+
+    def read_scan_page(self, scan):
+        """Read the page at the scan's position; returns ``(entity, rows, next position)``.
+
+        Keyset paging on ``MetaData.CreateTime`` (Intuit sorts and filters on it; ``Id`` is no
+        longer sortable): ``CreateTime >= after``, skipping the rows of that very time already
+        read. Rows deleted behind the position shift nothing (``STARTPOSITION`` from the first
+        row would skip one row per deletion); rows created during the scan come after it and
+        are caught by the CDC from the snapshot."""
+        entity = scan["entity"]
+        where = [c for c in (FULL_SCAN_WHERE.get(entity, ""),) if c]
+        ties = list(scan.get("ties") or [])
+        if scan.get("after"):
+            where.append(f"MetaData.CreateTime >= {quote(scan['after'])}")
+        size = scan["size"]
+        rows = self.client.query_page(
+            entity, " AND ".join(where), start=1 + len(ties) if scan.get("after") else 1, size=size
+        )
+        following = dict(scan, page=scan.get("page", 0) + 1)
+        done = dict(scan.get("done") or {})
+        done[entity] = done.get(entity, 0) + len(rows)
+        following["done"] = done
+        if len(rows) < size:
+            position = ENTITY_ORDER.index(entity) + 1
+            following.update(
+                entity=ENTITY_ORDER[position] if position < len(ENTITY_ORDER) else False,
+                after=None,
+                ties=[],
+                page=0,
+            )
+        else:
+            after = create_time(rows[-1])
+            same = [str(r.get("Id")) for r in rows if create_time(r) == after]
+            following.update(after=after, ties=(ties if after == scan.get("after") else []) + same)
+        seen = set(ties)
+        rows = [r for r in rows if str(r.get("Id")) not in seen]
+        return entity, rows, following
+
+    def advance_cursor(self, server_time, vals=None):
         """Store the cursor: every page it covers is committed already."""
-        self.conn.write({"qbo_cursor": server_time})
+        self.conn.write({"qbo_cursor": server_time, **(vals or {})})
         self.commit()
 
     def apply_changes(self, changes):
@@ -147,10 +294,11 @@ class PullEngine(Engine):
                 done += len(page)
                 self.env["ir.cron"]._notify_progress(done=done, remaining=max(total - done, 1))
 
-    def apply_page(self, entity, records):
-        """Apply one page in a savepoint, then commit it. A page that fails as a whole for an
-        Odoo reason is re-applied record by record to isolate (and report) the culprit; API
-        errors abort the run (the page is rolled back, the cursor does not move)."""
+    def apply_page(self, entity, records, vals=None):
+        """Apply one page in a savepoint, then commit it (with the connection's ``vals``: the
+        scan position after the page). A page that fails as a whole for an Odoo reason is
+        re-applied record by record to isolate (and report) the culprit; API errors abort the
+        run (the page is rolled back, the cursor does not move)."""
         importer = self.env[ENTITY_MODEL[entity]].with_context(
             tracking_disable=True, mail_create_nolog=True, mail_notrack=True
         )
@@ -185,6 +333,8 @@ class PullEngine(Engine):
             self.run._qbo_add_counts(dep_entity, **dep.counts)
             self.run._qbo_add_errors(dep.errors)
             self.env["biller_genie_qbo.sync.error"]._qbo_resolve(self.conn, dep_entity, dep.ok_ids)
+        if vals:
+            self.conn.write(vals)
         self.commit()
         return result
 

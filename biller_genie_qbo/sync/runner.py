@@ -11,7 +11,11 @@ the connection, so the history keeps the runs that did something plus the last c
 import logging
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import fields
+
+from odoo.addons.base.models.ir_cron import _intervalTypes
 
 from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import (
@@ -21,11 +25,54 @@ from ..tools.qbo_errors import (
     QboThrottled,
 )
 from . import ADVISORY_LOCK_KEY, CDC_MAX_AGE, ENTITY_ORDER, PUSH_ORDER
-from .common import Engine, can_commit, commit
-from .pull import PullEngine, preference_changes
+from .common import Engine, SliceBudget, can_commit, commit
+from .pull import (
+    PullEngine,
+    next_page_seconds,
+    preference_changes,
+    scan_expired,
+    scan_progress,
+    scan_remaining,
+)
 from .push import CRON_PUSH, NO_PUSH_KEY, PushEngine
 
 _logger = logging.getLogger(__name__)
+
+# The sync's lanes: identical cron records (``model._cron_qbo_sync()``). Odoo runs one cron
+# record in one worker at a time, so K cron workers (``--max-cron-threads`` over every server
+# on the database) sync up to K companies at once, one lane each; every lane claims the
+# company that waits longest (the advisory lock is the claim).
+MAIN_LANE = "biller_genie_qbo.ir_cron_qbo_sync"
+LANES = (MAIN_LANE, *(f"biller_genie_qbo.ir_cron_qbo_sync_lane_{n}" for n in range(2, 9)))
+POLL_SLACK = timedelta(minutes=1)  # a company polled this much early is due at the tick
+_PASS = {}  # the remaining work seen in this worker's current pass (key: its watchdog start)
+
+
+def trigger_lanes(env):
+    """Wake the lanes now (Odoo NOTIFYs the sleeping cron workers at commit)."""
+    for xmlid in LANES:
+        cron = env.ref(xmlid, raise_if_not_found=False)
+        if cron and cron.active:
+            cron.sudo()._trigger()
+
+
+def scan_status(conn):
+    """What the page says of a full import in progress."""
+    scan = conn.qbo_scan or {}
+    where = scan_progress(conn.env, scan)
+    run = conn.env["biller_genie_qbo.sync.run"].sudo().browse(scan.get("run_id")).exists()
+    if run and run.state == "running" and run.slice_open:
+        return conn.env._("Importing from QuickBooks Online (%(where)s).", where=where)
+    return conn.env._(
+        "%(what)s from QuickBooks Online continues in a moment (%(where)s): it runs in "
+        "slices, each committed with its position.",
+        what=import_label(conn),
+        where=where,
+    )
+
+
+def import_label(conn):
+    return conn.env._("The first import") if not conn.qbo_cursor else conn.env._("The full import")
 
 
 class _ReplayClient:
@@ -62,11 +109,19 @@ class _ReplayClient:
 class SyncRunner(Engine):
     """Runs of one connection."""
 
+    def __init__(self, connection, budget=None):
+        super().__init__(connection)
+        self.budget = budget or SliceBudget.for_env(connection.env)
+        self.no_room = False  # the budget left could not hold the import's next page
+
     def sync(self, run, client):
-        """The Sync button's (and the polling cron's) run: read QuickBooks, then send what
-        changed in Odoo (preferences were just read by the inbound step)."""
-        PullEngine(self.conn, run, client).sync()
+        """The Sync button's (and the polling cron's) run, one slice of it: read QuickBooks,
+        then send what changed in Odoo (preferences were just read by the inbound step).
+        Returns False when a full import stopped at its budget (the run goes on later)."""
+        if not PullEngine(self.conn, run, client).sync(self.budget):
+            return False
         PushEngine(self.conn, run, client).push(read_prefs=False)
+        return True
 
     def record_crash(self):
         self.conn.ensure_one()
@@ -77,6 +132,7 @@ class SyncRunner(Engine):
             {
                 "sync_running": False,
                 "sync_requested": False,
+                "sync_wanted_at": False,
                 "last_sync_at": fields.Datetime.now(),
                 "last_sync_result": "failed",
                 "last_sync_message": message,
@@ -102,21 +158,73 @@ class SyncRunner(Engine):
         return True
 
     def run_sync(self, trigger="cron"):
-        """One sync run of this connection, recorded in the history. Returns the run (or None
-        when another worker is syncing this connection)."""
+        """One slice of sync of this connection, recorded in the history: the whole run when
+        the budget is unlimited (outside a cron job), else as much as the budget allows, the
+        run staying "running" between slices. Returns the run (or None when another worker
+        is syncing this connection)."""
         self.conn.ensure_one()
         if not self.try_lock():
             _logger.info("QuickBooks connection %s: a sync is running already", self.conn.id)
             return None
         try:
-            client = None
-            if trigger == "cron":
-                run, client = self.idle_probe()
-                if run:
+            self.close_ghosts()
+            scan = self.conn.qbo_scan
+            if scan and scan_expired(scan):
+                self.conn.write({"qbo_scan": False})
+                scan = None
+            run = client = None
+            if scan:
+                run = self.env["biller_genie_qbo.sync.run"].browse(scan.get("run_id")).exists()
+                run = run if run and run.state == "running" else None
+                if self.budget.limited and not self.budget.page_fits(next_page_seconds(scan)):
+                    # No slice without room for a page (the rest of this pass is too short).
+                    self.no_room = True
                     return run
-            return self.locked_run(trigger, self.sync, client=client)
+            elif trigger == "cron":
+                idle, client = self.idle_probe()
+                if idle:
+                    return idle
+            return self.locked_run(
+                trigger, self.sync, client=client, run=run, resumed=bool(scan and not run)
+            )
         finally:
             self.unlock()
+
+    def close_ghosts(self):
+        """Runs left "running" by a worker that died (killed at Odoo's time limit, an OOM
+        kill, a restart): their lock is free (we hold it), their slice never ended. They are
+        closed as interrupted; a full import goes on from its last committed page."""
+        Run = self.env["biller_genie_qbo.sync.run"]
+        scan = self.conn.qbo_scan or {}
+        runs = Run.search([("connection_id", "=", self.conn.id), ("state", "=", "running")])
+        ghosts = runs.filtered(lambda r: r.slice_open or r.id != scan.get("run_id"))
+        if not ghosts:
+            return ghosts
+        where = scan_progress(self.env, scan)
+        for ghost in ghosts:
+            message = self.env._(
+                "Interrupted: the server process running this sync stopped before the end of "
+                "its slice (killed at Odoo's time limit, or restarted). Nothing committed is "
+                "lost: the sync goes on from the last committed page."
+            )
+            if where and ghost.id == scan.get("run_id"):
+                message += " " + self.env._("Next: %(where)s.", where=where)
+            ghost.write(
+                {
+                    "state": "interrupted",
+                    "end_at": fields.Datetime.now(),
+                    "slice_open": False,
+                    "message": message,
+                }
+            )
+        _logger.warning(
+            "QuickBooks connection %s: %s run(s) interrupted by a dead worker closed: %s",
+            self.conn.id,
+            len(ghosts),
+            ghosts.ids,
+        )
+        self.commit()
+        return ghosts
 
     def idle_probe(self):
         """A polling tick asks QuickBooks first (preferences, then CDC since the cursor): when
@@ -161,6 +269,7 @@ class SyncRunner(Engine):
         self.conn.write(
             {
                 "qbo_cursor": server_time,
+                "sync_wanted_at": False,
                 "last_sync_at": now,
                 "last_sync_result": "success",
                 "last_sync_message": False,
@@ -275,16 +384,27 @@ class SyncRunner(Engine):
     def cursor_str(self):
         return (self.conn.qbo_cursor and fields.Datetime.to_string(self.conn.qbo_cursor)) or False
 
-    def locked_run(self, trigger, work, update_page=True, client=None):
-        run = self.new_run(trigger)
+    def locked_run(self, trigger, work, *, update_page=True, client=None, run=None, resumed=False):
+        """``work(run, client)`` as one slice of ``run`` (a new run when not given): the
+        slice is marked open (a worker that dies leaves it open: a ghost), and when ``work``
+        returns False the run pauses (it goes on at the next slice), else it is finished."""
+        if not run:
+            run = self.new_run(trigger)
+            if resumed:
+                where = scan_progress(self.env, self.conn.qbo_scan)
+                run.message = self.env._(
+                    "Resuming %(what)s (%(where)s).",
+                    what=import_label(self.conn).lower(),
+                    where=where,
+                )
+                # The scan goes on in this run: it is the one a later slice continues.
+                self.conn.write({"qbo_scan": dict(self.conn.qbo_scan, run_id=run.id)})
+        run.write({"slice_open": True, "slice_count": run.slice_count + 1})
         if update_page:
-            self.conn.write(
-                {
-                    "sync_running": True,
-                    "sync_requested": False,
-                    "sync_started_at": fields.Datetime.now(),
-                }
-            )
+            vals = {"sync_running": True, "sync_requested": False}
+            if run.slice_count == 1:
+                vals["sync_started_at"] = fields.Datetime.now()
+            self.conn.write(vals)
         self.commit()
         _logger.info(
             "QuickBooks connection %s (realm %s): sync %s started (%s)",
@@ -294,9 +414,10 @@ class SyncRunner(Engine):
             trigger,
         )
         failure = None
+        finished = True
         try:
             client = client or self.conn._qbo_get_client()
-            work(run, client)
+            finished = work(run, client) is not False
         except QboReconnectRequired as error:
             failure = self.env._(
                 "QuickBooks Online refused our authorization: reconnect to resume syncing "
@@ -315,6 +436,20 @@ class SyncRunner(Engine):
             )
         except QboError as error:
             failure = self.env._("QuickBooks Online answered an error: %(error)s", error=str(error))
+        except (
+            psycopg2.errors.SerializationFailure,
+            psycopg2.errors.LockNotAvailable,
+            psycopg2.errors.DeadlockDetected,
+        ) as error:
+            # Another transaction wrote the same rows (a user saving the page): the page is
+            # rolled back and the run goes on at the next slice, from the committed position.
+            _logger.info(
+                "QuickBooks connection %s: sync %s goes on later: %s", self.conn.id, run.id, error
+            )
+            if self.can_commit():
+                self.env.cr.rollback()
+            self.conn.invalidate_recordset()
+            finished = False
         except Exception as error:
             _logger.exception(
                 "QuickBooks connection %s (realm %s): sync %s failed",
@@ -336,8 +471,25 @@ class SyncRunner(Engine):
                 run.id,
                 failure,
             )
+        if not failure and not finished:
+            self.pause_run(run)
+            return run
         self.finish_run(run, failure, update_page=update_page)
         return run
+
+    def pause_run(self, run):
+        """The slice ended at its budget, on a page boundary: the run waits for the next."""
+        run.write({"slice_open": False, "progress": scan_progress(self.env, self.conn.qbo_scan)})
+        # Back of the queue (still under the lock: no other lane writes the row meanwhile).
+        self.conn.write({"sync_wanted_at": fields.Datetime.now()})
+        conn_id, run_id, progress = self.conn.id, run.id, run.progress
+        self.commit()
+        _logger.info(
+            "QuickBooks connection %s: sync %s paused at its slice budget (next: %s)",
+            conn_id,
+            run_id,
+            progress,
+        )
 
     def finish_run(self, run, failure, update_page=True):
         now = fields.Datetime.now()
@@ -358,13 +510,16 @@ class SyncRunner(Engine):
             {
                 "state": state,
                 "end_at": now,
-                "message": message,
+                # "Resuming the first import ..." stays in the history
+                "message": message or run.message or False,
                 "cursor_after": self.cursor_str(),
+                "slice_open": False,
+                "progress": False,
             }
         )
         vals = {"last_sync_at": now, "last_sync_message": message}
         if update_page:
-            vals.update(sync_running=False)
+            vals.update(sync_running=False, sync_wanted_at=False)
         vals["last_sync_result"] = "failed" if state == "failed" else "success"
         if state != "failed":
             vals["last_success_at"] = now
@@ -414,15 +569,42 @@ class SyncRunner(Engine):
 
 
 def cron_sync(connections):
-    """Polling and Sync button: one incremental sync per connected connection. A failing
-    connection is recorded and the others carry on; this function never raises."""
+    """One lane of the sync (every lane's cron runs this): claim the company that waits
+    longest, run a slice of its sync, and the next while the slice budget lasts. A failing
+    connection is recorded and the others carry on; this function never raises.
+
+    In a cron job the budget is bounded (:class:`SliceBudget`) and Odoo's progress protocol
+    keeps the lane going: it reports the rows done and the true remaining work (rows of the
+    imports in progress, companies waiting), so Odoo re-runs the job at once while work
+    remains; the lanes are triggered too, so idle cron workers take the other companies.
+    Outside a cron job (tests, a shell) every waiting company is synced to the end."""
     env = connections.env
-    connections = connections.search([("state", "=", "connected")], order="sync_requested desc, id")
-    total = len(connections)
-    for done, conn in enumerate(connections):
+    Connection = connections.sudo()
+    budget = SliceBudget.for_env(env)
+    pass_key = budget.started if budget.limited else None
+    if pass_key and not budget.page_fits() and _PASS.get("key") == pass_key:
+        # A repeat (or another lane) of a pass whose budget is spent: the work is known.
+        env["ir.cron"]._notify_progress(done=1, remaining=_PASS["remaining"])
+        return
+    mark_due(env)
+    commit(env)
+    served, done, stopped = set(), 0, False
+    while True:
+        if budget.limited and not budget.page_fits():
+            stopped = True
+            break
+        conn = claim(env, served)
+        if not conn:
+            break
+        served.add(conn.id)
         trigger = "button" if conn.sync_requested else "cron"
+        run = None
         try:
-            conn.with_company(conn.company_id)._qbo_run_sync(trigger)
+            runner = SyncRunner(conn.with_company(conn.company_id), budget)
+            run = runner.run_sync(trigger)
+            if runner.no_room:
+                stopped = True
+                break
         except Exception:
             _logger.exception(
                 "QuickBooks connection %s (realm %s): the sync crashed", conn.id, conn.realm_id
@@ -435,12 +617,122 @@ def cron_sync(connections):
                 _logger.exception("QuickBooks connection %s: cannot record the crash", conn.id)
                 if can_commit():
                     env.cr.rollback()
-        env["ir.cron"]._notify_progress(done=done + 1, remaining=total - done - 1)
+        if run is None:
+            continue  # another lane took it between the claim and the lock (or it crashed)
+        done += 1
+        if run.state == "running":  # paused at the budget
+            stopped = True
+            break
     # Requests on connections that are no longer connected are dropped.
-    connections.search([("sync_requested", "=", True), ("state", "!=", "connected")]).write(
-        {"sync_requested": False}
+    Connection.search(
+        ["|", ("sync_requested", "=", True), ("sync_wanted_at", "!=", False)],
+    ).filtered(lambda c: c.state != "connected").write(
+        {"sync_requested": False, "sync_wanted_at": False}
     )
+    remaining = remaining_work(env)
+    if remaining and stopped and (not pass_key or _PASS.get("woken") != pass_key):
+        # Wake the cron workers, once per pass: NOTIFY at commit; this worker's next sleep
+        # returns at once too (a worker that sleeps its full 60 s after its ping is killed
+        # when the cron limit is shorter, and would start its next pass with no budget).
+        trigger_lanes(env)
+        _PASS["woken"] = pass_key
+    if pass_key:
+        _PASS.update(key=pass_key, remaining=remaining)
+    # Odoo re-runs a job at once only when it reports work done (else it assumes a job that
+    # does not use the protocol, and waits for the next call): a lane that stopped at its
+    # budget before any work counts the slice it gave up.
+    env["ir.cron"]._notify_progress(done=max(done, 1 if remaining else 0), remaining=remaining)
     commit(env)
+
+
+def mark_due(env):
+    """The connected companies due for polling wait from now: never synced, or not since the
+    polling interval (the main lane's interval; outside a cron job: every company). Another
+    lane marking (or syncing) one of them at the same moment wins: this one leaves it."""
+    try:
+        with env.cr.savepoint():
+            _mark_due(env)
+    except (psycopg2.errors.SerializationFailure, psycopg2.errors.LockNotAvailable):
+        env.invalidate_all()
+
+
+def _mark_due(env):
+    now = fields.Datetime.now()
+    due_before = now
+    if env.context.get("ir_cron_progress_id"):
+        cron = env.ref(MAIN_LANE, raise_if_not_found=False)
+        if cron:
+            interval = _intervalTypes[cron.interval_type](cron.interval_number)
+            due_before = now - interval + POLL_SLACK
+    due = (
+        env["biller_genie_qbo.connection"]
+        .sudo()
+        .search(
+            [
+                ("state", "=", "connected"),
+                ("sync_wanted_at", "=", False),
+                "|",
+                "|",
+                ("sync_requested", "=", True),
+                ("last_sync_at", "=", False),
+                ("last_sync_at", "<=", due_before),
+            ]
+        )
+    )
+    # A scan in progress always waits (e.g. after a kill, whatever its polling time).
+    due |= (
+        env["biller_genie_qbo.connection"]
+        .sudo()
+        .search(
+            [("state", "=", "connected"), ("sync_wanted_at", "=", False), ("qbo_scan", "!=", False)]
+        )
+    )
+    due.write({"sync_wanted_at": now})
+    due.flush_recordset(["sync_wanted_at"])
+
+
+def locked_ids(env, ids):
+    """The connections among ``ids`` whose advisory lock some session holds."""
+    env.cr.execute(
+        """SELECT objid FROM pg_locks
+            WHERE locktype = 'advisory' AND classid = %s AND objsubid = 2 AND granted
+              AND objid = ANY(%s::oid[])""",
+        [ADVISORY_LOCK_KEY, list(ids)],
+    )
+    return {row[0] for row in env.cr.fetchall()}
+
+
+def waiting(env, exclude=()):
+    Connection = env["biller_genie_qbo.connection"].sudo()
+    Connection.flush_model(["state", "sync_wanted_at", "sync_requested"])
+    env.cr.execute(
+        """SELECT id FROM biller_genie_qbo_connection
+            WHERE state = 'connected' AND sync_wanted_at IS NOT NULL AND id != ALL(%s)
+         ORDER BY sync_requested IS TRUE DESC, sync_wanted_at, id""",
+        [list(exclude)],
+    )
+    return [row[0] for row in env.cr.fetchall()]
+
+
+def claim(env, exclude=()):
+    """The connection that waits longest (a Sync button first) and that no other lane is
+    syncing, or None. The lock itself is taken by the run (a lane that loses the race to
+    another one moves on)."""
+    ids = waiting(env, exclude)
+    busy = locked_ids(env, ids) if ids else set()
+    for conn_id in ids:
+        if conn_id not in busy:
+            return env["biller_genie_qbo.connection"].sudo().browse(conn_id)
+    return None
+
+
+def remaining_work(env):
+    """The true remaining work of the lanes: the rows the imports in progress have to read,
+    plus one per other company waiting. Companies another lane is syncing count too: were
+    they left out, the lanes would all report nothing left at the moment they see each other
+    holding the locks, and Odoo would wait for their next call (15 minutes) to go on."""
+    conns = env["biller_genie_qbo.connection"].sudo().browse(waiting(env))
+    return sum(max(scan_remaining(c.qbo_scan), 1) if c.qbo_scan else 1 for c in conns)
 
 
 def cron_push(connections):

@@ -585,6 +585,22 @@ class QboClient:
                 return
             start += len(rows)
 
+    def query_page(
+        self,
+        entity: str,
+        where: str = "",
+        order_by: str = "MetaData.CreateTime",
+        *,
+        start: int = 1,
+        size: int = MAX_PAGE_SIZE,
+    ) -> list[dict]:
+        """One page of ``SELECT * FROM entity [WHERE] ORDERBY`` from ``start`` (1-based)."""
+        self._check_entity(entity)
+        if not 1 <= int(size) <= MAX_PAGE_SIZE:
+            raise QboValidationError(f"size must be between 1 and {MAX_PAGE_SIZE}", code="size")
+        response = self.query(self._select(entity, where, order_by, start=start, size=size))
+        return self._rows(response, entity)
+
     @classmethod
     def _rows(cls, response: dict, entity: str) -> list[dict]:
         try:

@@ -4,6 +4,7 @@ inside a 200 (§4), preferences."""
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal as D
 
 import pytest
@@ -395,3 +396,27 @@ def test_emulator_seeds_a_tax_company_or_the_demo_tax_mix():
         assert {"TAX-BUNDLE-1", "TAX-OVERRIDE-1", "TAX-SHIP-1"} <= docs
         plain = e.control.create_realm("demo", tax_mix=False)
         assert len(e.control.entities(plain, "Invoice")) == 60
+
+
+# ---------------------------------------------------------------- query log, latency
+
+
+def test_query_log_and_latency(emu, ctl, fresh):
+    """The query log lists every API query of a realm in order (reset with the counters), and
+    the latency control slows every API request (a slow QuickBooks)."""
+    rid, ac, _qb = fresh
+    ctl.reset_counters()
+    sql = "SELECT * FROM Customer ORDERBY MetaData.CreateTime STARTPOSITION 1 MAXRESULTS 5"
+    text = {"Content-Type": "application/text"}
+    assert _api(emu, rid, ac, "POST", "query", data=sql, headers=text).ok
+    assert ctl.queries(rid) == [sql]
+    assert ctl.queries("other") == []
+    ctl.latency(0.3)
+    try:
+        started = time.monotonic()
+        assert _api(emu, rid, ac, "GET", "preferences").ok
+        assert time.monotonic() - started >= 0.3
+    finally:
+        ctl.latency(0)
+    ctl.reset_counters()
+    assert ctl.queries() == []
