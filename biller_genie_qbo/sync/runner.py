@@ -289,12 +289,11 @@ class SyncRunner(Engine):
             }
         )
         self.drop_idle_runs(run)
-        conn_id, realm_id, run_id = self.conn.id, self.conn.realm_id, run.id
+        conn_id, run_id = self.conn.id, run.id
         self.commit()
         _logger.info(
-            "QuickBooks connection %s (realm %s): sync %s: nothing changed",
+            "QuickBooks connection %s: sync %s: nothing changed",
             conn_id,
-            realm_id,
             run_id,
         )
         return run
@@ -407,9 +406,8 @@ class SyncRunner(Engine):
             self.conn.write(vals)
         self.commit()
         _logger.info(
-            "QuickBooks connection %s (realm %s): sync %s started (%s)",
+            "QuickBooks connection %s: sync %s started (%s)",
             self.conn.id,
-            self.conn.realm_id,
             run.id,
             trigger,
         )
@@ -452,9 +450,8 @@ class SyncRunner(Engine):
             finished = False
         except Exception as error:
             _logger.exception(
-                "QuickBooks connection %s (realm %s): sync %s failed",
+                "QuickBooks connection %s: sync %s failed",
                 self.conn.id,
-                self.conn.realm_id,
                 run.id,
             )
             failure = self.env._("Unexpected error: %(error)s", error=str(error) or repr(error))
@@ -465,9 +462,8 @@ class SyncRunner(Engine):
             # A token refresh may have changed the connection in a cursor of its own.
             self.conn.invalidate_recordset()
             _logger.warning(
-                "QuickBooks connection %s (realm %s): sync %s failed: %s",
+                "QuickBooks connection %s: sync %s failed: %s",
                 self.conn.id,
-                self.conn.realm_id,
                 run.id,
                 failure,
             )
@@ -526,12 +522,11 @@ class SyncRunner(Engine):
         self.conn.write(vals)
         if self.is_idle_run(run):
             self.drop_idle_runs(run)
-        conn_id, realm_id, run_id = self.conn.id, self.conn.realm_id, run.id
+        conn_id, run_id = self.conn.id, run.id
         self.commit()
         _logger.info(
-            "QuickBooks connection %s (realm %s): sync %s ended: %s",
+            "QuickBooks connection %s: sync %s ended: %s",
             conn_id,
-            realm_id,
             run_id,
             state,
         )
@@ -606,9 +601,7 @@ def cron_sync(connections):
                 stopped = True
                 break
         except Exception:
-            _logger.exception(
-                "QuickBooks connection %s (realm %s): the sync crashed", conn.id, conn.realm_id
-            )
+            _logger.exception("QuickBooks connection %s: the sync crashed", conn.id)
             if can_commit():
                 env.cr.rollback()
             try:
@@ -744,9 +737,7 @@ def cron_push(connections):
             if conn._qbo_push_has_work():
                 conn.with_company(conn.company_id)._qbo_run_push("cron")
         except Exception:
-            _logger.exception(
-                "QuickBooks connection %s (realm %s): the push crashed", conn.id, conn.realm_id
-            )
+            _logger.exception("QuickBooks connection %s: the push crashed", conn.id)
             if can_commit():
                 env.cr.rollback()
         commit(env)
