@@ -12,6 +12,7 @@ from . import (
     qbo_item_mapping,
     qbo_sync_error,
     qbo_sync_run,
+    qbo_tax,
     qbo_token,
     qbo_webhook_event,
 )

@@ -35,9 +35,10 @@ from decimal import Decimal
 from markupsafe import Markup
 
 from odoo import Command, api, fields, models
-from odoo.tools import float_is_zero, html2plaintext, plaintext2html
+from odoo.tools import html2plaintext, plaintext2html
 
 from ..sync.common import PageResult, Triaged
+from ..tools.qbo_tax import DocumentTax
 from .qbo_mapping import (
     QboMappingError,
     dec,
@@ -52,6 +53,8 @@ from .qbo_mapping import (
 from .qbo_push_mixin import NO_PUSH_KEY, PUSH_STATES, QboPushProblem, without_push
 
 ZERO = Decimal(0)
+# The ItemRef of QuickBooks' shipping line: a pseudo-item, never in the item list.
+SHIPPING_ITEM = "SHIPPING_ITEM_ID"
 PO_FIELD_NAMES = {"po number", "p.o. number", "po #", "p.o. #", "po no", "p.o. no.", "po"}
 MOVE_TYPE = {
     "Invoice": "out_invoice",
@@ -98,6 +101,7 @@ class AccountMove(models.Model):
         string="QuickBooks Receipt Payment",
         copy=False,
         readonly=True,
+        check_company=True,
         help="The payment recorded for a QuickBooks sales receipt (money received) or refund "
         "receipt (money paid back): QuickBooks has no separate payment for these.",
     )
@@ -147,6 +151,15 @@ class AccountMove(models.Model):
             "narration",
             "invoice_line_ids",
             "line_ids",
+        }
+
+    def _qbo_engine_fields(self):
+        return super()._qbo_engine_fields() | {
+            "qbo_doc_number",
+            "qbo_terms",
+            "qbo_receipt_payment_id",
+            "qbo_application_state",
+            "qbo_application_message",
         }
 
     def _qbo_pushable(self):
@@ -530,9 +543,9 @@ class AccountMove(models.Model):
             )
         voided = is_voided(remote)
         lines_in = remote.get("Line") or []
-        tax_ids = [] if voided else self._qbo_tax_ids(remote, lines_in, ctx)
-        subtotal, taxable = self._qbo_subtotals(lines_in)
-        apply_after = bool(remote.get("ApplyTaxAfterDiscount"))
+        # QuickBooks' TxnTaxDetail is the truth: which rates tax each line, how a discount
+        # splits, what each rate charged (tools/qbo_tax.py).
+        doc = DocumentTax(remote, ctx.get("codes") or {})
         po_number = None
         lines = []
         for line in lines_in:
@@ -543,13 +556,12 @@ class AccountMove(models.Model):
                     po_number = po_number or (line.get("Description") or "").strip() or None
                     if not dec(line.get("Amount"), ZERO):
                         continue
-                lines.append(self._qbo_item_line(line, detail, ctx, tax_ids))
+                taxes = [] if voided else self._qbo_line_taxes(doc, line, ctx)
+                lines.append(self._qbo_item_line(line, detail, ctx, taxes))
             elif kind == "GroupLineDetail":
-                lines += self._qbo_group_lines(line, ctx, tax_ids)
+                lines += self._qbo_group_lines(line, ctx, None if voided else doc)
             elif kind == "DiscountLineDetail":
-                lines += self._qbo_discount_lines(
-                    line, subtotal, taxable=taxable, apply_after=apply_after, tax_ids=tax_ids
-                )
+                lines += self._qbo_discount_lines(line, ctx, None if voided else doc)
             elif kind == "DescriptionOnly":
                 text = (line.get("Description") or "").strip()
                 if text:
@@ -575,7 +587,8 @@ class AccountMove(models.Model):
             vals["invoice_date_due"] = remote["DueDate"]
         expected = {
             "total": money(dec(remote.get("TotalAmt"), ZERO)),
-            "tax": money(dec((remote.get("TxnTaxDetail") or {}).get("TotalTax"), ZERO)),
+            "tax": doc.total_tax,
+            "tax_by_tax": {} if voided else self._qbo_tax_by_tax(doc, ctx),
             "voided": voided,
         }
         definition = ctx.get("po_custom_field")
@@ -587,71 +600,60 @@ class AccountMove(models.Model):
         return vals, expected
 
     @api.model
-    def _qbo_subtotals(self, lines_in):
-        """(subtotal, taxable subtotal) of the item and bundle lines, as QBO computes them."""
-        subtotal = taxable = ZERO
-        for line in lines_in:
-            kind = line.get("DetailType")
-            if kind == "SalesItemLineDetail":
-                details = [(line, line.get("SalesItemLineDetail") or {})]
-            elif kind == "GroupLineDetail":
-                details = [
-                    (child, child.get("SalesItemLineDetail") or {})
-                    for child in (line.get("GroupLineDetail") or {}).get("Line") or []
-                ]
-            else:
-                continue
-            for item_line, detail in details:
-                amount = money(dec(item_line.get("Amount"), ZERO))
-                subtotal += amount
-                if self._qbo_is_taxable(detail):
-                    taxable += amount
-        return subtotal, taxable
-
-    @api.model
-    def _qbo_is_taxable(self, detail):
-        code = ref_value(detail.get("TaxCodeRef"))
-        return bool(code) and code.upper() != "NON"
-
-    @api.model
-    def _qbo_tax_ids(self, remote, lines_in, ctx):
-        """The Odoo sale taxes for the taxable lines: one tax of the combined percentage, or
-        one tax per QBO rate; none when QBO charged no tax."""
-        detail = remote.get("TxnTaxDetail") or {}
-        total_tax = money(dec(detail.get("TotalTax"), ZERO))
-        _subtotal, taxable = self._qbo_subtotals(lines_in)
-        if not total_tax or not taxable:
-            return []
-        percents = []
-        for tax_line in detail.get("TaxLine") or []:
-            info = tax_line.get("TaxLineDetail") or {}
-            percent = dec(info.get("TaxPercent"))
-            if percent:
-                percents.append(percent.normalize())
-        if not percents:
+    def _qbo_line_taxes(self, doc, line, ctx):
+        """The Odoo taxes of one QuickBooks item line: those of the rates QuickBooks taxed
+        it with."""
+        try:
+            rates = doc.rates_of(line)
+        except KeyError as error:
             raise QboMappingError(
                 self.env._(
-                    "QuickBooks charged %(amount)s of tax without a tax rate: this invoice "
-                    "cannot be mapped to an Odoo tax.",
-                    amount=total_tax,
+                    "The QuickBooks tax code %(code)s of this document is not known to Odoo: "
+                    "sync again (the tax codes are read with the document).",
+                    code=error.args[0],
                 ),
-                code="tax_rate",
+                code="tax_code",
+            ) from None
+        return self._qbo_rate_taxes(rates, ctx)
+
+    @api.model
+    def _qbo_rate_taxes(self, rates, ctx):
+        """Odoo tax ids of QuickBooks rates (the page's Tax Mapping); a 0 % rate without a
+        tax leaves the line untaxed, which is what it means."""
+        taxes = []
+        for rate in rates:
+            tax_id = ctx.get("rate_taxes", {}).get(rate.key) or ctx["taxes"].get(
+                rate.percent.normalize()
             )
-        taxes = ctx["taxes"]
-        combined = sum(percents, ZERO).normalize()
-        if combined in taxes:
-            return [taxes[combined]]
-        if all(p in taxes for p in percents):
-            return [taxes[p] for p in percents]
-        raise QboMappingError(
-            self.env._(
-                "No sale tax of %(percent)s%% (percentage, tax excluded) exists in company "
-                "%(company)s: create it in Accounting > Configuration > Taxes, then retry.",
-                percent=number_text(combined),
-                company=ctx.get("company_name", ""),
-            ),
-            code="tax_missing",
-        )
+            if tax_id:
+                taxes.append(tax_id)
+            elif rate.percent:
+                raise QboMappingError(
+                    self.env._(
+                        "QuickBooks' tax rate %(rate)s (%(percent)s%%) has no Odoo tax in "
+                        "company %(company)s: choose one in the Tax Mapping of the QuickBooks "
+                        "Online page (or create a sale tax of that rate), then retry.",
+                        rate=rate.name or rate.key,
+                        percent=number_text(rate.percent),
+                        company=ctx.get("company_name", ""),
+                    ),
+                    code="tax_missing",
+                )
+        return taxes
+
+    @api.model
+    def _qbo_tax_by_tax(self, doc, ctx):
+        """{Odoo tax id: the tax QuickBooks charged for its rates} of a document."""
+        out = {}
+        rates = {line.rate.key: line.rate for line in doc.tax_lines}
+        for key, amount in doc.tax_by_rate.items():
+            rate = rates[key]
+            tax_id = ctx.get("rate_taxes", {}).get(key) or ctx["taxes"].get(
+                rate.percent.normalize()
+            )
+            if tax_id:
+                out[tax_id] = out.get(tax_id, ZERO) + amount
+        return out
 
     @api.model
     def _qbo_qty_price(self, amount, qty, price, ctx):
@@ -676,9 +678,13 @@ class AccountMove(models.Model):
         return Decimal(1), amount, not candidates
 
     @api.model
-    def _qbo_item_line(self, line, detail, ctx, tax_ids):
+    def _qbo_item_line(self, line, detail, ctx, taxes):
         amount = money(dec(line.get("Amount"), ZERO))
         item_id = ref_value(detail.get("ItemRef"))
+        if item_id == SHIPPING_ITEM:
+            # QuickBooks' shipping line (SalesFormsPrefs.AllowShipping): no item behind it.
+            item_id = None
+            line = dict(line, Description=line.get("Description") or self.env._("Shipping"))
         product_id = ctx["products"].get(item_id) if item_id else None
         item = ctx["items"].get(item_id) or {}
         if item_id and not product_id and not item:
@@ -695,7 +701,6 @@ class AccountMove(models.Model):
         )
         if not exact:
             name = f"{name} ({detail.get('Qty')} × {detail.get('UnitPrice')})"
-        taxes = tax_ids if self._qbo_is_taxable(detail) else []
         vals = {
             "name": name or "/",
             "product_id": product_id or False,
@@ -710,45 +715,48 @@ class AccountMove(models.Model):
         return vals
 
     @api.model
-    def _qbo_group_lines(self, line, ctx, tax_ids):
+    def _qbo_group_lines(self, line, ctx, doc):
         """Setting 3: 'yes' -> a section named after the bundle, then its component lines;
-        'no' -> one line with the bundle's name and total (one per tax treatment)."""
+        'no' -> one line with the bundle's name and total (one per tax treatment). ``doc``
+        is None for a voided document (no tax)."""
         group = line.get("GroupLineDetail") or {}
         group_id = ref_value(group.get("GroupItemRef"))
         item = ctx["items"].get(group_id) or {}
         name = item.get("name") or ref_name(group.get("GroupItemRef")) or line.get("Description")
         quantity = dec(group.get("Quantity"), Decimal(1))
         children = group.get("Line") or []
+        taxed = [
+            (child, self._qbo_line_taxes(doc, child, ctx) if doc else []) for child in children
+        ]
         if ctx.get("groups", "yes") == "yes":
             title = name if quantity == 1 else f"{name} × {number_text(quantity)}"
             out = [{"display_type": "line_section", "name": title or "/"}]
-            for child in children:
-                out.append(
-                    self._qbo_item_line(child, child.get("SalesItemLineDetail") or {}, ctx, tax_ids)
-                )
+            for child, taxes in taxed:
+                detail = child.get("SalesItemLineDetail") or {}
+                out.append(self._qbo_item_line(child, detail, ctx, taxes))
             return out
         totals = {}
-        for child in children:
-            taxable = self._qbo_is_taxable(child.get("SalesItemLineDetail") or {})
-            totals[taxable] = totals.get(taxable, ZERO) + money(dec(child.get("Amount"), ZERO))
+        for child, taxes in taxed:
+            key = tuple(taxes)
+            totals[key] = totals.get(key, ZERO) + money(dec(child.get("Amount"), ZERO))
         out = []
-        for taxable, amount in sorted(totals.items()):
+        for taxes, amount in sorted(totals.items(), key=lambda kv: (len(kv[0]), kv[0])):
             qty, price, _exact = self._qbo_qty_price(amount, quantity, None, ctx)
             out.append(
                 {
                     "name": line.get("Description") or name or "/",
                     "quantity": float(qty),
                     "price_unit": float(price),
-                    "tax_ids": [Command.set(tax_ids if taxable else [])],
+                    "tax_ids": [Command.set(list(taxes))],
                 }
             )
         return out
 
     @api.model
-    def _qbo_discount_lines(self, line, subtotal, *, taxable, apply_after, tax_ids):
-        """An invoice-level discount as negative lines. When QBO applies the tax after the
-        discount, the taxable share of the discount carries the tax (QBO's proportional
-        base); otherwise the discount is untaxed."""
+    def _qbo_discount_lines(self, line, ctx, doc):
+        """An invoice-level discount as negative lines, split as QuickBooks applied it: taxed
+        after the discount, each taxed share carries its taxes (QuickBooks' own bases); taxed
+        before it, the discount is untaxed."""
         detail = line.get("DiscountLineDetail") or {}
         amount = money(dec(line.get("Amount"), ZERO))
         if not amount:
@@ -759,18 +767,15 @@ class AccountMove(models.Model):
             )
         else:
             name = self.env._("Discount")
-        parts = [(amount, [])]
-        if apply_after and tax_ids and taxable and subtotal:
-            taxed = money(amount * taxable / subtotal)
-            parts = [(taxed, tax_ids), (amount - taxed, [])]
+        parts = doc.discount_parts(amount) if doc else [(amount, ())]
         return [
             {
                 "name": name,
                 "quantity": 1.0,
                 "price_unit": float(-part),
-                "tax_ids": [Command.set(taxes)],
+                "tax_ids": [Command.set(self._qbo_rate_taxes(rates, ctx))],
             }
-            for part, taxes in parts
+            for part, rates in parts
             if part
         ]
 
@@ -822,7 +827,10 @@ class AccountMove(models.Model):
             taxes.setdefault(Decimal(str(tax.amount)).normalize(), tax.id)
         precision = self.env["decimal.precision"]
         carrier = connection.po_number_carrier or ""
+        codes, rate_taxes = self._qbo_tax_lookups(connection, remotes)
         return {
+            "codes": codes,
+            "rate_taxes": rate_taxes,
             "move_type": MOVE_TYPE[entity],
             "partners": partners,
             "products": products,
@@ -838,12 +846,34 @@ class AccountMove(models.Model):
         }
 
     @api.model
+    def _qbo_tax_lookups(self, connection, remotes):
+        """({code id: TaxCode}, {rate key: Odoo tax id}) for a page: the connection's codes,
+        and every rate the page's documents name (a rate QuickBooks' list lacks, such as an
+        Automated Sales Tax jurisdiction, is added with its Odoo tax)."""
+        code_records = (
+            self.env["biller_genie_qbo.tax.code"]
+            .with_context(active_test=False)
+            .search([("connection_id", "=", connection.id)])
+        )
+        codes = code_records._qbo_pure()
+        rates = {}
+        for code in codes.values():
+            rates.update({rate.key: rate for rate in code.rates})
+        for remote in remotes:
+            for line in DocumentTax(remote, codes).tax_lines:
+                rates.setdefault(line.rate.key, line.rate)
+        records = self.env["biller_genie_qbo.tax.rate"]._qbo_ensure(
+            connection, list(rates.values())
+        )
+        return codes, {key: rate.tax_id.id for key, rate in records.items() if rate.tax_id}
+
+    @api.model
     def _qbo_item_refs(self, remote):
         refs = set()
         for line in remote.get("Line") or []:
             if line.get("DetailType") == "SalesItemLineDetail":
                 ref = ref_value((line.get("SalesItemLineDetail") or {}).get("ItemRef"))
-                if ref:
+                if ref and ref != SHIPPING_ITEM:
                     refs.add(ref)
             elif line.get("DetailType") == "GroupLineDetail":
                 group = line.get("GroupLineDetail") or {}
@@ -867,6 +897,7 @@ class AccountMove(models.Model):
             if ref_value(remote.get("CustomerRef")):
                 wanted["Customer"].add(ref_value(remote.get("CustomerRef")))
             wanted["Item"] |= self._qbo_item_refs(remote)
+        self._qbo_ensure_tax_codes(connection, remotes, client)
         for entity, model in (("Item", "biller_genie_qbo.item"), ("Customer", "res.partner")):
             missing = wanted[entity] - set(Binding._qbo_fetch(connection, entity, wanted[entity]))
             if not missing:
@@ -875,6 +906,28 @@ class AccountMove(models.Model):
             if records:
                 sub = self.env[model]._qbo_import_records(connection, entity, records, client)
                 result.deps.append((entity, sub))
+
+    @api.model
+    def _qbo_ensure_tax_codes(self, connection, remotes, client):
+        """Read QuickBooks' tax rates and codes (two queries) when a document names a code
+        Odoo does not know yet: the first time, and when QuickBooks got a new code (CDC does
+        not carry tax codes)."""
+        Code = self.env["biller_genie_qbo.tax.code"].with_context(active_test=False)
+        known = set(Code.search([("connection_id", "=", connection.id)]).mapped("qbo_id"))
+        named = set()
+        for remote in remotes:
+            named.add(ref_value((remote.get("TxnTaxDetail") or {}).get("TxnTaxCodeRef")))
+            for line in DocumentTax(remote).lines:
+                named.add(ref_value((line.get("SalesItemLineDetail") or {}).get("TaxCodeRef")))
+        named -= {None, "TAX", "NON", "tax", "non"}
+        if not named - known:
+            return
+        rates = self.env["biller_genie_qbo.tax.rate"]._qbo_store(
+            connection, client.query_all("TaxRate")
+        )
+        Code._qbo_store(
+            connection, client.query_all("TaxCode"), {rate.qbo_id: rate for rate in rates}
+        )
 
     @api.model
     @without_push
@@ -897,6 +950,12 @@ class AccountMove(models.Model):
             self._qbo_update_move(entity, item, result)
         if entity in ("SalesReceipt", "RefundReceipt"):
             self.env["account.payment"]._qbo_sync_receipt_payments(connection, entity, remotes)
+        if entity in ("Invoice", "CreditMemo"):
+            applied = self.env["account.payment"]._qbo_apply_waiting(
+                connection, entity, result.ok_ids, client
+            )
+            if applied:
+                result.deps.append(("Payment", applied))
         return result
 
     @api.model
@@ -980,8 +1039,9 @@ class AccountMove(models.Model):
     # Helpers on moves
     # ------------------------------------------------------------------
     def _qbo_match_tax_amounts(self, expected_list):
-        """Odoo rounds the tax per line (or per tax group); QBO rounds it on the total. Put
-        the cent(s) of difference on the first tax line so both totals agree."""
+        """QuickBooks' tax is the truth: each Odoo tax line gets the amount QuickBooks charged
+        for its rates (TxnTaxDetail), the total QuickBooks' TotalTax exactly. Where Odoo's own
+        computation differs (an override, a rounding per rate), the entry says so in a note."""
         for move, expected in zip(self, expected_list, strict=True):
             if expected.get("voided"):
                 continue
@@ -989,22 +1049,51 @@ class AccountMove(models.Model):
             if not tax_lines:
                 continue
             sign = -1 if move.is_inbound() else 1
-            current = sum(tax_lines.mapped("amount_currency")) * sign
-            delta = float(expected["tax"]) - current
-            # Only rounding differences are absorbed; a real difference stays visible.
-            limit = 0.01 * max(len(move.invoice_line_ids), 1)
-            if float_is_zero(delta, precision_digits=2) or abs(delta) > limit + 1e-9:
+            current = {line: money(Decimal(str(line.amount_currency * sign))) for line in tax_lines}
+            targets = move._qbo_tax_targets(tax_lines, current, expected)
+            commands = [
+                Command.update(line.id, {"amount_currency": float(targets[line] * sign)})
+                for line in tax_lines
+                if targets[line] != current[line]
+            ]
+            if not commands:
                 continue
-            first = tax_lines[0]
-            move.write(
-                {
-                    "line_ids": [
-                        Command.update(
-                            first.id, {"amount_currency": first.amount_currency + delta * sign}
-                        )
-                    ]
-                }
-            )
+            move.write({"line_ids": commands})
+            odoo_tax = sum(current.values(), ZERO)
+            if abs(odoo_tax - expected["tax"]) > Decimal("0.01") * max(len(tax_lines), 1):
+                move._message_log(
+                    body=self.env._(
+                        "Tax as QuickBooks Online charged it: %(qbo)s (Odoo's own computation "
+                        "from the lines: %(odoo)s).",
+                        qbo=expected["tax"],
+                        odoo=odoo_tax,
+                    )
+                )
+
+    @api.model
+    def _qbo_tax_targets(self, tax_lines, current, expected):
+        """{tax line: amount}: per Odoo tax as QuickBooks charged its rates when that covers
+        the total, else QuickBooks' total spread like Odoo's amounts (the rest on the
+        largest line)."""
+        total = expected["tax"]
+        per_tax = expected.get("tax_by_tax") or {}
+        by_tax = {}
+        for line in tax_lines:
+            by_tax.setdefault(line.tax_line_id.id, []).append(line)
+        if (
+            all(len(lines) == 1 for lines in by_tax.values())
+            and set(by_tax) <= set(per_tax)
+            and sum((per_tax[t] for t in by_tax), ZERO) == total
+        ):
+            return {lines[0]: money(per_tax[tax]) for tax, lines in by_tax.items()}
+        base = sum(current.values(), ZERO)
+        if base:
+            targets = {line: money(total * current[line] / base) for line in tax_lines}
+        else:
+            targets = dict.fromkeys(tax_lines, ZERO)
+        largest = max(tax_lines, key=lambda line: abs(current[line]))
+        targets[largest] += total - sum(targets.values(), ZERO)
+        return targets
 
     def _qbo_totals_problem(self, expected):
         self.ensure_one()

@@ -86,23 +86,19 @@ class AccountPayment(models.Model):
                 self.env._("The company has no bank or cash journal to record payments in."),
                 code="journal",
             )
-        applications = []
+        applications, waiting = [], []
         for line in remote.get("Line") or []:
             links = [lt for lt in line.get("LinkedTxn") or [] if lt.get("TxnType") in LINKABLE]
             amount = money(dec(line.get("Amount"), ZERO))
             for link in links[:1]:  # QBO applies one line to one transaction
                 key = (link["TxnType"], str(link.get("TxnId")))
-                if key not in ctx["moves"]:
-                    raise QboMappingError(
-                        self.env._(
-                            "The %(type)s %(id)s this payment is applied to is not synced.",
-                            type=link["TxnType"],
-                            id=link.get("TxnId"),
-                        ),
-                        code="missing_invoice",
-                    )
-                if amount:
-                    applications.append({"entity": key[0], "qbo_id": key[1], "amount": amount})
+                if not amount:
+                    continue
+                app = {"entity": key[0], "qbo_id": key[1], "amount": amount}
+                # A payment is never dropped: applied to a document Odoo does not have (not
+                # imported yet, refused, deleted), its money stays on the customer as an
+                # outstanding credit and is applied as soon as the document arrives.
+                (applications if key in ctx["moves"] else waiting).append(app)
         total = money(dec(remote.get("TotalAmt"), ZERO))
         vals = {
             "payment_type": "inbound",
@@ -126,6 +122,7 @@ class AccountPayment(models.Model):
             "total": total,
             "unapplied": money(dec(remote.get("UnappliedAmt"), ZERO)),
             "voided": is_voided(remote),
+            "waiting": waiting,
         }
         return vals, applications, expected
 
@@ -221,7 +218,60 @@ class AccountPayment(models.Model):
                 item.record._qbo_update_payment(item.vals, item.applications, item.expected, ctx)
             voided = item.expected["voided"]
             item.binding._qbo_updated(item.remote, item.digest, voided=voided, result=result)
+        self._qbo_note_waiting(connection, entity, [*to_create, *to_update], result)
         return result
+
+    @api.model
+    def _qbo_note_waiting(self, connection, entity, triaged, result):
+        """Remember, on their bindings, the payments whose money waits for a document Odoo
+        does not have, and say so in the run and the failures queue (code waiting_document):
+        the failure resolves itself when the payment is applied."""
+        bindings = self.env["biller_genie_qbo.binding"]._qbo_fetch(
+            connection, entity, [str(item.remote["Id"]) for item in triaged]
+        )
+        by_value = {}
+        for item in triaged:
+            waiting = item.expected.get("waiting") or []
+            value = "".join(f",{w['entity']}:{w['qbo_id']}" for w in waiting)
+            value = f"{value}," if value else False
+            binding = bindings.get(str(item.remote["Id"]))
+            if binding and binding.qbo_waiting != value:
+                by_value.setdefault(value, binding.browse())
+                by_value[value] |= binding
+            if waiting:
+                result.add_error(
+                    entity,
+                    item.remote,
+                    self.env._(
+                        "%(amount)s of this payment is in Odoo as a credit of the customer: "
+                        "QuickBooks applied it to %(documents)s, which Odoo does not have yet. "
+                        "It is applied as soon as that document is in Odoo.",
+                        amount=sum((w["amount"] for w in waiting), ZERO),
+                        documents=", ".join(f"{w['entity']} {w['qbo_id']}" for w in waiting),
+                    ),
+                    code="waiting_document",
+                )
+        for value, group in by_value.items():
+            group.write({"qbo_waiting": value})
+
+    @api.model
+    def _qbo_apply_waiting(self, connection, entity, qbo_ids, client):
+        """Documents just imported: the payments waiting for them are read again (one query)
+        and applied. Returns the PageResult, or None when no payment waited."""
+        if not qbo_ids:
+            return None
+        domain = ["|"] * (len(qbo_ids) - 1) + [
+            ("qbo_waiting", "like", f",{entity}:{qbo_id},") for qbo_id in qbo_ids
+        ]
+        waiting = self.env["biller_genie_qbo.binding"].search(
+            [("connection_id", "=", connection.id), ("qbo_entity", "=", "Payment"), *domain]
+        )
+        if not waiting:
+            return None
+        # QuickBooks did not change them (same SyncToken): applied again all the same.
+        waiting.write({"qbo_sync_token": False, "qbo_hash": False})
+        remotes = client.read_many("Payment", waiting.mapped("qbo_id"))
+        return self._qbo_import_records(connection, "Payment", remotes, client)
 
     @api.model
     def _qbo_map_remote(self, remote, ctx):

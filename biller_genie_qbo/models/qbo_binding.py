@@ -57,6 +57,12 @@ class QboBinding(models.Model):
         required=True,
     )
     error = fields.Text()
+    qbo_waiting = fields.Char(
+        "Waiting For",
+        index="btree_not_null",
+        help="QuickBooks documents this payment is applied to that Odoo does not have yet "
+        "(',Invoice:123,'): its money is a customer credit until they arrive.",
+    )
 
     _sql_constraints = [
         (

@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import math
+import re
 import secrets
 from datetime import timedelta
 
@@ -539,6 +540,12 @@ class QboConnection(models.Model):
         System administrators (who may change any access right anyway) are not limited."""
         if self.env.su or self.env.is_system():
             return
+        item_id = vals.get("po_number_item_id")
+        if item_id:
+            # Checked before Odoo's company check, whose message names the other record.
+            item = self.env["biller_genie_qbo.item"].sudo().browse(item_id).exists()
+            if not item or item.connection_id not in self:
+                raise AccessError(self._qbo_refusal())
         forbidden = set(vals) - (allowed or const.PAGE_FIELDS)
         if forbidden:
             raise AccessError(
@@ -768,7 +775,8 @@ class QboConnection(models.Model):
         if not conn_id.isdigit() or not token:
             return None, invalid
         conn = self.browse(int(conn_id)).exists()
-        if not conn or conn.company_id not in self.env.user.company_ids:
+        # Read as the superuser: another company's connection must answer like none at all.
+        if not conn or conn.sudo().company_id not in self.env.user.company_ids:
             return None, invalid
         conn_sudo = conn.sudo()
         valid = (
@@ -790,6 +798,8 @@ class QboConnection(models.Model):
                 return self.env._(
                     "The connection was declined in QuickBooks Online: nothing was changed."
                 )
+            # A URL parameter: shown and logged as a short code only (no forged log lines).
+            error = re.sub(r"[^A-Za-z0-9_.-]", "", str(error))[:64] or "?"
             return self.env._("QuickBooks Online refused the connection (%(error)s).", error=error)
         if not code or not realm_id:
             return self.env._("QuickBooks Online did not return an authorization code.")

@@ -10,6 +10,7 @@ import functools
 import hashlib
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 PUSH_STATES = [
     ("pending", "Waiting to be sent"),
@@ -23,6 +24,16 @@ PUSH_STATES = [
 RUNNABLE_STATES = ("pending", "unknown")
 NO_PUSH_KEY = "qbo_no_push"
 CRON_PUSH = "biller_genie_qbo.ir_cron_qbo_push"
+# The push's own state: written by the engine only (see QboPushMixin._qbo_engine_fields).
+ENGINE_FIELDS = frozenset(
+    {
+        "qbo_push_dirty",
+        "qbo_push_state",
+        "qbo_push_message",
+        "qbo_push_seq",
+        "qbo_push_request_id",
+    }
+)
 
 
 def without_push(method):
@@ -70,6 +81,42 @@ class QboPushMixin(models.AbstractModel):
         "of creating a second record.",
     )
 
+    # ------------------------------------------------------------------
+    # The engine's fields are the engine's
+    # ------------------------------------------------------------------
+    def _qbo_trusted(self):
+        """The engine (superuser) or a system administrator: who may write the push's state
+        and switch the push off (``qbo_no_push``). A browser's context is not trusted: an
+        accountant could otherwise keep a posted change out of QuickBooks without a trace,
+        or forge the exactly-once key of a write."""
+        return self.env.su or self.env.is_system()
+
+    def _qbo_engine_fields(self):
+        """Fields only the engine writes (extended per model)."""
+        return ENGINE_FIELDS
+
+    def _qbo_check_engine_fields(self, fnames):
+        if self._qbo_trusted():
+            return
+        refused = set(fnames) & self._qbo_engine_fields()
+        if refused:
+            raise AccessError(
+                self.env._(
+                    "QuickBooks Online keeps these fields itself: %(fields)s.",
+                    fields=", ".join(sorted(refused)),
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._qbo_check_engine_fields(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._qbo_check_engine_fields(vals)
+        return super().write(vals)
+
     def _qbo_synced_fields(self):
         """Fields whose change must be sent to QuickBooks Online."""
         return set()
@@ -81,7 +128,7 @@ class QboPushMixin(models.AbstractModel):
     def _qbo_mark_dirty(self, vals_keys=None):
         """Set the dirty flag on the pushable records when a synced field changed; trigger the
         push cron. Never calls QuickBooks."""
-        if self.env.context.get(NO_PUSH_KEY) or not self:
+        if not self or (self.env.context.get(NO_PUSH_KEY) and self._qbo_trusted()):
             return
         if vals_keys is not None and not set(vals_keys) & self._qbo_synced_fields():
             return

@@ -220,12 +220,13 @@ class QboWebhookEvent(models.Model):
                     "error": error,
                 }
             )
-        for realm, count in unknown.items():
+        if unknown:
+            # Not the realm itself: logs carry no QuickBooks identifiers.
             _logger.warning(
-                "QuickBooks webhook: %s event(s) for realm %s, which no Odoo company is "
-                "connected to: acknowledged and dropped",
-                count,
-                realm,
+                "QuickBooks webhook: %s event(s) for %s QuickBooks compan(ies) no Odoo company "
+                "is connected to: acknowledged and dropped",
+                sum(unknown.values()),
+                len(unknown),
             )
         if not rows:
             return None
@@ -257,9 +258,8 @@ class QboWebhookEvent(models.Model):
                 more |= bool(conn.with_company(conn.company_id)._qbo_process_events())
             except Exception:
                 _logger.exception(
-                    "QuickBooks connection %s (realm %s): webhook events crashed",
+                    "QuickBooks connection %s: webhook events crashed",
                     conn.id,
-                    conn.realm_id,
                 )
                 if can_commit():
                     self.env.cr.rollback()

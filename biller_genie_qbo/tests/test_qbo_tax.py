@@ -5,7 +5,13 @@ from decimal import Decimal as D
 
 import pytest
 
-from odoo.addons.biller_genie_qbo.tools.qbo_tax import DocumentTax, Rate, TaxCode, to_decimal
+from odoo.addons.biller_genie_qbo.tools.qbo_tax import (
+    DocumentTax,
+    Rate,
+    TaxCode,
+    code_for_rates,
+    to_decimal,
+)
 
 
 def item(amount, code, qty=None, price=None):
@@ -184,3 +190,18 @@ def test_bundle_children_are_lines():
 @pytest.mark.parametrize("value", [None, "", "abc", float("nan"), float("inf"), True])
 def test_bad_numbers_are_absent(value):
     assert to_decimal(value) is None
+
+
+# -- outbound -------------------------------------------------------------------------------
+def test_the_code_of_exactly_these_rates():
+    gst, pst = Rate("1", D(5), "GST"), Rate("2", D(7), "PST")
+    codes = {
+        "4": TaxCode("4", "GST/PST", (gst, pst)),
+        "3": TaxCode("3", "GST", (gst,)),
+        "6": TaxCode("6", "Zero-rated", (Rate("9", D(0)),)),
+        "7": TaxCode("7", "Exempt", ()),
+    }
+    assert code_for_rates(frozenset({"1"}), codes) == "3"
+    assert code_for_rates(frozenset({"1", "2"}), codes) == "4"
+    assert code_for_rates(frozenset({"2"}), codes) is None, "no code of PST alone"
+    assert code_for_rates(frozenset(), codes) == "7", "no rate: the code that charges nothing"

@@ -5,6 +5,7 @@ answer, no forbidden action succeeds, no Intuit call is made by a refused action
 emulator's counters), and a refusal names nothing of the other company."""
 
 import json
+from urllib.parse import parse_qs, quote, urlsplit
 
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -89,9 +90,9 @@ class TestSecurityRpc(QboPushCommon, HttpCase):
         self.authenticate(user.login, user.login)
         return user
 
-    def rpc(self, model, method, args=(), kwargs=None, route="call_kw", company=None):
+    def rpc(self, model, method, args=(), kwargs=None, route="call_kw", company=None, context=None):
         """The raw answer of a JSON-RPC call (text, and the parsed ``result`` or ``error``)."""
-        context = {"allowed_company_ids": [company.id]} if company else {}
+        context = {**({"allowed_company_ids": [company.id]} if company else {}), **(context or {})}
         payload = {
             "jsonrpc": "2.0",
             "method": "call",
@@ -419,3 +420,95 @@ class TestSecurityRpc(QboPushCommon, HttpCase):
             self.assertEqual(checked, user == manager_a, f"{user.login}: grant checked")
         self.conn.invalidate_recordset()
         self.assertEqual(self.conn.state, "connected", "the grant is fine: still connected")
+
+    @mute_logger(*QUIET)
+    def test_no_accountant_steers_the_push(self):
+        """The push's own fields (its state, its requestid, the QuickBooks numbers and links)
+        are the engine's, and the no-push switch is not the browser's: an accountant who
+        could set them would keep posted changes out of QuickBooks without a trace, forge the
+        exactly-once key, or hide another company's payment from its push."""
+        accountant = self.plain
+        self.login(accountant)
+        for vals in (
+            {"qbo_push_state": "done", "qbo_push_dirty": False},
+            {"qbo_push_request_id": "deadbeef" * 4},
+            {"qbo_push_seq": 99},
+            {"qbo_doc_number": "FAKE-1"},
+            {"qbo_receipt_payment_id": 999999},
+        ):
+            answer = self.rpc("account.move", "write", [self.invoice.ids, vals])
+            self.assertRefused(answer, f"accountant writes {sorted(vals)}")
+        # The no-push switch from the browser is ignored: the change is still sent.
+        _text, body = self.rpc(
+            "account.move",
+            "write",
+            [self.invoice.ids, {"ref": "PO-77"}],
+            context={"qbo_no_push": True},
+        )
+        self.assertNotIn("error", body, body)
+        self.invoice.invalidate_recordset()
+        self.assertTrue(self.invoice.qbo_push_dirty, "the edit is queued for QuickBooks")
+        self.assertNotEqual(self.invoice.qbo_push_request_id, "deadbeef" * 4)
+
+    @mute_logger(*QUIET)
+    def test_a_refused_po_field_names_no_item_of_another_company(self):
+        item_b = (
+            self.env["biller_genie_qbo.item"]
+            .sudo()
+            .create(
+                {
+                    "connection_id": self.env["biller_genie_qbo.connection"]
+                    .sudo()
+                    ._qbo_get_or_create(self.company_b)
+                    .id,
+                    "qbo_id": "777",
+                    "name": "Secret B Consulting",
+                }
+            )
+        )
+        manager_a = new_test_user(
+            self.env,
+            "sec_manager_a3",
+            groups="base.group_user,biller_genie_qbo.group_qbo_manager",
+            company_id=self.company_a.id,
+            company_ids=[Command.set(self.company_a.ids)],
+        )
+        self.login(manager_a)
+        answer = self.rpc(
+            "biller_genie_qbo.connection",
+            "write",
+            [[self.conn.id], {"po_number_item_id": item_b.id}],
+        )
+        self.assertRefused(answer, "PO field with B's item", ["Secret B Consulting"])
+
+    def test_the_callback_tells_nothing_about_other_connections(self):
+        """A forged state naming another company's connection answers like one naming no
+        connection (no 403 oracle); the error parameter cannot forge log lines."""
+        self.login(self.manager_b)
+        with mute_logger(*QUIET):
+            answers = [
+                self.url_open(
+                    f"{const.OAUTH_CALLBACK_PATH}?state={state}&code=x&realmId=1",
+                    allow_redirects=False,
+                ).status_code
+                for state in (f"{self.conn.id}:forged", "999999:forged")
+            ]
+        self.assertEqual(answers[0], answers[1])
+        self.assertIn(answers[0], (302, 303))
+        # A genuine state of the user's own flow, with a hostile error parameter.
+        self.login(self.env.ref("base.user_admin"))
+        _text, body = self.rpc(
+            "biller_genie_qbo.connection",
+            "action_qbo_connect",
+            [[self.conn.id]],
+            route="call_button",
+        )
+        state = parse_qs(urlsplit(body["result"]["url"]).query)["state"][0]
+        with self.assertLogs("odoo.addons.biller_genie_qbo", "WARNING") as logs:
+            self.url_open(
+                f"{const.OAUTH_CALLBACK_PATH}?state={quote(state)}&error=x%0AFAKE%20LOG%20LINE",
+                allow_redirects=False,
+            )
+        self.assertFalse([line for line in logs.output if "\nFAKE" in line], logs.output)
+        self.conn.invalidate_recordset()
+        self.assertNotIn("\n", self.conn.oauth_error_message)

@@ -366,8 +366,12 @@ class TestSyncEngine(QboCommon, CronMixinCase):
 
     @mute_logger(*QUIET)
     def test_record_errors_and_retry(self):
-        # No 8.25% sale tax: taxed invoices are reported, one error each, the rest imports.
-        self.tax_8_25.active = False
+        # No sale tax at all (none of 8.25%, none to make one like): taxed invoices are
+        # reported, one error each, the rest imports.
+        sale_taxes = self.env["account.tax"].search(
+            [("company_id", "=", self.env.company.id), ("type_tax_use", "=", "sale")]
+        )
+        sale_taxes.active = False
         run = self.qbo_sync()
         self.assertEqual(run.state, "warning")
         self.assertEqual(self.connection.last_sync_result, "success")
@@ -376,7 +380,7 @@ class TestSyncEngine(QboCommon, CronMixinCase):
         self.assertIn("8.25%", errors[0].message)
         self.assertEqual(errors[0].code, "tax_missing")
         self.assertFalse(self.bound("Invoice", errors[0].qbo_id))
-        self.tax_8_25.active = True
+        sale_taxes.active = True
         errors.sudo().action_retry()
         self.assertTrue(self.bound("Invoice", errors[0].qbo_id))
         self.assertNotIn("open", errors.mapped("state"))

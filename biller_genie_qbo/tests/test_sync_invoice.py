@@ -107,7 +107,13 @@ class TestInvoiceMapper(TransactionCase):
         self.assertEqual(vals["qbo_terms"], "Net 30")
         self.assertIn("Thank you!", vals["narration"])
         self.assertEqual(
-            expected, {"total": Decimal("292.95"), "tax": Decimal("4.95"), "voided": False}
+            expected,
+            {
+                "total": Decimal("292.95"),
+                "tax": Decimal("4.95"),
+                "tax_by_tax": {self.ctx["taxes"][Decimal("8.25")]: Decimal("4.95")},
+                "voided": False,
+            },
         )
         lines = self._lines(vals)
         self.assertEqual(

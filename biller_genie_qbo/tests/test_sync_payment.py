@@ -47,7 +47,15 @@ class TestPaymentMapper(TransactionCase):
             ],
         )
         self.assertEqual(expected["unapplied"], Decimal("20.00"))
+        # Applied to an invoice Odoo does not have: never refused, the money waits as credit.
         remote["Line"].append({"Amount": 5, "LinkedTxn": [{"TxnId": "77", "TxnType": "Invoice"}]})
+        _vals, applications, expected = Payment._qbo_values_from_remote(remote, ctx)
+        self.assertNotIn("77", [a["qbo_id"] for a in applications])
+        self.assertEqual(
+            expected["waiting"], [{"entity": "Invoice", "qbo_id": "77", "amount": Decimal("5.00")}]
+        )
+        # A payment of an unknown customer is still refused (there is nobody to credit).
+        remote["CustomerRef"] = {"value": "C9"}
         with self.assertRaises(QboMappingError):
             Payment._qbo_values_from_remote(remote, ctx)
 
@@ -162,6 +170,72 @@ class TestSyncPayment(QboCommon):
         self.assertAlmostEqual(self.bound("Invoice", first["Id"]).amount_residual, 0)
         self.assertAlmostEqual(self.bound("Invoice", second["Id"]).amount_residual, 200)
         self.assertQboTotals("Invoice")
+
+    def test_a_payment_of_an_invoice_odoo_refuses_is_never_dropped(self):
+        """No sale tax in Odoo (nothing to tax the invoices with, nothing to make one like):
+        the taxed invoices are refused, but every payment is in Odoo, its money a credit of
+        the customer; once the invoices are fixed and retried, the credits are applied and
+        the invoices paid as in QuickBooks."""
+        sale_taxes = self.env["account.tax"].search(
+            [("company_id", "=", self.env.company.id), ("type_tax_use", "=", "sale")]
+        )
+        sale_taxes.active = False
+        run = self.qbo_sync()
+        payments = self.qbo_entities("Payment")
+        refused = {e.qbo_id for e in run.error_ids if e.qbo_entity == "Invoice"}
+        self.assertTrue(refused, "some invoices are refused")
+        waiting = [
+            p
+            for p in payments
+            if any(
+                link.get("TxnId") in refused
+                for line in p.get("Line") or []
+                for link in line.get("LinkedTxn") or []
+            )
+        ]
+        self.assertTrue(waiting, "some payments pay refused invoices")
+        for remote in payments:
+            payment = self.bound("Payment", remote["Id"])
+            self.assertTrue(payment, f"payment {remote['Id']} is in Odoo")
+            self.assertEqual(
+                Decimal(str(payment.amount)).quantize(Decimal("0.01")),
+                Decimal(str(remote["TotalAmt"])).quantize(Decimal("0.01")),
+            )
+        notes = run.error_ids.filtered(lambda e: e.code == "waiting_document")
+        self.assertEqual(
+            set(notes.mapped("qbo_id")), {p["Id"] for p in waiting}, "the run says which wait"
+        )
+        Binding = self.env["biller_genie_qbo.binding"]
+        for remote in waiting:
+            binding = Binding.search(
+                [
+                    ("connection_id", "=", self.connection.id),
+                    ("qbo_entity", "=", "Payment"),
+                    ("qbo_id", "=", remote["Id"]),
+                ]
+            )
+            self.assertTrue(binding.qbo_waiting, f"payment {remote['Id']} waits")
+        # The invoices fixed and retried: the waiting credits are applied, once.
+        sale_taxes.active = True
+        run.error_ids.filtered(lambda e: e.qbo_entity == "Invoice").sudo().action_retry()
+        for invoice_id in refused:
+            remote = self.qbo_entity("Invoice", invoice_id)
+            move = self.bound("Invoice", invoice_id)
+            self.assertTrue(move, f"invoice {invoice_id} imported after the fix")
+            self.assertEqual(
+                Decimal(str(move.amount_residual)).quantize(Decimal("0.01")),
+                Decimal(str(remote["Balance"])).quantize(Decimal("0.01")),
+                f"invoice {invoice_id} paid as in QuickBooks",
+            )
+        for remote in waiting:
+            binding = self.env["biller_genie_qbo.binding"].search(
+                [
+                    ("connection_id", "=", self.connection.id),
+                    ("qbo_entity", "=", "Payment"),
+                    ("qbo_id", "=", remote["Id"]),
+                ]
+            )
+            self.assertFalse(binding.qbo_waiting, f"payment {remote['Id']} waits no more")
 
     def test_voided_and_deleted_payments(self):
         self.assertRunOk(self.qbo_sync())

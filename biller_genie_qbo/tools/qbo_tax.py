@@ -309,3 +309,21 @@ class DocumentTax:
         if rest:
             parts.append((rest, ()))
         return [(part, rates) for part, rates in parts if part]
+
+
+# -- outbound: the QuickBooks code of Odoo's taxes ---------------------------------------------
+def code_for_rates(rate_keys: frozenset[str], codes: dict[str, TaxCode]) -> str | None:
+    """The QuickBooks TaxCode made of exactly these rates (``rate_keys`` empty: a code that
+    charges nothing, such as Exempt or Zero-rated, the 0 % one first); None when QuickBooks has
+    no such code. Among equals, the lowest Id (QuickBooks' own codes come first)."""
+
+    def sort_key(code):
+        return (len(code.rates), int(code.id) if code.id.isdigit() else 0, code.id)
+
+    for code in sorted(codes.values(), key=sort_key):
+        keys = frozenset(rate.key for rate in code.rates if rate.percent)
+        if rate_keys and keys == rate_keys:
+            return code.id
+        if not rate_keys and not keys:
+            return code.id
+    return None

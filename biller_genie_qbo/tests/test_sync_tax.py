@@ -1,0 +1,73 @@
+"""Money exactly as QuickBooks has it (issue 14): the demo company with QuickBooks' real tax
+documents (a bundle of 7-decimal prices taxed after a 20 % discount without the flag; an 8 %
+override on a base that includes a NON line; a shipping line; the payment of the override
+invoice) imports with every total, tax and balance equal to QuickBooks' to the cent, and
+nothing is refused."""
+
+from decimal import Decimal
+
+from odoo.tests import tagged
+
+from .common import QboCommon
+
+CENT = Decimal("0.01")
+
+
+def cents(value):
+    return Decimal(str(value)).quantize(CENT)
+
+
+@tagged("post_install", "-at_install")
+class TestSyncTax(QboCommon):
+    def setUp(self):
+        super().setUp()
+        # The same demo company, with the documents the addon used to refuse.
+        self.realm_id = self.control.create_realm(seed="demo", tax_mix=True)
+        self.connection = self._qbo_connect(self.env.company, self.realm_id)
+
+    def by_doc_number(self, entity, number):
+        return next(e for e in self.qbo_entities(entity) if e.get("DocNumber") == number)
+
+    def test_every_document_equals_quickbooks_to_the_cent(self):
+        run = self.qbo_sync()
+        self.assertRunOk(run)
+        for entity in ("Invoice", "SalesReceipt", "CreditMemo"):
+            self.assertQboTotals(entity)
+        for remote in self.qbo_entities("Invoice"):
+            move = self.bound("Invoice", remote["Id"])
+            if move.state == "cancel":
+                continue
+            tax = (remote.get("TxnTaxDetail") or {}).get("TotalTax") or 0
+            self.assertEqual(cents(move.amount_tax), cents(tax), f"tax of {remote['DocNumber']}")
+
+    def test_an_override_on_a_non_line_is_quickbooks_tax(self):
+        self.assertRunOk(self.qbo_sync())
+        remote = self.by_doc_number("Invoice", "TAX-OVERRIDE-1")
+        move = self.bound("Invoice", remote["Id"])
+        self.assertEqual(cents(move.amount_tax), Decimal("46.60"))
+        self.assertEqual(cents(move.amount_untaxed), Decimal("582.50"))
+        self.assertEqual(cents(move.amount_total), Decimal("629.10"))
+        # Its payment is in Odoo, applied: the invoice is paid as in QuickBooks.
+        self.assertEqual(cents(move.amount_residual), cents(remote["Balance"]))
+        payments = [
+            p
+            for p in self.qbo_entities("Payment")
+            if any(
+                link.get("TxnId") == remote["Id"]
+                for line in p.get("Line") or []
+                for link in line.get("LinkedTxn") or []
+            )
+        ]
+        self.assertTrue(payments, "the demo pays this invoice")
+        for payment in payments:
+            self.assertTrue(self.bound("Payment", payment["Id"]), "the payment is in Odoo")
+
+    def test_a_bundle_taxed_after_its_discount(self):
+        self.assertRunOk(self.qbo_sync())
+        remote = self.by_doc_number("Invoice", "TAX-BUNDLE-1")
+        move = self.bound("Invoice", remote["Id"])
+        self.assertEqual(cents(move.amount_total), cents(remote["TotalAmt"]))
+        self.assertEqual(cents(move.amount_tax), cents(remote["TxnTaxDetail"]["TotalTax"]))
+        # The discount's taxed share carries the tax (QuickBooks taxed after the discount).
+        discount_lines = move.invoice_line_ids.filtered(lambda line: line.price_unit < 0)
+        self.assertTrue(discount_lines.tax_ids, "the taxed share of the discount is taxed")
