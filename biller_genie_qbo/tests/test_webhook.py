@@ -313,7 +313,9 @@ class TestWebhook(WebhookCase):
         with self.assertLogs(EVENTS, "WARNING") as logs:
             response = self.post([event])
         self.assertEqual(response.status_code, 200)
-        self.assertIn("123456789", "\n".join(logs.output))
+        output = "\n".join(logs.output)
+        self.assertIn("no Odoo company is connected to", output)
+        self.assertNotIn("123456789", output, "logs carry no realm id (issue 12)")
         self.assertFalse(self.env["biller_genie_qbo.webhook.event"].sudo().search([]))
 
     @mute_logger(CONTROLLER)
