@@ -17,6 +17,14 @@ from odoo.tools import float_compare
 from ..tools.qbo_tax import Rate, TaxCode, to_decimal
 
 
+def cached(model, connection, qbo_ids):
+    """{qbo id: record} of the cache records (archived included) of these QuickBooks ids."""
+    records = model.with_context(active_test=False).search(
+        [("connection_id", "=", connection.id), ("qbo_id", "in", [str(i) for i in qbo_ids])]
+    )
+    return {record.qbo_id: record for record in records}
+
+
 class QboTaxRate(models.Model):
     _name = "biller_genie_qbo.tax.rate"
     _description = "QuickBooks Online Tax Rate"
@@ -72,26 +80,13 @@ class QboTaxRate(models.Model):
             raise AccessError(self.env._("Only the Odoo tax of a QuickBooks rate can be changed."))
         return super().write(vals)
 
-    def _qbo_rate(self):
-        """The pure :class:`Rate` of this record."""
-        self.ensure_one()
-        return Rate(key=self.qbo_id, percent=Decimal(str(self.percent)), name=self.name)
-
     # ------------------------------------------------------------------
     # Import (QuickBooks -> cache), one batch
     # ------------------------------------------------------------------
     @api.model
     def _qbo_store(self, connection, remotes):
         """Create or update the rates of ``remotes`` (TaxRate entities); returns them."""
-        existing = {
-            rate.qbo_id: rate
-            for rate in self.with_context(active_test=False).search(
-                [
-                    ("connection_id", "=", connection.id),
-                    ("qbo_id", "in", [r["Id"] for r in remotes]),
-                ]
-            )
-        }
+        existing = cached(self, connection, [r["Id"] for r in remotes])
         to_create = []
         for remote in remotes:
             vals = {
@@ -116,12 +111,7 @@ class QboTaxRate(models.Model):
         QuickBooks' list did not have them (an Automated Sales Tax jurisdiction, say); each
         one with its Odoo tax. Returns {rate key: record}."""
         keys = [rate.key for rate in rates]
-        known = {
-            record.qbo_id: record
-            for record in self.with_context(active_test=False).search(
-                [("connection_id", "=", connection.id), ("qbo_id", "in", keys)]
-            )
-        }
+        known = cached(self, connection, keys)
         missing = {rate.key: rate for rate in rates if rate.key not in known}
         if missing:
             created = self.create(
@@ -278,15 +268,7 @@ class QboTaxCode(models.Model):
     def _qbo_store(self, connection, remotes, rates):
         """Create or update the codes of ``remotes`` (TaxCode entities), ``rates`` being the
         connection's rate records {qbo id: record}; returns them."""
-        existing = {
-            code.qbo_id: code
-            for code in self.with_context(active_test=False).search(
-                [
-                    ("connection_id", "=", connection.id),
-                    ("qbo_id", "in", [r["Id"] for r in remotes]),
-                ]
-            )
-        }
+        existing = cached(self, connection, [r["Id"] for r in remotes])
         to_create = []
         for remote in remotes:
             details = ((remote.get("SalesTaxRateList") or {}).get("TaxRateDetail")) or []
