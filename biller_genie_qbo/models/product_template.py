@@ -1,14 +1,4 @@
-from odoo import Command, api, fields, models
-
-from .qbo_mapping import dec
-
-# QBO Item Type -> Odoo 18.0 product type (storability belongs to the stock module).
-PRODUCT_TYPE = {
-    "Service": "service",
-    "Other Charge": "service",
-    "NonInventory": "consu",
-    "Inventory": "consu",
-}
+from odoo import fields, models
 
 
 class ProductTemplate(models.Model):
@@ -28,22 +18,3 @@ class ProductTemplate(models.Model):
             template.qbo_item_ids = items.filtered(
                 lambda i, t=template: i.product_id in t.product_variant_ids
             )
-
-    @api.model
-    def _qbo_values_from_remote(self, remote):
-        """Product values of a QBO Item of type Service / NonInventory / Inventory (pure)."""
-        item_type = remote.get("Type") or "Service"
-        vals = {
-            "name": remote.get("Name") or str(remote["Id"]),
-            "type": PRODUCT_TYPE.get(item_type, "service"),
-            "list_price": float(dec(remote.get("UnitPrice"), 0)),
-            "description_sale": remote.get("Description") or False,
-            "default_code": remote.get("Sku") or False,
-            "active": remote.get("Active", True) is not False,
-            "sale_ok": True,
-        }
-        if "is_storable" in self._fields:
-            vals["is_storable"] = item_type == "Inventory"
-        if not remote.get("Taxable"):
-            vals["taxes_id"] = [Command.clear()]
-        return vals

@@ -9,7 +9,6 @@ from odoo import api, fields, models
 
 from ..tools.qbo_errors import QboPayloadError
 from ..tools.qbo_time import parse_intuit_time
-from .qbo_mapping import QboMappingError, is_deleted, is_voided
 
 # QBO entities handled by the inbound sync, in dependency order.
 QBO_ENTITIES = [
@@ -122,93 +121,6 @@ class QboBinding(models.Model):
             ]
         )
         return {b.res_id: b for b in bindings}
-
-    @api.model
-    def _qbo_triage(self, connection, entity, remotes, *, records, fnames, ctx, result):
-        """Sort one page of QBO transactions (invoices, payments...) against their bindings:
-        the bindings fetched once (``_qbo_fetch``), one query for the bound ``records`` (read
-        with ``fnames``).
-
-        Settled here, per record: a record bound to another Odoo model is left alone; deleted
-        in QBO -> record cancelled, binding 'deleted'; SyncToken unchanged -> skipped; voided
-        -> record cancelled, binding 'voided'; mapping error -> per-record error, binding
-        'error'; digest unchanged -> skipped.
-
-        Hooks on ``records`` (the importing model, with its context):
-        ``_qbo_cancel_note(reason)`` ('deleted' or 'voided') and
-        ``_qbo_map_remote(remote, ctx)`` -> :class:`~..sync.common.Triaged` (the mapped values
-        and their digest), raising QboMappingError.
-
-        Returns (to_create [Triaged], to_update [Triaged with their binding and record])."""
-        force = self.env.context.get("qbo_force")
-        bindings = self._qbo_fetch(connection, entity, [str(r["Id"]) for r in remotes])
-        records.browse([b.res_id for b in bindings.values()]).fetch(fnames)
-        to_create, to_update = [], []
-        for remote in remotes:
-            qbo_id = str(remote["Id"])
-            binding = bindings.get(qbo_id)
-            if binding and binding.res_model != records._name:
-                # Bound to another kind of Odoo record (a credit note's application to
-                # invoices is a QBO Payment): its content is Odoo's, but a void or a delete
-                # in QBO is undone on that record too.
-                binding._qbo_other_model_remote(remote, result)
-                continue
-            record = records.browse(binding.res_id) if binding else records
-            if is_deleted(remote):
-                if binding:
-                    record._qbo_cancel(records._qbo_cancel_note("deleted"))
-                    binding.write({"state": "deleted", "sync_date": fields.Datetime.now()})
-                result.count("cancelled")
-                result.ok_ids.append(qbo_id)
-                continue
-            if (
-                binding
-                and not force
-                and binding.state in ("synced", "voided")
-                and binding.qbo_sync_token == remote.get("SyncToken")
-            ):
-                result.count("unchanged")
-                result.ok_ids.append(qbo_id)
-                continue
-            if binding and is_voided(remote):
-                record._qbo_cancel(records._qbo_cancel_note("voided"))
-                binding.write(dict(self._qbo_remote_vals(remote), state="voided", error=False))
-                result.count("cancelled")
-                result.ok_ids.append(qbo_id)
-                continue
-            try:
-                triaged = records._qbo_map_remote(remote, ctx)
-            except QboMappingError as error:
-                result.add_error(entity, remote, error.message, code=error.code)
-                if binding:
-                    binding.write({"state": "error", "error": error.message})
-                continue
-            if binding:
-                if binding.qbo_hash == triaged.digest and not force and binding.state == "synced":
-                    binding.write(self._qbo_remote_vals(remote))
-                    result.count("unchanged")
-                    result.ok_ids.append(qbo_id)
-                else:
-                    triaged.binding, triaged.record = binding, record
-                    to_update.append(triaged)
-            else:
-                to_create.append(triaged)
-        return to_create, to_update
-
-    def _qbo_other_model_remote(self, remote, result):
-        """A QBO record bound to an Odoo model other than its importer's: voided or deleted
-        in QBO, that record's ``_qbo_cancel`` undoes it in Odoo; otherwise left alone."""
-        self.ensure_one()
-        qbo_id = str(remote["Id"])
-        reason = "deleted" if is_deleted(remote) else "voided" if is_voided(remote) else None
-        if reason and self.state not in ("voided", "deleted"):
-            record = self.env[self.res_model].browse(self.res_id)
-            record._qbo_cancel(record._qbo_cancel_note(reason))
-            self.write(dict(self._qbo_remote_vals(remote), state=reason, error=False))
-            result.count("cancelled")
-        else:
-            result.count("unchanged")
-        result.ok_ids.append(qbo_id)
 
     def _qbo_updated(self, remote, digest, *, voided, result):
         """The bound record was updated from ``remote``: store what was applied, count it."""

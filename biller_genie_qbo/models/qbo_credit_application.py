@@ -12,16 +12,10 @@ Odoo, the Payment is voided (a new one is created if the credit is applied again
 The inbound sync does not import a Payment bound here (it is not money received, and importing
 it would reconcile the credit note a second time); voided or deleted in QuickBooks, it is undone
 in Odoo too: the credit note is unreconciled from those invoices, with a note in its chatter.
+Both directions are ``sync/credit_application.py``.
 """
 
-from decimal import Decimal
-
-from markupsafe import Markup
-
 from odoo import api, fields, models
-
-from .qbo_mapping import money
-from .qbo_push_mixin import NO_PUSH_KEY
 
 
 class QboCreditApplication(models.Model):
@@ -80,70 +74,6 @@ class QboCreditApplication(models.Model):
         if self.move_id.state != "posted":
             return {}
         return self.move_id.line_ids._qbo_applied_invoices()
-
-    def _qbo_prepare_application(self, lookups, applied, qbo_ids):
-        """The QBO Payment body. ``applied``: {invoice: amount}; ``qbo_ids``: {move id: QBO
-        Id} of the invoices and of the credit memo."""
-        self.ensure_one()
-        credit_note = self.move_id
-        lines = [
-            {
-                "Amount": float(money(Decimal(str(amount)))),
-                "LinkedTxn": [{"TxnId": qbo_ids[invoice.id], "TxnType": "Invoice"}],
-            }
-            for invoice, amount in sorted(applied.items(), key=lambda item: item[0].id)
-        ]
-        credit = sum((Decimal(str(line["Amount"])) for line in lines), Decimal(0))
-        lines.append(
-            {
-                "Amount": float(money(credit)),
-                "LinkedTxn": [{"TxnId": qbo_ids[credit_note.id], "TxnType": "CreditMemo"}],
-            }
-        )
-        applied_on = max(
-            credit_note._qbo_invoice_partials().mapped("max_date"),
-            default=credit_note.invoice_date,
-        )
-        return {
-            "CustomerRef": {"value": lookups.customers[credit_note._qbo_customer(lookups).id]},
-            "TotalAmt": 0,
-            "TxnDate": fields.Date.to_string(applied_on),
-            "Line": lines,
-            "PrivateNote": self.env._(
-                "Odoo %(credit_note)s applied to invoices", credit_note=credit_note.name
-            ),
-        }
-
-    # ------------------------------------------------------------------
-    # Inbound: the QBO Payment voided or deleted in QuickBooks
-    # ------------------------------------------------------------------
-    @api.model
-    def _qbo_cancel_note(self, reason):
-        if reason == "deleted":
-            return self.env._(
-                "The QuickBooks Online payment applying this credit note was deleted there: it "
-                "is no longer applied to these invoices in Odoo either:"
-            )
-        return self.env._(
-            "The QuickBooks Online payment applying this credit note was voided there: it is "
-            "no longer applied to these invoices in Odoo either:"
-        )
-
-    def _qbo_cancel(self, note):
-        """Unreconcile the credit notes from their invoices, as QuickBooks did (nothing is sent
-        back); the credit note's other reconciliations (payments) stay."""
-        Partial = self.env["account.partial.reconcile"].with_context(**{NO_PUSH_KEY: True})
-        for application in self:
-            credit_note = application.move_id
-            partials = credit_note._qbo_invoice_partials()
-            invoices = (partials.debit_move_id | partials.credit_move_id).move_id - credit_note
-            Partial.browse(partials.ids).unlink()
-            credit_note._message_log(
-                body=Markup("<p>%s %s</p>") % (note, ", ".join(invoices.mapped("name")) or "-")
-            )
-        self.with_context(**{NO_PUSH_KEY: True}).write(
-            {"qbo_push_dirty": False, "qbo_push_state": "done", "qbo_push_message": False}
-        )
 
     def _qbo_customer(self, lookups):
         return self.move_id._qbo_customer(lookups)

@@ -21,16 +21,6 @@ ENTITY_ORDER = (
     "RefundReceipt",
 )
 PULL_ORDER = ENTITY_ORDER
-# Odoo model of the importer of each QuickBooks entity.
-ENTITY_MODEL = {
-    "Item": "biller_genie_qbo.item",
-    "Customer": "res.partner",
-    "Invoice": "account.move",
-    "SalesReceipt": "account.move",
-    "CreditMemo": "account.move",
-    "Payment": "account.payment",
-    "RefundReceipt": "account.move",
-}
 APPLICATION = "biller_genie_qbo.credit.application"
 # The models the push sends, in the order it sends them.
 PUSH_ORDER = ("res.partner", "account.move", "account.payment", APPLICATION)
@@ -41,3 +31,30 @@ PAGE_SIZE = 1000
 CDC_MAX_AGE = timedelta(days=29, hours=12)
 CDC_LIMIT = 1000  # objects per CDC response; a full response may be truncated
 ADVISORY_LOCK_KEY = 74201  # first key of pg_try_advisory_lock(int, int): "our" namespace
+
+# The entity syncs (both directions of each entity family); imported last: they use the
+# constants above.
+from .credit_application import CreditApplicationSync  # noqa: E402
+from .customer import CustomerSync  # noqa: E402
+from .item import ItemSync  # noqa: E402
+from .payment import PaymentSync  # noqa: E402
+from .sales_document import SalesDocumentSync  # noqa: E402
+
+# The sync of each QuickBooks entity, and of each Odoo model bound to QuickBooks records.
+ENTITY_SYNC = {
+    "Item": ItemSync,
+    "Customer": CustomerSync,
+    "Invoice": SalesDocumentSync,
+    "SalesReceipt": SalesDocumentSync,
+    "CreditMemo": SalesDocumentSync,
+    "Payment": PaymentSync,
+    "RefundReceipt": SalesDocumentSync,
+}
+MODEL_SYNC = {
+    "biller_genie_qbo.item": ItemSync,
+    "product.product": ItemSync,
+    "res.partner": CustomerSync,
+    "account.move": SalesDocumentSync,
+    "account.payment": PaymentSync,
+    APPLICATION: CreditApplicationSync,
+}

@@ -26,6 +26,8 @@ from ..tools.qbo_errors import (
     QboThrottled,
 )
 from .common import Engine, Job
+from .payment import PaymentSync
+from .sales_document import SalesDocumentSync
 
 _logger = logging.getLogger(__name__)
 
@@ -249,17 +251,17 @@ class BatchWriter(Engine):
         """{(entity, qbo id): digest} as the inbound importer computes it (its
         ``_qbo_map_remote``)."""
         if entity in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt"):
-            Model = self.env["account.move"]
-            ctx = Model._qbo_mapping_context(self.conn, entity, remotes)
+            Model = SalesDocumentSync(self.conn)
+            ctx = Model.lookups(entity, remotes)
         elif entity == "Payment":
-            Model = self.env["account.payment"]
-            ctx = Model._qbo_payment_context(self.conn, remotes)
+            Model = PaymentSync(self.conn)
+            ctx = Model.lookups(remotes)
         else:
             return {}
         out = {}
         for remote in remotes:
             try:
-                remote_digest = Model._qbo_map_remote(remote, ctx).digest
+                remote_digest = Model.map_remote(remote, ctx).digest
             except QboMappingError:
                 continue
             out[(entity, str(remote["Id"]))] = remote_digest

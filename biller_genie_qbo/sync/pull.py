@@ -1,8 +1,8 @@
 """QuickBooks Online -> Odoo: the full import, Change Data Capture and the pages.
 
 The engine reads QBO by pages (a full import by ``query`` pages of 1000 on the first run, then
-Change Data Capture from the last committed cursor) and hands each page to the importer of its
-entity (``_qbo_import_records`` on the Odoo model). Each page is applied in a savepoint and
+Change Data Capture from the last committed cursor) and hands each page to the sync of its
+entity (``ENTITY_SYNC[entity].import_records``). Each page is applied in a savepoint and
 committed (outside tests) before the next one is read; the cursor (Intuit's server time) is
 stored only once every page it covers is committed, so a crash re-processes pages, and the
 importers are idempotent through the binding table.
@@ -26,8 +26,8 @@ from ..tools.qbo_errors import QboError, QboValidationError
 from . import (
     CDC_LIMIT,
     CDC_MAX_AGE,
-    ENTITY_MODEL,
     ENTITY_ORDER,
+    ENTITY_SYNC,
     FULL_SCAN_WHERE,
     PAGE_SIZE,
 )
@@ -299,12 +299,13 @@ class PullEngine(Engine):
         scan position after the page). A page that fails as a whole for an Odoo reason is
         re-applied record by record to isolate (and report) the culprit; API errors abort the
         run (the page is rolled back, the cursor does not move)."""
-        importer = self.env[ENTITY_MODEL[entity]].with_context(
+        conn = self.conn.with_context(
             tracking_disable=True, mail_create_nolog=True, mail_notrack=True
         )
+        importer = ENTITY_SYNC[entity](conn, self.client)
         try:
             with self.env.cr.savepoint():
-                result = importer._qbo_import_records(self.conn, entity, records, self.client)
+                result = importer.import_records(entity, records)
         except QboError:
             raise
         except Exception as error:
@@ -321,9 +322,7 @@ class PullEngine(Engine):
                 for record in records:
                     try:
                         with self.env.cr.savepoint():
-                            one = importer._qbo_import_records(
-                                self.conn, entity, [record], self.client
-                            )
+                            one = importer.import_records(entity, [record])
                     except QboError:
                         raise
                     except Exception as err:

@@ -25,7 +25,11 @@ from ..tools.qbo_errors import QboDuplicate
 from . import APPLICATION, PUSH_ORDER
 from .batch_writer import BatchWriter
 from .common import Engine, PushContext
+from .credit_application import CreditApplicationSync
+from .customer import CustomerSync
+from .payment import PaymentSync
 from .pull import preference_vals
+from .sales_document import SalesDocumentSync
 
 _logger = logging.getLogger(__name__)
 
@@ -43,6 +47,10 @@ class PushEngine(Engine):
         self.client = client
         self.writer = BatchWriter(connection, run, client)
         self.lookups = None
+        self.customer_sync = CustomerSync(connection, client)
+        self.move_sync = SalesDocumentSync(connection, client)
+        self.payment_sync = PaymentSync(connection, client)
+        self.application_sync = CreditApplicationSync(connection, client)
 
     def push(self, read_prefs=True, only=None):
         self.conn.ensure_one()
@@ -140,7 +148,7 @@ class PushEngine(Engine):
             if not binding:
                 continue
             try:
-                body = partner._qbo_prepare_customer(self.conn.sync_cc_emails)
+                body = self.customer_sync.to_qbo(partner, self.conn.sync_cc_emails)
             except QboPushProblem as problem:
                 problems.append((partner, "Customer", problem))
                 continue
@@ -165,7 +173,7 @@ class PushEngine(Engine):
         jobs = []
         for partner in missing.with_context(**{NO_PUSH_KEY: True}):
             try:
-                body = partner._qbo_prepare_customer(self.conn.sync_cc_emails)
+                body = self.customer_sync.to_qbo(partner, self.conn.sync_cc_emails)
             except QboPushProblem as problem:
                 self.lookups.customer_errors[partner.id] = problem.message
                 continue
@@ -263,18 +271,12 @@ class PushEngine(Engine):
         self.load_lists()
         self.items(posted.invoice_line_ids.product_id)
         self.customers(posted)
-        prepare = {
-            "Invoice": lambda move: move._qbo_prepare_invoice(self.lookups),
-            "SalesReceipt": lambda move: move._qbo_prepare_termless(self.lookups),
-            "CreditMemo": lambda move: move._qbo_prepare_termless(self.lookups),
-            "RefundReceipt": lambda move: move._qbo_prepare_refund_receipt(self.lookups),
-        }
         jobs, problems = {}, []
         for move in posted:
             entity = entity_of(move)
             try:
                 self.check_customer(move)
-                body = prepare[entity](move)
+                body = self.move_sync.to_qbo(move, self.lookups, entity)
             except QboPushProblem as problem:
                 problems.append((move, entity, problem))
                 continue
@@ -406,8 +408,8 @@ class PushEngine(Engine):
         qbo_invoice_ids = {inv_id: b.qbo_id for inv_id, b in invoice_bindings.items()}
         self.send(
             ready,
-            lambda payment: payment._qbo_prepare_payment(
-                self.lookups, applied[payment.id], qbo_invoice_ids
+            lambda payment: self.payment_sync.to_qbo(
+                payment, self.lookups, applied[payment.id], qbo_invoice_ids
             ),
             bindings,
             problems,
@@ -521,7 +523,7 @@ class PushEngine(Engine):
         qbo_ids = {move_id: binding.qbo_id for move_id, binding in move_bindings.items()}
         self.send(
             ready,
-            lambda app: app._qbo_prepare_application(self.lookups, applied[app.id], qbo_ids),
+            lambda app: self.application_sync.to_qbo(app, self.lookups, applied[app.id], qbo_ids),
             live,
             problems,
         )

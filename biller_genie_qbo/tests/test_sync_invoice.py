@@ -5,6 +5,7 @@ from decimal import Decimal
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.biller_genie_qbo.models.qbo_mapping import QboMappingError
+from odoo.addons.biller_genie_qbo.sync.sales_document import SalesDocumentSync
 
 from .common import QboCommon
 
@@ -29,7 +30,7 @@ def _item_line(item, qty, price, taxable=False, description=None):
 class TestInvoiceMapper(TransactionCase):
     def setUp(self):
         super().setUp()
-        self.Move = self.env["account.move"]
+        self.Move = SalesDocumentSync(self.env["biller_genie_qbo.connection"])
         self.ctx = {
             "move_type": "out_invoice",
             "partners": {"C1": 11},
@@ -97,7 +98,7 @@ class TestInvoiceMapper(TransactionCase):
         return [command[2] for command in vals["invoice_line_ids"]]
 
     def test_invoice_values(self):
-        vals, expected = self.Move._qbo_values_from_remote(self.invoice, self.ctx)
+        vals, expected = self.Move.to_odoo(self.invoice, self.ctx)
         self.assertEqual(vals["partner_id"], 11)
         self.assertEqual(vals["invoice_date"], "2025-03-01")
         self.assertEqual(vals["invoice_date_due"], "2025-03-31")
@@ -135,7 +136,7 @@ class TestInvoiceMapper(TransactionCase):
 
     def test_bundle_as_one_line(self):
         self.ctx["groups"] = "no"
-        vals, _expected = self.Move._qbo_values_from_remote(self.invoice, self.ctx)
+        vals, _expected = self.Move.to_odoo(self.invoice, self.ctx)
         bundle = [ln for ln in self._lines(vals) if ln["name"] == "Garden Bundle"]
         # One line per tax treatment of the components: 80 untaxed + 15 taxed.
         self.assertEqual(
@@ -146,7 +147,7 @@ class TestInvoiceMapper(TransactionCase):
 
     def test_discount_after_tax_splits_taxable_share(self):
         self.invoice["ApplyTaxAfterDiscount"] = True
-        vals, _expected = self.Move._qbo_values_from_remote(self.invoice, self.ctx)
+        vals, _expected = self.Move.to_odoo(self.invoice, self.ctx)
         discounts = [ln for ln in self._lines(vals) if ln["name"].startswith("Discount")]
         # 32 on 320, of which 60 taxable: 6 taxed, 26 untaxed.
         self.assertEqual(
@@ -166,14 +167,14 @@ class TestInvoiceMapper(TransactionCase):
                 "SalesItemLineDetail": {"ItemRef": {"value": "PO"}, "Qty": 1, "UnitPrice": 0},
             },
         )
-        vals, _expected = self.Move._qbo_values_from_remote(self.invoice, self.ctx)
+        vals, _expected = self.Move.to_odoo(self.invoice, self.ctx)
         self.assertEqual(vals["ref"], "PO-4711")
         self.assertNotIn("PO-4711", [ln["name"] for ln in self._lines(vals)])
 
     def test_missing_tax_is_a_clear_error(self):
         self.ctx["taxes"] = {Decimal("15"): 99}
         with self.assertRaises(QboMappingError) as caught:
-            self.Move._qbo_values_from_remote(self.invoice, self.ctx)
+            self.Move.to_odoo(self.invoice, self.ctx)
         self.assertEqual(caught.exception.code, "tax_missing")
         self.assertIn("8.25%", caught.exception.message)
         self.assertIn("Test Co", caught.exception.message)
@@ -191,14 +192,14 @@ class TestInvoiceMapper(TransactionCase):
                 },
             }
         ]
-        vals, _expected = self.Move._qbo_values_from_remote(self.invoice, self.ctx)
+        vals, _expected = self.Move.to_odoo(self.invoice, self.ctx)
         line = self._lines(vals)[0]
         self.assertAlmostEqual(line["quantity"] * line["price_unit"], 1.59)
 
     def test_unknown_customer(self):
         self.invoice["CustomerRef"] = {"value": "404", "name": "Ghost"}
         with self.assertRaises(QboMappingError) as caught:
-            self.Move._qbo_values_from_remote(self.invoice, self.ctx)
+            self.Move.to_odoo(self.invoice, self.ctx)
         self.assertIn("Ghost", caught.exception.message)
 
 
@@ -347,11 +348,7 @@ class TestSyncInvoice(QboCommon):
         remote = dict(next(i for i in self.qbo_entities("Invoice") if float(i["TotalAmt"])))
         remote.update(Id="990001", SyncToken="0", TotalAmt=float(remote["TotalAmt"]) + 5)
         conn = self.connection.sudo()
-        result = (
-            self.env["account.move"]
-            .sudo()
-            ._qbo_import_records(conn, "Invoice", [remote], client=None)
-        )
+        result = SalesDocumentSync(conn).import_records("Invoice", [remote])
         self.assertEqual([e["code"] for e in result.errors], ["total_mismatch"])
         self.assertIn("differs from the QuickBooks total", result.errors[0]["message"])
         self.assertFalse(self.bound("Invoice", "990001"), "not imported")

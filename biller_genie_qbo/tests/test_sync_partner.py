@@ -2,6 +2,8 @@
 
 from odoo.tests import TransactionCase, tagged
 
+from odoo.addons.biller_genie_qbo.sync.customer import CustomerSync
+
 from .common import QboCommon
 
 
@@ -10,11 +12,11 @@ class TestPartnerMapper(TransactionCase):
     """The mapper is pure: plain dicts in, values out."""
 
     def test_values_from_remote(self):
-        Partner = self.env["res.partner"]
+        Partner = CustomerSync(self.env["biller_genie_qbo.connection"])
         us = self.env.ref("base.us")
         ca_state = self.env.ref("base.state_us_5")  # California
         geo = {"countries": {"US": us.id}, "states": {(us.id, "CA"): ca_state.id}}
-        vals = Partner._qbo_values_from_remote(
+        vals = Partner.to_odoo(
             {
                 "Id": "7",
                 "DisplayName": "Amy's Bird Sanctuary",
@@ -51,7 +53,7 @@ class TestPartnerMapper(TransactionCase):
         self.assertEqual(vals["comment"], "Feeds the birds")
         self.assertNotIn("type", vals)
 
-        child = Partner._qbo_values_from_remote(
+        child = Partner.to_odoo(
             {
                 "Id": "8",
                 "DisplayName": "55 Twin Lane",

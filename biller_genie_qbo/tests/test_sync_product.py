@@ -2,6 +2,8 @@
 
 from odoo.tests import TransactionCase, tagged
 
+from odoo.addons.biller_genie_qbo.sync.item import ItemSync
+
 from .common import QboCommon
 
 
@@ -9,13 +11,14 @@ from .common import QboCommon
 class TestProductMapper(TransactionCase):
     def test_values_from_remote(self):
         Template = self.env["product.template"]
-        service = Template._qbo_values_from_remote(
+        Item = ItemSync(self.env["biller_genie_qbo.connection"])
+        service = Item.product_values(
             {"Id": "1", "Name": "Design", "Type": "Service", "UnitPrice": 90, "Taxable": False}
         )
         self.assertEqual(service["type"], "service")
         self.assertEqual(service["list_price"], 90.0)
         self.assertEqual(service["taxes_id"], [(5, 0, 0)], "not taxable: no default sale tax")
-        goods = Template._qbo_values_from_remote(
+        goods = Item.product_values(
             {"Id": "2", "Name": "Pump", "Type": "Inventory", "Sku": "P-1", "Taxable": True}
         )
         self.assertEqual(goods["type"], "consu")
@@ -24,8 +27,7 @@ class TestProductMapper(TransactionCase):
         if "is_storable" in Template._fields:
             self.assertTrue(goods["is_storable"])
 
-        Item = self.env["biller_genie_qbo.item"]
-        cached = Item._qbo_values_from_remote(
+        cached = Item.to_odoo(
             {
                 "Id": "3",
                 "Name": "Late Fee",
@@ -36,7 +38,7 @@ class TestProductMapper(TransactionCase):
         self.assertEqual(cached["income_account_qbo_id"], "3")
         self.assertEqual(cached["income_account_name"], "Late Fee Income")
         self.assertEqual(
-            Item._qbo_component_values(
+            Item.component_values(
                 {
                     "ItemGroupDetail": {
                         "ItemGroupLine": [

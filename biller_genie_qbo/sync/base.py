@@ -1,0 +1,178 @@
+"""The template of an entity's sync, both directions, written once.
+
+Import (QuickBooks -> Odoo), one page at a time (:meth:`EntitySync.import_records`):
+dependencies (the records the page refers to that Odoo does not have yet, read and imported
+first), lookups (everything the mapper needs, in a handful of queries), triage against the
+bindings (:meth:`EntitySync.triage`: deleted, voided, unchanged, mapping errors), create /
+update, bind.
+
+Push (Odoo -> QuickBooks): the push engine (``push.py``) picks the candidates and the batch
+writer writes and binds; the entity's ``to_qbo`` mapper builds the body.
+
+An entity sync is a plain class working for one connection (a record, or the empty model for
+the pure mappers); the API client is passed in, it never does HTTP itself.
+"""
+
+from odoo import fields
+
+from ..models.qbo_mapping import QboMappingError, is_deleted, is_voided
+from ..models.qbo_push_mixin import NO_PUSH_KEY
+
+
+class EntitySync:
+    """One QuickBooks entity family <-> one Odoo model, for one connection."""
+
+    model = None  # the Odoo model its records are (bound in the binding table)
+
+    def __init__(self, connection, client=None):
+        # What the inbound sync writes never marks a record to send (``qbo_no_push``).
+        self.env = connection.env(context=dict(connection.env.context, **{NO_PUSH_KEY: True}))
+        self.conn = connection.with_env(self.env)
+        self.client = client
+
+    @property
+    def Model(self):
+        """The Odoo model of this entity's records (with the sync's context)."""
+        return self.env[self.model]
+
+    def sync_of(self, entity):
+        """The sync of a QuickBooks entity (``ENTITY_SYNC``), for the same connection and
+        client: the entities a page depends on are imported by their own sync."""
+        from . import ENTITY_SYNC  # the registry imports the entity files
+
+        return ENTITY_SYNC[entity](self.conn, self.client)
+
+    # ------------------------------------------------------------------
+    # Import steps
+    # ------------------------------------------------------------------
+    def import_records(self, entity, remotes):
+        """Apply one page of QuickBooks records; returns its :class:`~.common.PageResult`."""
+        raise NotImplementedError
+
+    def map_remote(self, remote, lookups):
+        """The :class:`~.common.Triaged` of a remote record (values and their digest); raises
+        QboMappingError when Odoo cannot represent it."""
+        raise NotImplementedError
+
+    def cancel_note(self, reason):
+        """The chatter note of a record deleted (``reason`` 'deleted') or voided in QBO."""
+        raise NotImplementedError
+
+    def cancel(self, records, note):
+        """Undo in Odoo what QuickBooks deleted or voided (``records`` of :attr:`model`)."""
+        raise NotImplementedError
+
+    def is_current(self, binding, remote):
+        """Whether what is bound may be skipped when QuickBooks did not change it."""
+        return True
+
+    def triage(self, entity, remotes, *, records, fnames, lookups, result):
+        """Sort one page of QBO records against their bindings: the bindings fetched once
+        (``_qbo_fetch``), one query for the bound ``records`` (read with ``fnames``).
+
+        Settled here, per record: a record bound to another Odoo model is left alone; deleted
+        in QBO -> record cancelled, binding 'deleted'; SyncToken unchanged -> skipped; voided
+        -> record cancelled, binding 'voided'; mapping error -> per-record error, binding
+        'error'; digest unchanged -> skipped.
+
+        Hooks: :meth:`cancel_note`, :meth:`cancel`, :meth:`map_remote` and :meth:`is_current`.
+
+        Returns (to_create [Triaged], to_update [Triaged with their binding and record])."""
+        Binding = self.env["biller_genie_qbo.binding"]
+        force = self.env.context.get("qbo_force")
+        bindings = Binding._qbo_fetch(self.conn, entity, [str(r["Id"]) for r in remotes])
+        records.browse([b.res_id for b in bindings.values() if b.res_model == records._name]).fetch(
+            fnames
+        )
+        to_create, to_update = [], []
+        for remote in remotes:
+            qbo_id = str(remote["Id"])
+            binding = bindings.get(qbo_id)
+            if binding and binding.res_model not in self.bound_models():
+                # Bound to another kind of Odoo record (a credit note's application to
+                # invoices is a QBO Payment): its content is Odoo's, but a void or a delete
+                # in QBO is undone on that record too.
+                self.other_model_remote(binding, remote, result)
+                continue
+            record = records.env[binding.res_model].browse(binding.res_id) if binding else records
+            if is_deleted(remote):
+                if binding:
+                    self.cancel(record, self.cancel_note("deleted"))
+                    binding.write({"state": "deleted", "sync_date": fields.Datetime.now()})
+                result.count("cancelled")
+                result.ok_ids.append(qbo_id)
+                continue
+            if (
+                binding
+                and not force
+                and binding.state in ("synced", "voided")
+                and binding.qbo_sync_token == remote.get("SyncToken")
+                and self.is_current(binding, remote)
+            ):
+                result.count("unchanged")
+                result.ok_ids.append(qbo_id)
+                continue
+            if binding and is_voided(remote):
+                self.cancel(record, self.cancel_note("voided"))
+                binding.write(dict(Binding._qbo_remote_vals(remote), state="voided", error=False))
+                result.count("cancelled")
+                result.ok_ids.append(qbo_id)
+                continue
+            try:
+                triaged = self.map_remote(remote, lookups)
+            except QboMappingError as error:
+                result.add_error(entity, remote, error.message, code=error.code)
+                if binding:
+                    binding.write({"state": "error", "error": error.message})
+                continue
+            if binding:
+                if (
+                    binding.qbo_hash == triaged.digest
+                    and not force
+                    and binding.state == "synced"
+                    and self.is_current(binding, remote)
+                ):
+                    binding.write(Binding._qbo_remote_vals(remote))
+                    result.count("unchanged")
+                    result.ok_ids.append(qbo_id)
+                else:
+                    triaged.binding, triaged.record = binding, record
+                    to_update.append(triaged)
+            else:
+                to_create.append(triaged)
+        return to_create, to_update
+
+    def bound_models(self):
+        """The Odoo models this entity's records are bound to."""
+        return (self.model,)
+
+    def other_model_remote(self, binding, remote, result):
+        """A QBO record bound to an Odoo model other than its importer's: voided or deleted
+        in QBO, that model's sync (``MODEL_SYNC``) undoes it in Odoo; otherwise left alone."""
+        from . import MODEL_SYNC  # the registry imports the entity files
+
+        qbo_id = str(remote["Id"])
+        reason = "deleted" if is_deleted(remote) else "voided" if is_voided(remote) else None
+        if reason and binding.state not in ("voided", "deleted"):
+            owner = MODEL_SYNC[binding.res_model](self.conn, self.client)
+            record = owner.env[binding.res_model].browse(binding.res_id)
+            owner.cancel(record, owner.cancel_note(reason))
+            binding.write(
+                dict(
+                    self.env["biller_genie_qbo.binding"]._qbo_remote_vals(remote),
+                    state=reason,
+                    error=False,
+                )
+            )
+            result.count("cancelled")
+        else:
+            result.count("unchanged")
+        result.ok_ids.append(qbo_id)
+
+    # ------------------------------------------------------------------
+    # Push steps
+    # ------------------------------------------------------------------
+    def to_qbo(self, record, lookups):
+        """The QBO body of an Odoo record (create; add Id/SyncToken/sparse for an update);
+        raises QboPushProblem naming what is to be fixed first."""
+        raise NotImplementedError

@@ -1,0 +1,379 @@
+"""QuickBooks Customers <-> contacts (``res.partner``), both directions.
+
+Inbound: QBO Customers -> contacts (sub-customers as child contacts, inactive ones archived);
+a new QBO customer is linked to an unbound Odoo contact of the same email (or exact name).
+
+Outbound: contacts -> QuickBooks Online Customers: CC emails, sparse updates.
+"""
+
+import re
+
+from odoo.tools import email_normalize
+
+from ..models.qbo_mapping import (
+    country_code,
+    is_deleted,
+    ref_value,
+    values_digest,
+)
+from ..models.qbo_push_mixin import QboPushProblem
+from .base import EntitySync
+from .common import PageResult, Triaged
+
+# Name lists nest at most 5 levels deep in QBO.
+MAX_LEVELS = 6
+
+EMAIL_MAX = 100  # Intuit's limit on PrimaryEmailAddr.Address
+_SPLIT = re.compile(r"[,;\s]+")
+
+
+def split_emails(text):
+    """'a@x.com, b@y.com; c@z.com' -> ['a@x.com', 'b@y.com', 'c@z.com'] (order kept, no
+    duplicates, case-insensitive)."""
+    seen, out = set(), []
+    for part in _SPLIT.split(text or ""):
+        part = part.strip()
+        if part and part.lower() not in seen:
+            seen.add(part.lower())
+            out.append(part)
+    return out
+
+
+class CustomerSync(EntitySync):
+    """QBO Customer <-> ``res.partner``."""
+
+    model = "res.partner"
+
+    def import_records(self, entity, remotes):
+        result = PageResult()
+        Binding = self.env["biller_genie_qbo.binding"]
+        remotes = self.with_parents(list(remotes))
+        Partner = self.Model.with_context(active_test=False)
+        to_create, to_update = self.triage(
+            "Customer",
+            remotes,
+            records=Partner,
+            fnames=["name", "active", "parent_id"],
+            lookups=self.lookups(remotes),
+            result=result,
+        )
+        parents = {ref_value(r.get("ParentRef")) for r in remotes} - {None}
+        partner_ids = {
+            qbo_id: binding.res_id
+            for qbo_id, binding in Binding._qbo_fetch(self.conn, "Customer", parents).items()
+        }
+        new_bindings = self.create_partners(
+            remotes, to_create, partner_ids=partner_ids, result=result
+        )
+        for item in to_update:
+            parent = ref_value(item.remote.get("ParentRef"))
+            item.vals["parent_id"] = partner_ids.get(parent, False) if parent else False
+            item.record.write(item.vals)
+            item.binding.write(
+                Binding._qbo_remote_vals(
+                    item.remote, state="synced", error=False, qbo_hash=item.digest
+                )
+            )
+            result.count("updated")
+        Binding.create(
+            [
+                Binding._qbo_new_vals(
+                    self.conn, "Customer", item.remote, item.record, qbo_hash=item.digest
+                )
+                for item in new_bindings
+            ]
+        )
+        result.ok_ids += [str(item.remote["Id"]) for item in to_create + to_update]
+        return result
+
+    def lookups(self, remotes):
+        """Countries and states needed by these customers, in two queries."""
+        codes, country_codes = set(), {self.conn.company_id.country_id.code or "US"}
+        for remote in remotes:
+            addr = remote.get("BillAddr") or {}
+            if addr.get("CountrySubDivisionCode"):
+                codes.add(addr["CountrySubDivisionCode"].strip().upper())
+            if country_code(addr.get("Country")):
+                country_codes.add(country_code(addr.get("Country")))
+        countries = {
+            c.code: c.id
+            for c in self.env["res.country"].search([("code", "in", list(country_codes))])
+        }
+        states = {}
+        if codes:
+            for state in self.env["res.country.state"].search([("code", "in", list(codes))]):
+                states[(state.country_id.id, state.code.upper())] = state.id
+        return {
+            "countries": countries,
+            "states": states,
+            "default_country": self.conn.company_id.country_id.id,
+        }
+
+    def with_parents(self, remotes):
+        """Prepend the parents that are neither in the page nor bound yet (read in one call per
+        level), so that sub-customers always find their parent contact."""
+        Binding = self.env["biller_genie_qbo.binding"]
+        for _level in range(MAX_LEVELS):
+            present = {str(r["Id"]) for r in remotes}
+            wanted = {
+                ref_value(r.get("ParentRef"))
+                for r in remotes
+                if ref_value(r.get("ParentRef")) and not is_deleted(r)
+            } - present
+            if not wanted:
+                break
+            wanted -= set(Binding._qbo_fetch(self.conn, "Customer", list(wanted)))
+            if not wanted:
+                break
+            parents = self.client.read_many("Customer", sorted(wanted), include_inactive=True)
+            if not parents:
+                break
+            remotes = parents + remotes
+        return remotes
+
+    def create_partners(self, remotes, to_create, *, partner_ids, result):
+        """Link the new QBO customers to matching Odoo contacts, create the others (parents
+        first); ``partner_ids`` {qbo id: partner id} grows with them. Returns the triaged items
+        to bind, with their ``record``."""
+        # An existing, unbound Odoo contact with the same email (or exact name) is linked.
+        matches = self.match_existing([(t.remote, t.vals) for t in to_create])
+        new_bindings, remaining = [], []
+        for item in to_create:
+            remote, vals = item.remote, item.vals
+            partner = matches.get(str(remote["Id"]))
+            if not partner:
+                remaining.append(item)
+                continue
+            # Keep what Odoo knows; fill what it does not.
+            fill = {k: v for k, v in vals.items() if v and not partner[k] and k != "customer_rank"}
+            parent = ref_value(remote.get("ParentRef"))
+            if parent and not partner.parent_id and partner_ids.get(parent):
+                fill["parent_id"] = partner_ids[parent]
+            fill["customer_rank"] = max(partner.customer_rank, 1)
+            if remote.get("Active") is False:
+                fill["active"] = False
+            partner.write(fill)
+            partner_ids[str(remote["Id"])] = partner.id
+            item.record = partner
+            new_bindings.append(item)
+            result.count("updated")
+
+        # Parents before sub-customers: create level by level (one batch per level).
+        # Field defaults that cost a query per record are computed once for the page.
+        Partner = self.Model.with_context(active_test=False)
+        defaults = Partner.default_get(
+            [f for f in ("display_invoice_template_pdf_report_id",) if f in Partner._fields]
+        )
+        levels = {}
+        for item in remaining:
+            levels.setdefault(self.level(item.remote, remotes), []).append(item)
+        for level in sorted(levels):
+            batch = levels[level]
+            for item in batch:
+                parent = ref_value(item.remote.get("ParentRef"))
+                if parent:
+                    item.vals["parent_id"] = partner_ids.get(parent, False)
+            created = Partner.create(
+                [dict(defaults, **item.vals, company_id=self.conn.company_id.id) for item in batch]
+            )
+            for item, partner in zip(batch, created, strict=True):
+                partner_ids[str(item.remote["Id"])] = partner.id
+                item.record = partner
+                new_bindings.append(item)
+            result.count("created", len(batch))
+        return new_bindings
+
+    def level(self, remote, remotes):
+        level = remote.get("Level")
+        if isinstance(level, int):
+            return level
+        by_id = {str(r["Id"]): r for r in remotes}
+        depth, current = 0, remote
+        while ref_value(current.get("ParentRef")) and depth < MAX_LEVELS:
+            current = by_id.get(ref_value(current["ParentRef"])) or {}
+            depth += 1
+        return depth
+
+    def match_existing(self, to_create):
+        """{qbo_id: partner} for new QBO customers matching an unbound Odoo contact of the
+        company by email, else by exact name; a contact is linked at most once."""
+        if not to_create:
+            return {}
+        emails = {}
+        names = {}
+        for remote, vals in to_create:
+            email = email_normalize(vals.get("email") or "", strict=True)
+            if email:
+                emails[str(remote["Id"])] = email
+            names[str(remote["Id"])] = vals["name"]
+        company = self.conn.company_id
+        domain_company = [("company_id", "in", [False, company.id])]
+        excluded = (
+            self.env["res.company"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("partner_id", "!=", False)])
+            .partner_id.ids
+        )
+        candidates = self.Model.with_context(active_test=False).search(
+            [
+                *domain_company,
+                ("id", "not in", excluded),
+                ("user_ids", "=", False),
+                "|",
+                ("email_normalized", "in", list(set(emails.values()))),
+                ("name", "in", list(set(names.values()))),
+            ],
+            order="id",
+        )
+        if not candidates:
+            return {}
+        bound = self.env["biller_genie_qbo.binding"]._qbo_fetch_records(
+            self.conn, self.model, candidates.ids
+        )
+        candidates = candidates.filtered(lambda p: p.id not in bound)
+        by_email, by_name = {}, {}
+        for partner in candidates:
+            if partner.email_normalized:
+                by_email.setdefault(partner.email_normalized, partner)
+            by_name.setdefault(partner.name, partner)
+        used = set()
+        matches = {}
+        for remote, _vals in to_create:
+            qbo_id = str(remote["Id"])
+            partner = by_email.get(emails.get(qbo_id))
+            if not partner or partner.id in used:
+                partner = by_name.get(names[qbo_id])
+            if partner and partner.id not in used:
+                used.add(partner.id)
+                matches[qbo_id] = partner
+        return matches
+
+    def map_remote(self, remote, geo):
+        """A QBO Customer mapped for the binding's triage."""
+        vals = self.to_odoo(remote, geo)
+        return Triaged(remote, vals, values_digest(vals, ref_value(remote.get("ParentRef"))))
+
+    def cancel_note(self, reason):
+        return self.env._("Deleted in QuickBooks Online: archived.")
+
+    def cancel(self, partners, note):
+        """Deleted in QuickBooks (customers are only ever made inactive there): archived."""
+        partners.write({"active": False})
+        for partner in partners:
+            partner._message_log(body=note)
+
+    def to_odoo(self, remote, geo=None):
+        """Contact values of a QBO Customer. ``geo`` resolves codes to ids without I/O:
+        {"countries": {"US": id}, "states": {(country_id, "CA"): id}, "default_country": id}.
+        The parent (ParentRef) is resolved by the importer."""
+        geo = geo or {}
+        display = (remote.get("DisplayName") or "").strip()
+        company = (remote.get("CompanyName") or "").strip()
+        person = " ".join(
+            p for p in (remote.get("GivenName"), remote.get("FamilyName")) if p
+        ).strip()
+        name = display or company or person or str(remote["Id"])
+        parent = ref_value(remote.get("ParentRef"))
+        vals = {
+            "name": name,
+            "is_company": bool(company) and not parent and name == company,
+            "email": (remote.get("PrimaryEmailAddr") or {}).get("Address") or False,
+            "phone": (remote.get("PrimaryPhone") or {}).get("FreeFormNumber") or False,
+            "mobile": (remote.get("Mobile") or {}).get("FreeFormNumber") or False,
+            "website": (remote.get("WebAddr") or {}).get("URI") or False,
+            "comment": remote.get("Notes") or False,
+            "active": remote.get("Active", True) is not False,
+            "customer_rank": 1,
+        }
+        if parent:
+            # A sub-customer keeps its own address (a 'contact' child copies its parent's).
+            vals["type"] = "other"
+        vals.update(self.address_values(remote.get("BillAddr") or {}, geo))
+        # QuickBooks' Primary Email may hold several addresses (the CC emails we wrote): the
+        # first is the contact's email, the others its CC emails.
+        emails = split_emails(vals["email"] or "")
+        if len(emails) > 1:
+            vals["email"] = emails[0]
+            vals["qbo_cc_emails"] = ", ".join(emails[1:])
+        return vals
+
+    def address_values(self, addr, geo):
+        if not addr:
+            return {}
+        extra = [addr.get(f"Line{i}") for i in range(2, 6)]
+        country_id = geo.get("countries", {}).get(country_code(addr.get("Country")))
+        if not country_id and addr.get("CountrySubDivisionCode"):
+            country_id = geo.get("default_country")
+        state_code = (addr.get("CountrySubDivisionCode") or "").strip().upper()
+        state_id = geo.get("states", {}).get((country_id, state_code)) if country_id else None
+        return {
+            "street": addr.get("Line1") or False,
+            "street2": ", ".join(x for x in extra if x) or False,
+            "city": addr.get("City") or False,
+            "zip": addr.get("PostalCode") or False,
+            "country_id": country_id or False,
+            "state_id": state_id or False,
+        }
+
+    def to_qbo(self, partner, sync_cc_emails):
+        """The QBO Customer fields of this contact (create or sparse update body, without Id
+        and SyncToken). ``sync_cc_emails``: the page's setting ('yes'/'no')."""
+        partner.ensure_one()
+        name = (partner.name or "").strip() or partner.display_name
+        if ":" in name:
+            raise QboPushProblem(
+                self.env._(
+                    "QuickBooks Online does not accept a colon in a customer name: rename "
+                    "%(name)s.",
+                    name=name,
+                ),
+                code="customer_name",
+            )
+        body = {"DisplayName": name[:500]}
+        if partner.is_company:
+            body["CompanyName"] = name[:100]
+        elif partner.parent_id and partner.parent_id.is_company:
+            body["CompanyName"] = (partner.parent_id.name or "")[:100]
+        if partner.phone:
+            body["PrimaryPhone"] = {"FreeFormNumber": partner.phone[:30]}
+        if partner.mobile:
+            body["Mobile"] = {"FreeFormNumber": partner.mobile[:30]}
+        if partner.website:
+            body["WebAddr"] = {"URI": partner.website[:1000]}
+        address = {
+            "Line1": partner.street or "",
+            "Line2": partner.street2 or "",
+            "City": partner.city or "",
+            "CountrySubDivisionCode": partner.state_id.code or "",
+            "PostalCode": partner.zip or "",
+            "Country": partner.country_id.code or "",
+        }
+        if any(address.values()):
+            body["BillAddr"] = {k: v for k, v in address.items() if v}
+        if sync_cc_emails == "yes":
+            email = self.email_address(partner)
+            if email:
+                body["PrimaryEmailAddr"] = {"Address": email}
+        return body
+
+    def email_address(self, partner):
+        """The email and the CC emails, comma separated; QboPushProblem when QuickBooks
+        cannot hold them (never cut silently)."""
+        partner.ensure_one()
+        emails = split_emails(partner.email) + split_emails(partner.qbo_cc_emails)
+        text = ", ".join(dict.fromkeys(emails))
+        if len(text) > EMAIL_MAX:
+            raise QboPushProblem(
+                self.env._(
+                    "The email and CC emails of %(name)s are %(length)s characters long "
+                    "(%(emails)s); QuickBooks Online accepts %(max)s at most in the customer's "
+                    "Primary Email. Remove some CC emails, or set Sync CC Emails to No.",
+                    name=partner.display_name,
+                    length=len(text),
+                    emails=text,
+                    max=EMAIL_MAX,
+                ),
+                code="email_length",
+            )
+        return text

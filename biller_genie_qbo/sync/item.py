@@ -1,0 +1,212 @@
+"""QuickBooks Items -> the item cache (``biller_genie_qbo.item``) and Odoo products.
+
+Every item is a cache row; the product items (Service, NonInventory, Inventory, Other Charge)
+are also Odoo products, bound to their product; the others (Group, Category) are bound to their
+cache row. Group items stay bundles: a cache row with its component lines. Items are not pushed
+(an Odoo product without a QuickBooks item is named by the invoice push's pre-flight).
+"""
+
+from odoo import Command
+
+from ..models.qbo_mapping import (
+    dec,
+    is_deleted,
+    ref_name,
+    ref_value,
+    values_digest,
+)
+from .base import EntitySync
+from .common import PageResult, Triaged
+
+CACHE_TYPES = {"Service", "NonInventory", "Inventory", "Group", "Category"}
+# QBO item types imported as Odoo products.
+PRODUCT_TYPES = {"Service", "NonInventory", "Inventory", "Other Charge"}
+# QBO Item Type -> Odoo 18.0 product type (storability belongs to the stock module).
+PRODUCT_TYPE = {
+    "Service": "service",
+    "Other Charge": "service",
+    "NonInventory": "consu",
+    "Inventory": "consu",
+}
+
+
+class ItemSync(EntitySync):
+    """QBO Item -> item cache row and, for product items, ``product.product``."""
+
+    model = "biller_genie_qbo.item"
+
+    def __init__(self, connection, client=None):
+        super().__init__(connection, client)
+        self.cache = {}  # qbo id -> cache row, of the page being imported
+
+    def bound_models(self):
+        return (self.model, "product.product")
+
+    # ------------------------------------------------------------------
+    # Mappers (pure)
+    # ------------------------------------------------------------------
+    def to_odoo(self, remote):
+        """Item cache values of a QBO Item (pure)."""
+        item_type = remote.get("Type") or "Service"
+        income = remote.get("IncomeAccountRef")
+        return {
+            "qbo_id": str(remote["Id"]),
+            "name": remote.get("FullyQualifiedName") or remote.get("Name") or str(remote["Id"]),
+            "item_type": item_type if item_type in CACHE_TYPES else "Other",
+            "income_account_qbo_id": ref_value(income) or False,
+            "income_account_name": ref_name(income) or False,
+            "active": remote.get("Active", True) is not False,
+            "description": remote.get("Description") or False,
+            "unit_price": float(dec(remote.get("UnitPrice"), 0)),
+            "sku": remote.get("Sku") or False,
+            "taxable": bool(remote.get("Taxable")),
+        }
+
+    def product_values(self, remote):
+        """Product values of a QBO Item of type Service / NonInventory / Inventory (pure)."""
+        item_type = remote.get("Type") or "Service"
+        vals = {
+            "name": remote.get("Name") or str(remote["Id"]),
+            "type": PRODUCT_TYPE.get(item_type, "service"),
+            "list_price": float(dec(remote.get("UnitPrice"), 0)),
+            "description_sale": remote.get("Description") or False,
+            "default_code": remote.get("Sku") or False,
+            "active": remote.get("Active", True) is not False,
+            "sale_ok": True,
+        }
+        if "is_storable" in self.env["product.template"]._fields:
+            vals["is_storable"] = item_type == "Inventory"
+        if not remote.get("Taxable"):
+            vals["taxes_id"] = [Command.clear()]
+        return vals
+
+    def component_values(self, remote):
+        """[(component qbo id, name, quantity)] of a Group item (pure)."""
+        detail = remote.get("ItemGroupDetail") or {}
+        out = []
+        for line in detail.get("ItemGroupLine") or []:
+            ref = line.get("ItemRef") or {}
+            if ref_value(ref):
+                out.append((ref_value(ref), ref_name(ref) or "", float(dec(line.get("Qty"), 1))))
+        return out
+
+    def map_remote(self, remote, lookups):
+        """A QBO Item mapped for the triage: ``vals`` {"cache", "product" (or None),
+        "components" (or None)}."""
+        product_vals = None
+        if remote.get("Type") in PRODUCT_TYPES:
+            product_vals = self.product_values(remote)
+            product_vals["company_id"] = self.conn.company_id.id
+        components = self.component_values(remote) if remote.get("Type") == "Group" else None
+        vals = {"cache": self.to_odoo(remote), "product": product_vals, "components": components}
+        return Triaged(remote, vals, values_digest(vals))
+
+    # ------------------------------------------------------------------
+    # Import (one page)
+    # ------------------------------------------------------------------
+    def is_current(self, binding, remote):
+        """Unchanged only when the cache row exists (and knows the product it is bound to)."""
+        item = self.cache.get(str(remote["Id"]))
+        if binding.res_model == "product.product":
+            return bool(item) and item.product_id.id == binding.res_id
+        return bool(item)
+
+    def cancel_note(self, reason):
+        return ""
+
+    def cancel(self, records, note):
+        """Deleted in QuickBooks: the product (or cache row) is archived."""
+        records.write({"active": False})
+
+    def import_records(self, entity, remotes):
+        result = PageResult()
+        Binding = self.env["biller_genie_qbo.binding"]
+        Item = self.Model.with_context(active_test=False)
+        Product = self.env["product.product"].with_context(active_test=False)
+        ids = [str(r["Id"]) for r in remotes]
+        self.cache = {
+            item.qbo_id: item
+            for item in Item.search([("connection_id", "=", self.conn.id), ("qbo_id", "in", ids)])
+        }
+        to_create, to_update = self.triage(
+            "Item", remotes, records=Product, fnames=["name", "active"], lookups=None, result=result
+        )
+        # The cache rows of deleted items are archived with their product.
+        deleted = [
+            self.cache[str(r["Id"])].id
+            for r in remotes
+            if is_deleted(r) and str(r["Id"]) in self.cache
+        ]
+        if deleted:
+            Item.browse(deleted).write({"active": False})
+        new_cache, new_products, components = [], [], {}
+        for item in [*to_update, *to_create]:
+            qbo_id = str(item.remote["Id"])
+            cache_row = self.cache.get(qbo_id)
+            if cache_row:
+                cache_row.write(item.vals["cache"])
+            else:
+                new_cache.append(dict(item.vals["cache"], connection_id=self.conn.id))
+            if item.vals["components"] is not None:
+                components[qbo_id] = item.vals["components"]
+            product_vals = item.vals["product"]
+            if item.binding:
+                if item.binding.res_model == "product.product" and product_vals:
+                    item.record.write(product_vals)
+            elif product_vals:
+                new_products.append((qbo_id, product_vals))
+
+        for cache_row in Item.create(new_cache) if new_cache else Item:
+            self.cache[cache_row.qbo_id] = cache_row
+        product_by_qbo = {}
+        if new_products:
+            created_products = Product.create([vals for _q, vals in new_products])
+            product_by_qbo = {
+                qbo_id: product
+                for (qbo_id, _v), product in zip(new_products, created_products, strict=True)
+            }
+        for item in to_update:
+            # Items updated but bound before the cache knew their product.
+            cache_row = self.cache[str(item.remote["Id"])]
+            if item.binding.res_model == "product.product" and not cache_row.product_id:
+                cache_row.product_id = item.binding.res_id
+            item.binding._qbo_updated(item.remote, item.digest, voided=False, result=result)
+        binding_create = []
+        for item in to_create:
+            qbo_id = str(item.remote["Id"])
+            record = self.cache[qbo_id]
+            if qbo_id in product_by_qbo:
+                # A product item is bound to its product, the others to their cache row.
+                record.product_id = product_by_qbo[qbo_id]
+                record = record.product_id
+            binding_create.append(
+                Binding._qbo_new_vals(self.conn, "Item", item.remote, record, qbo_hash=item.digest)
+            )
+            result.ok_ids.append(qbo_id)
+        Binding.create(binding_create)
+        result.count("created", len(to_create))
+        if components:
+            self.set_components(components)
+        return result
+
+    def set_components(self, components):
+        wanted = {c for lines in components.values() for c, _n, _q in lines}
+        known = {
+            item.qbo_id: item.id
+            for item in self.Model.with_context(active_test=False).search(
+                [("connection_id", "=", self.conn.id), ("qbo_id", "in", list(wanted))]
+            )
+        }
+        for qbo_id, lines in components.items():
+            self.cache[qbo_id].component_ids = [Command.clear()] + [
+                Command.create(
+                    {
+                        "sequence": index,
+                        "component_qbo_id": comp,
+                        "component_id": known.get(comp, False),
+                        "name": name,
+                        "quantity": qty,
+                    }
+                )
+                for index, (comp, name, qty) in enumerate(lines)
+            ]

@@ -1,0 +1,484 @@
+"""QuickBooks sales documents <-> customer invoices and credit notes (``account.move``), both
+directions; their lines are ``sales_lines.py``.
+
+Inbound: QBO Invoices and Sales Receipts -> posted customer invoices, Credit Memos and Refund
+Receipts -> posted credit notes (a receipt's money as a payment, ``payment.py``); voided or
+deleted in QuickBooks -> cancelled. Odoo's totals must equal QuickBooks' to the cent, or the
+record is refused (and named in the failures queue).
+
+Numbering: Odoo keeps its own invoice sequence (INV/2025/00001) so that its sequence checks and
+gap reports stay valid; QBO's DocNumber is stored in ``qbo_doc_number`` (shown and searchable)
+and used as the payment reference (what the customer quotes when paying). The customer
+reference (``ref``) carries the PO number read from the configured carrier.
+
+Outbound: customer invoices -> QBO Invoices, paid credit notes -> QBO RefundReceipts, applied
+ones -> CreditMemos; entries imported from QBO credit memos and sales receipts are updated as
+what they are. With Custom Transaction Numbers = Yes the Odoo number is sent as DocNumber (21
+characters at most); with No, QuickBooks numbers the invoice and its number is stored back in
+``qbo_doc_number`` (Odoo keeps its own sequence in ``name``: a posted invoice's name is part of
+Odoo's gapless sequence and cannot be replaced).
+"""
+
+from decimal import Decimal
+
+from markupsafe import Markup
+
+from odoo import Command, fields
+from odoo.tools import html2plaintext, plaintext2html
+
+from ..models.qbo_mapping import (
+    QboMappingError,
+    dec,
+    is_deleted,
+    is_voided,
+    money,
+    ref_name,
+    ref_value,
+    values_digest,
+)
+from ..models.qbo_push_mixin import NO_PUSH_KEY, QboPushProblem
+from ..tools.qbo_tax import DocumentTax
+from .base import EntitySync
+from .common import PageResult, Triaged
+from .sales_lines import ZERO, SalesLines
+
+MOVE_TYPE = {
+    "Invoice": "out_invoice",
+    "SalesReceipt": "out_invoice",
+    "CreditMemo": "out_refund",
+    "RefundReceipt": "out_refund",
+}
+DOC_NUMBER_MAX = 21
+MEMO_MAX = 1000
+
+
+class SalesDocumentSync(SalesLines, EntitySync):
+    """QBO Invoice, SalesReceipt, CreditMemo, RefundReceipt <-> ``account.move``."""
+
+    model = "account.move"
+
+    # ------------------------------------------------------------------
+    # Import (one page)
+    # ------------------------------------------------------------------
+    def import_records(self, entity, remotes):
+        result = PageResult()
+        self.ensure_dependencies(remotes, result)
+        ctx = self.lookups(entity, remotes)
+        to_create, to_update = self.triage(
+            entity,
+            remotes,
+            records=self.Model.with_context(active_test=False),
+            fnames=["state", "move_type"],
+            lookups=ctx,
+            result=result,
+        )
+        if to_create:
+            self.create_moves(entity, to_create, result)
+        for item in to_update:
+            self.update_move(entity, item, result)
+        if entity in ("SalesReceipt", "RefundReceipt"):
+            self.sync_of("Payment").sync_receipt_payments(entity, remotes)
+        if entity in ("Invoice", "CreditMemo"):
+            applied = self.sync_of("Payment").apply_waiting(entity, result.ok_ids)
+            if applied:
+                result.deps.append(("Payment", applied))
+        return result
+
+    def ensure_dependencies(self, remotes, result):
+        """Read and import, in one call per entity, the customers and items this page refers
+        to that are not bound yet (created in QBO after their page was read)."""
+        Binding = self.env["biller_genie_qbo.binding"]
+        wanted = {"Item": set(), "Customer": set()}
+        for remote in remotes:
+            if is_deleted(remote):
+                continue
+            if ref_value(remote.get("CustomerRef")):
+                wanted["Customer"].add(ref_value(remote.get("CustomerRef")))
+            wanted["Item"] |= self.item_refs(remote)
+        self.ensure_tax_codes(remotes)
+        for entity in ("Item", "Customer"):
+            missing = wanted[entity] - set(Binding._qbo_fetch(self.conn, entity, wanted[entity]))
+            if not missing:
+                continue
+            records = self.client.read_many(entity, sorted(missing), include_inactive=True)
+            if records:
+                sub = self.sync_of(entity).import_records(entity, records)
+                result.deps.append((entity, sub))
+
+    def ensure_tax_codes(self, remotes):
+        """Read QuickBooks' tax rates and codes (two queries) when a document names a code
+        Odoo does not know yet: the first time, and when QuickBooks got a new code (CDC does
+        not carry tax codes)."""
+        Code = self.env["biller_genie_qbo.tax.code"].with_context(active_test=False)
+        known = set(Code.search([("connection_id", "=", self.conn.id)]).mapped("qbo_id"))
+        named = set()
+        for remote in remotes:
+            named.add(ref_value((remote.get("TxnTaxDetail") or {}).get("TxnTaxCodeRef")))
+            for line in DocumentTax(remote).lines:
+                named.add(ref_value((line.get("SalesItemLineDetail") or {}).get("TaxCodeRef")))
+        named -= {None, "TAX", "NON", "tax", "non"}
+        if not named - known:
+            return
+        rates = self.env["biller_genie_qbo.tax.rate"]._qbo_store(
+            self.conn, self.client.query_all("TaxRate")
+        )
+        Code._qbo_store(
+            self.conn, self.client.query_all("TaxCode"), {rate.qbo_id: rate for rate in rates}
+        )
+
+    def lookups(self, entity, remotes):
+        """Everything the mapper needs for a page, in a handful of queries."""
+        Binding = self.env["biller_genie_qbo.binding"]
+        company = self.conn.company_id
+        customer_ids, item_ids = set(), set()
+        for remote in remotes:
+            if ref_value(remote.get("CustomerRef")):
+                customer_ids.add(ref_value(remote.get("CustomerRef")))
+            item_ids |= self.item_refs(remote)
+        partners = {
+            q: b.res_id for q, b in Binding._qbo_fetch(self.conn, "Customer", customer_ids).items()
+        }
+        products = {
+            q: b.res_id
+            for q, b in Binding._qbo_fetch(self.conn, "Item", item_ids).items()
+            if b.res_model == "product.product"
+        }
+        items = {
+            item.qbo_id: {"name": item.name, "type": item.item_type}
+            for item in self.env["biller_genie_qbo.item"]
+            .with_context(active_test=False)
+            .search([("connection_id", "=", self.conn.id), ("qbo_id", "in", list(item_ids))])
+        }
+        taxes = {}
+        for tax in self.env["account.tax"].search(
+            [
+                *self.env["account.tax"]._check_company_domain(company),
+                ("type_tax_use", "=", "sale"),
+                ("amount_type", "=", "percent"),
+                ("price_include", "=", False),
+            ],
+            order="sequence, id",
+        ):
+            taxes.setdefault(Decimal(str(tax.amount)).normalize(), tax.id)
+        precision = self.env["decimal.precision"]
+        carrier = self.conn.po_number_carrier or ""
+        codes, rate_taxes = self.tax_lookups(remotes)
+        return {
+            "codes": codes,
+            "rate_taxes": rate_taxes,
+            "move_type": MOVE_TYPE[entity],
+            "partners": partners,
+            "products": products,
+            "items": items,
+            "taxes": taxes,
+            "groups": self.conn.display_line_item_groups,
+            "po_item": self.conn.po_number_item_id.qbo_id or None,
+            "po_custom_field": carrier[len("custom_") :] if carrier.startswith("custom_") else None,
+            "price_digits": precision.precision_get("Product Price"),
+            "qty_digits": precision.precision_get("Product Unit of Measure"),
+            "company_name": company.name,
+            "currency": company.currency_id.name,
+        }
+
+    def tax_lookups(self, remotes):
+        """({code id: TaxCode}, {rate key: Odoo tax id}) for a page: the connection's codes,
+        and every rate the page's documents name (a rate QuickBooks' list lacks, such as an
+        Automated Sales Tax jurisdiction, is added with its Odoo tax)."""
+        code_records = (
+            self.env["biller_genie_qbo.tax.code"]
+            .with_context(active_test=False)
+            .search([("connection_id", "=", self.conn.id)])
+        )
+        codes = code_records._qbo_pure()
+        rates = {}
+        for code in codes.values():
+            rates.update({rate.key: rate for rate in code.rates})
+        for remote in remotes:
+            for line in DocumentTax(remote, codes).tax_lines:
+                rates.setdefault(line.rate.key, line.rate)
+        records = self.env["biller_genie_qbo.tax.rate"]._qbo_ensure(self.conn, list(rates.values()))
+        return codes, {key: rate.tax_id.id for key, rate in records.items() if rate.tax_id}
+
+    def map_remote(self, remote, ctx):
+        """A QBO transaction mapped for the binding's triage."""
+        vals, expected = self.to_odoo(remote, ctx)
+        return Triaged(remote, vals, values_digest(vals, expected), expected=expected)
+
+    def cancel_note(self, reason):
+        if reason == "deleted":
+            return self.env._("Deleted in QuickBooks Online: this entry is cancelled.")
+        return self.env._("Voided in QuickBooks Online: this entry is cancelled.")
+
+    def cancel(self, moves, note):
+        for move in moves:
+            if move.state != "cancel":
+                move.button_cancel()
+            move._message_log(body=Markup("<p>%s</p>") % note)
+        # A credit memo applied from Odoo loses its application in QuickBooks too: the payment
+        # that linked it is voided by the next push.
+        credit_notes = moves.filtered(lambda m: m.move_type == "out_refund")
+        if credit_notes:
+            applications = (
+                moves.env["biller_genie_qbo.credit.application"]
+                .sudo()
+                .search([("move_id", "in", credit_notes.ids)])
+            )
+            applications.with_context(**{NO_PUSH_KEY: False})._qbo_mark_dirty()
+
+    def create_moves(self, entity, to_create, result):
+        Binding = self.env["biller_genie_qbo.binding"]
+        moves = self.Model.create([item.vals for item in to_create])
+        self.match_tax_amounts(moves, [item.expected for item in to_create])
+        to_post = to_cancel = bad = self.Model
+        binding_vals = []
+        for item, move in zip(to_create, moves, strict=True):
+            remote, expected, digest = item.remote, item.expected, item.digest
+            if expected["voided"]:
+                to_cancel |= move
+            else:
+                problem = self.totals_problem(move, expected)
+                if problem:
+                    result.add_error(entity, remote, problem, code="total_mismatch")
+                    bad |= move
+                    continue
+                to_post |= move
+            binding_vals.append(
+                Binding._qbo_new_vals(
+                    self.conn,
+                    entity,
+                    remote,
+                    move,
+                    qbo_hash=digest,
+                    state="voided" if expected["voided"] else "synced",
+                )
+            )
+            result.ok_ids.append(str(remote["Id"]))
+        bad.unlink()
+        to_post.action_post()
+        to_cancel.button_cancel()
+        Binding.create(binding_vals)
+        result.count("created", len(binding_vals))
+
+    def update_move(self, entity, item, result):
+        """Re-apply a changed QBO transaction (``item``, triaged): back to draft, new lines,
+        post again and restore the reconciliations with the payments it had."""
+        remote, binding, move, vals = item.remote, item.binding, item.record, item.vals
+        expected, digest = item.expected, item.digest
+        try:
+            with self.env.cr.savepoint():
+                counterparts = move._qbo_reconciled_counterparts()
+                if move.state != "draft":
+                    move.button_draft()
+                vals = dict(vals)
+                vals["invoice_line_ids"] = [Command.clear(), *vals["invoice_line_ids"]]
+                vals.pop("move_type", None)
+                move.write(vals)
+                self.match_tax_amounts(move, [expected])
+                if expected["voided"]:
+                    move.button_cancel()
+                else:
+                    problem = self.totals_problem(move, expected)
+                    if problem:
+                        raise QboMappingError(problem, code="total_mismatch")
+                    move.action_post()
+                    move._qbo_reconcile_with(counterparts)
+        except QboMappingError as error:
+            result.add_error(entity, remote, error.message, code=error.code)
+            binding.write({"state": "error", "error": error.message})
+            return
+        binding._qbo_updated(remote, digest, voided=expected["voided"], result=result)
+
+    def totals_problem(self, move, expected):
+        move.ensure_one()
+        total = money(Decimal(str(move.amount_total)))
+        if total != expected["total"]:
+            return self.env._(
+                "The Odoo total %(odoo)s differs from the QuickBooks total %(qbo)s (tax: Odoo "
+                "%(odoo_tax)s, QuickBooks %(qbo_tax)s); the record is not imported.",
+                odoo=total,
+                qbo=expected["total"],
+                odoo_tax=money(Decimal(str(move.amount_tax))),
+                qbo_tax=expected["tax"],
+            )
+        return None
+
+    def to_odoo(self, remote, ctx):
+        """(vals, expected) for a QBO sales transaction (Invoice, SalesReceipt, CreditMemo,
+        RefundReceipt).
+
+        ``ctx`` holds everything already looked up: ``move_type``, ``partners`` {qbo id: id},
+        ``products`` {item qbo id: product id}, ``items`` {item qbo id: {"name", "type"}},
+        ``taxes`` {Decimal percent: tax id}, ``groups`` ('yes'/'no'), ``po_item`` (qbo id),
+        ``price_digits``, ``qty_digits``, ``company_name``, ``currency``.
+        ``expected`` = {"total": Decimal, "tax": Decimal} for the totals check.
+        Raises QboMappingError when the record cannot be represented."""
+        partner_id = ctx["partners"].get(ref_value(remote.get("CustomerRef")))
+        if not partner_id:
+            raise QboMappingError(
+                self.env._(
+                    "The customer %(customer)s is not synced.",
+                    customer=ref_name(remote.get("CustomerRef"))
+                    or ref_value(remote.get("CustomerRef"))
+                    or "-",
+                ),
+                code="missing_customer",
+            )
+        currency = ref_value(remote.get("CurrencyRef"))
+        if currency and ctx.get("currency") and currency != ctx["currency"]:
+            raise QboMappingError(
+                self.env._(
+                    "Currency %(currency)s is not the company's currency: multi-currency "
+                    "transactions are not synced.",
+                    currency=currency,
+                ),
+                code="currency",
+            )
+        voided = is_voided(remote)
+        lines_in = remote.get("Line") or []
+        # QuickBooks' TxnTaxDetail is the truth: which rates tax each line, how a discount
+        # splits, what each rate charged (tools/qbo_tax.py).
+        doc = DocumentTax(remote, ctx.get("codes") or {})
+        po_number = None
+        lines = []
+        for line in lines_in:
+            kind = line.get("DetailType")
+            if kind == "SalesItemLineDetail":
+                detail = line.get("SalesItemLineDetail") or {}
+                if ctx.get("po_item") and ref_value(detail.get("ItemRef")) == ctx["po_item"]:
+                    po_number = po_number or (line.get("Description") or "").strip() or None
+                    if not dec(line.get("Amount"), ZERO):
+                        continue
+                taxes = [] if voided else self.line_taxes(doc, line, ctx)
+                lines.append(self.item_line(line, detail, ctx, taxes))
+            elif kind == "GroupLineDetail":
+                lines += self.group_lines(line, ctx, None if voided else doc)
+            elif kind == "DiscountLineDetail":
+                lines += self.discount_lines(line, ctx, None if voided else doc)
+            elif kind == "DescriptionOnly":
+                text = (line.get("Description") or "").strip()
+                if text:
+                    lines.append({"display_type": "line_note", "name": text})
+            # SubTotalLineDetail: computed by Odoo.
+        if not po_number:
+            po_number = self.po_from_custom_fields(remote)
+        memo = (remote.get("CustomerMemo") or {}).get("value") or ""
+        vals = {
+            "move_type": ctx["move_type"],
+            "partner_id": partner_id,
+            "invoice_date": remote.get("TxnDate") or False,
+            "invoice_payment_term_id": False,
+            "invoice_user_id": False,
+            "ref": po_number or False,
+            "payment_reference": remote.get("DocNumber") or False,
+            "narration": plaintext2html(memo) if memo else False,
+            "qbo_doc_number": remote.get("DocNumber") or False,
+            "qbo_terms": ref_name(remote.get("SalesTermRef")) or False,
+            "invoice_line_ids": [Command.create(line) for line in lines],
+        }
+        if ctx["move_type"] == "out_invoice" and remote.get("DueDate"):
+            vals["invoice_date_due"] = remote["DueDate"]
+        expected = {
+            "total": money(dec(remote.get("TotalAmt"), ZERO)),
+            "tax": doc.total_tax,
+            "tax_by_tax": {} if voided else self.tax_by_tax(doc, ctx),
+            "voided": voided,
+        }
+        definition = ctx.get("po_custom_field")
+        if definition:  # the PO number carried by a sales custom field
+            for field in remote.get("CustomField") or []:
+                if str(field.get("DefinitionId")) == definition and field.get("StringValue"):
+                    vals["ref"] = str(field["StringValue"]).strip()
+                    break
+        return vals, expected
+
+    # ------------------------------------------------------------------
+    # Push: Odoo -> QBO
+    # ------------------------------------------------------------------
+    def to_qbo(self, move, lookups, entity="Invoice"):
+        """The body of ``move`` as a QBO ``entity``."""
+        if entity == "Invoice":
+            return self.invoice_body(move, lookups)
+        if entity == "RefundReceipt":
+            return self.refund_receipt_body(move, lookups)
+        return self.termless_body(move, lookups)  # SalesReceipt, CreditMemo
+
+    def invoice_body(self, move, lookups):
+        """The QBO Invoice body (create; add Id/SyncToken/sparse for an update)."""
+        move.ensure_one()
+        lines, tax_code = self.sales_lines(move, lookups)
+        body = self.sales_body(move, lines, lookups)
+        if move.invoice_date_due:
+            body["DueDate"] = fields.Date.to_string(move.invoice_date_due)
+        term = move.invoice_payment_term_id
+        if term and lookups.terms.get((term.name or "").strip().lower()):
+            body["SalesTermRef"] = {"value": lookups.terms[term.name.strip().lower()]}
+        memo = html2plaintext(move.narration or "").strip() if move.narration else ""
+        if memo:
+            if len(memo) > MEMO_MAX:
+                raise QboPushProblem(
+                    self.env._(
+                        "The terms and conditions (memo) are %(length)s characters long; a "
+                        "QuickBooks customer message holds %(max)s at most.",
+                        length=len(memo),
+                        max=MEMO_MAX,
+                    ),
+                    code="memo_length",
+                )
+            body["CustomerMemo"] = {"value": memo}
+        if tax_code:
+            body["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": tax_code}}
+        self.po_number(move, body, lookups)
+        return body
+
+    def termless_body(self, move, lookups):
+        """The body of a QBO CreditMemo or SalesReceipt (an entry imported from one, updated):
+        the fields of an invoice but the due date and terms, which these do not have."""
+        body = self.invoice_body(move, lookups)
+        body.pop("DueDate", None)
+        body.pop("SalesTermRef", None)
+        return body
+
+    def sales_body(self, move, lines, lookups):
+        """The fields an Invoice and a RefundReceipt body share: customer, date, lines,
+        private note and (when Odoo numbers them) the DocNumber."""
+        move.ensure_one()
+        body = {
+            "CustomerRef": {"value": lookups.customers[move._qbo_customer(lookups).id]},
+            "TxnDate": fields.Date.to_string(move.invoice_date),
+            "Line": lines,
+            "PrivateNote": self.env._("Odoo %(name)s", name=move.name),
+        }
+        doc_number = self.doc_number(move, lookups)
+        if doc_number:
+            body["DocNumber"] = doc_number
+        return body
+
+    def refund_receipt_body(self, move, lookups):
+        """The QBO RefundReceipt of a refunded credit note: its lines on the item mapped to
+        Refunds, with their amounts and tax treatment."""
+        move.ensure_one()
+        lines, tax_code = self.sales_lines(move, lookups, refund=True)
+        body = self.sales_body(move, lines, lookups)
+        if tax_code:
+            body["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": tax_code}}
+        return body
+
+    def doc_number(self, move, lookups):
+        """DocNumber to send (None: QuickBooks numbers the transaction)."""
+        move.ensure_one()
+        if not lookups.ctn:
+            return None
+        number = move.name or ""
+        if len(number) > DOC_NUMBER_MAX:
+            raise QboPushProblem(
+                self.env._(
+                    "The number %(number)s is %(length)s characters long; QuickBooks Online "
+                    "accepts %(max)s at most as transaction number. Shorten the journal's "
+                    "sequence prefix, or set Custom Transaction Numbers to No.",
+                    number=number,
+                    length=len(number),
+                    max=DOC_NUMBER_MAX,
+                ),
+                code="doc_number_length",
+            )
+        return number
