@@ -121,6 +121,10 @@ def baseline(registry, emulator, fraction=1.0):
     ``fraction`` < 1 creates only the first part of each entity (the rate is per record)."""
     from odoo import SUPERUSER_ID, Command, api
 
+    from odoo.addons.biller_genie_qbo.sync.customer import CustomerSync
+    from odoo.addons.biller_genie_qbo.sync.item import ItemSync
+    from odoo.addons.biller_genie_qbo.sync.sales_document import SalesDocumentSync
+
     realm = emulator.realm_id
     remote = {
         e: emulator.control.entities(realm, e) for e in ("Item", "Customer", "Invoice", "Payment")
@@ -171,17 +175,18 @@ def baseline(registry, emulator, fraction=1.0):
         items = [i for i in remote["Item"] if i.get("Type") in ("Service", "NonInventory")]
         items_vals = []
         for item in items:
-            vals = Product._qbo_values_from_remote(item)
+            vals = ItemSync(conn).product_values(item)
             vals["name"] = f"Baseline {vals.get('name') or item['Name']}"
             items_vals.append({k: v for k, v in vals.items() if k in Product._fields})
         timed("Item", items_vals, Product.create)
 
         # Customers: the contact values of the sync's mapper, no parent, no binding.
         Partner = env["res.partner"]
-        geo = Partner._qbo_geo(conn, remote["Customer"])
+        customer_sync = CustomerSync(conn)
+        geo = customer_sync.lookups("Customer", remote["Customer"])
         partner_vals = []
         for customer in remote["Customer"]:
-            vals = Partner._qbo_values_from_remote(customer, geo)
+            vals = customer_sync.to_odoo(customer, geo)
             vals.pop("parent_id", None)
             vals["name"] = f"Baseline {vals['name']}"
             partner_vals.append(vals)
@@ -190,16 +195,17 @@ def baseline(registry, emulator, fraction=1.0):
         # Invoices: the sync's mapper (on the synced partners and products), created and
         # posted by batches in the baseline's own sales journal.
         Move = env["account.move"]
+        move_sync = SalesDocumentSync(conn)
         invoices = [
             i for i in remote["Invoice"] if not (i.get("PrivateNote") or "").startswith("Voided")
         ]
         move_vals, qbo_ids = [], []
         for start in range(0, len(invoices), BATCH):
             page = invoices[start : start + BATCH]
-            ctx = Move._qbo_mapping_context(conn, "Invoice", page)
+            lookups = move_sync.lookups("Invoice", page)
             for invoice in page:
                 try:
-                    vals, _expected = Move._qbo_values_from_remote(invoice, ctx)
+                    vals, _expected = move_sync.to_odoo(invoice, lookups)
                 except Exception as error:  # a record the sync refuses too
                     log(f"baseline: invoice {invoice['Id']} skipped ({error})")
                     continue

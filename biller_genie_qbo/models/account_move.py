@@ -94,11 +94,6 @@ class AccountMove(models.Model):
         connections = self._qbo_connections_of(moves.company_id)
         return moves.filtered(lambda m: m.company_id.id in connections)
 
-    def write(self, vals):
-        result = super().write(vals)
-        self._qbo_mark_dirty(vals.keys())
-        return result
-
     def action_qbo_push_retry(self):
         """Send again now (Retry button of the invoice banner)."""
         self.env["biller_genie_qbo.connection"]._qbo_check_scope(self.sudo().company_id)
@@ -124,12 +119,8 @@ class AccountMove(models.Model):
     # Helpers on moves
     # ------------------------------------------------------------------
     def _qbo_customer(self, lookups):
-        """The contact the QuickBooks customer stands for: the invoice's contact when it is a
-        QuickBooks (sub-)customer already, else its commercial entity."""
         self.ensure_one()
-        if self.partner_id.id in lookups.customers:
-            return self.partner_id
-        return self.commercial_partner_id
+        return self.partner_id._qbo_customer(lookups)
 
     def _qbo_refund_state(self):
         """'applied' when the credit note is reconciled with customer invoices (a QBO

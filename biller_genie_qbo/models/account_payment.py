@@ -47,11 +47,6 @@ class AccountPayment(models.Model):
         connections = self._qbo_connections_of(payments.company_id)
         return payments.filtered(lambda p: p.company_id.id in connections)
 
-    def write(self, vals):
-        result = super().write(vals)
-        self._qbo_mark_dirty(vals.keys())
-        return result
-
     # ------------------------------------------------------------------
     # Helpers on payments
     # ------------------------------------------------------------------
@@ -79,6 +74,4 @@ class AccountPayment(models.Model):
 
     def _qbo_customer(self, lookups):
         self.ensure_one()
-        if self.partner_id.id in lookups.customers:
-            return self.partner_id
-        return self.partner_id.commercial_partner_id
+        return self.partner_id._qbo_customer(lookups)

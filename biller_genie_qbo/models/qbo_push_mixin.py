@@ -6,7 +6,6 @@ cron (or the Sync button's run) does the API calls. Writes made by the inbound s
 context key ``qbo_no_push`` so that a change read from QuickBooks is never bounced back.
 """
 
-import functools
 import hashlib
 
 from odoo import api, fields, models
@@ -34,16 +33,6 @@ ENGINE_FIELDS = frozenset(
         "qbo_push_request_id",
     }
 )
-
-
-def without_push(method):
-    """Decorates the importers: what the inbound sync writes never marks a record to send."""
-
-    @functools.wraps(method)
-    def importer(self, *args, **kwargs):
-        return method(self.with_context(**{NO_PUSH_KEY: True}), *args, **kwargs)
-
-    return importer
 
 
 def request_id(*parts):
@@ -114,8 +103,14 @@ class QboPushMixin(models.AbstractModel):
         return super().create(vals_list)
 
     def write(self, vals):
+        """The engine's fields are the engine's; a change of a synced field sets the dirty
+        flag. The one place for every pushed model: the mixin comes last in their MRO, so this
+        runs right above ``BaseModel.write``, once the values are stored (``_qbo_pushable``
+        reads them), inside the model's own ``write`` chain."""
         self._qbo_check_engine_fields(vals)
-        return super().write(vals)
+        result = super().write(vals)
+        self._qbo_mark_dirty(vals.keys())
+        return result
 
     def _qbo_synced_fields(self):
         """Fields whose change must be sent to QuickBooks Online."""

@@ -38,6 +38,15 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------
     # Dirty flag (no API call here)
     # ------------------------------------------------------------------
+    def _qbo_customer(self, lookups):
+        """The contact the QuickBooks customer of a document of this contact stands for: the
+        contact itself when it is a QuickBooks (sub-)customer already (``lookups.customers``),
+        else its commercial entity."""
+        self.ensure_one()
+        if self.id in lookups.customers:
+            return self
+        return self.commercial_partner_id
+
     def _qbo_synced_fields(self):
         return {
             "name",
@@ -70,8 +79,3 @@ class ResPartner(models.Model):
             )
         )
         return self.browse(list(set(bound.mapped("res_id"))))
-
-    def write(self, vals):
-        result = super().write(vals)
-        self._qbo_mark_dirty(vals.keys())
-        return result

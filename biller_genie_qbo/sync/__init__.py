@@ -1,11 +1,30 @@
 """The sync engine, Odoo-aware but never doing HTTP itself: the API client is passed in.
 
+The engines:
+
 - ``runner``: one recorded run per connection (advisory lock, run record, commit policy, idle
   probe), the crons' loops over the connections;
-- ``pull``: QuickBooks -> Odoo (full import, Change Data Capture, pages in savepoints);
-- ``push``: Odoo -> QuickBooks (candidates, held/release, per-entity push);
+- ``pull``: QuickBooks -> Odoo (full import, Change Data Capture, pages in savepoints); each
+  page goes to its entity sync (``ENTITY_SYNC``);
+- ``push``: Odoo -> QuickBooks (candidates, held/release, per-entity push with the entity
+  syncs' ``to_qbo``);
 - ``batch_writer``: the batched writes (requestid, chunks, 5010, voids, unknown outcomes);
 - ``notices``: the notifications that no successful sync happened, and the token keep-alive.
+
+The entity syncs, one file per QuickBooks entity family, both directions (pure mappers
+``to_odoo`` / ``to_qbo`` of a remote dict or a record and a :class:`~.common.Lookups`):
+
+- ``base``: :class:`~.base.EntitySync`, the import steps written once (dependencies, lookups,
+  triage against the bindings, create/update, bind) and the push step (``to_qbo``);
+- ``customer``: Customer <-> ``res.partner``;
+- ``item``: Item -> the item cache and products;
+- ``sales_document`` (+ ``sales_lines``: item, bundle, discount, PO, commodity and tax lines):
+  Invoice, SalesReceipt, CreditMemo, RefundReceipt <-> ``account.move``;
+- ``payment``: Payment <-> ``account.payment`` (and the receipts' payments);
+- ``credit_application``: a credit note applied to invoices <-> a QBO Payment of zero.
+
+``common`` holds the dataclasses the parts exchange (``PageResult``, ``Lookups``,
+``PushContext``, ``Job``, ``Triaged``, ``EventsApplied``) and the slice budget.
 """
 
 from datetime import timedelta

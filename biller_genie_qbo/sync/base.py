@@ -15,14 +15,17 @@ the pure mappers); the API client is passed in, it never does HTTP itself.
 
 from odoo import fields
 
-from ..models.qbo_mapping import QboMappingError, is_deleted, is_voided
+from ..models.qbo_mapping import QboMappingError, is_deleted, is_voided, ref_name, ref_value
 from ..models.qbo_push_mixin import NO_PUSH_KEY
+from . import ENTITY_ORDER, FULL_SCAN_WHERE
+from .common import Lookups, PageResult
 
 
 class EntitySync:
     """One QuickBooks entity family <-> one Odoo model, for one connection."""
 
     model = None  # the Odoo model its records are (bound in the binding table)
+    triage_fields = ()  # the fields the triage reads of the bound records (one query)
 
     def __init__(self, connection, client=None):
         # What the inbound sync writes never marks a record to send (``qbo_no_push``).
@@ -46,13 +49,117 @@ class EntitySync:
     # Import steps
     # ------------------------------------------------------------------
     def import_records(self, entity, remotes):
-        """Apply one page of QuickBooks records; returns its :class:`~.common.PageResult`."""
+        """Apply one page of QuickBooks records; returns its :class:`~.common.PageResult`.
+
+        The steps, each a method an entity sync may extend: :meth:`dependencies`,
+        :meth:`lookups`, :meth:`triage`, :meth:`create_records` (and :meth:`bind`),
+        :meth:`update_records`, :meth:`page_done`."""
+        result = PageResult()
+        remotes = self.dependencies(remotes, result)
+        lookups = self.lookups(entity, remotes)
+        to_create, to_update = self.triage(
+            entity,
+            remotes,
+            records=self.triage_records(),
+            fnames=list(self.triage_fields),
+            lookups=lookups,
+            result=result,
+        )
+        self.create_records(entity, to_create, lookups=lookups, result=result)
+        self.update_records(entity, to_update, lookups=lookups, result=result)
+        self.page_done(entity, remotes, [*to_create, *to_update], result=result)
+        return result
+
+    def references(self, remotes):
+        """{QBO entity: {ids}} the records of a page refer to (its dependencies)."""
+        return {}
+
+    def dependencies(self, remotes, result):
+        """Read and import first, in one call per entity and in dependency order, what the
+        page's live records refer to and Odoo does not have yet (created in QBO after their
+        page was read); name lists (customers, items) are read inactive ones included.
+        Returns the page's records (an entity sync may add to them)."""
+        Binding = self.env["biller_genie_qbo.binding"]
+        wanted = self.references([r for r in remotes if not is_deleted(r)])
+        for entity in ENTITY_ORDER:
+            ids = wanted.get(entity)
+            if not ids:
+                continue
+            missing = ids - set(Binding._qbo_fetch(self.conn, entity, ids))
+            if not missing:
+                continue
+            records = self.client.read_many(
+                entity, sorted(missing), include_inactive=entity in FULL_SCAN_WHERE
+            )
+            if records:
+                sub = self.sync_of(entity).import_records(entity, records)
+                result.deps.extend(sub.deps)
+                sub.deps = []
+                result.deps.append((entity, sub))
+        return remotes
+
+    def lookups(self, entity, remotes):
+        """The :class:`~.common.Lookups` of a page (what the mapper needs, in a handful of
+        queries)."""
+        return Lookups()
+
+    def triage_records(self):
+        """The importing model, with the context its records are read and written with."""
+        return self.Model.with_context(active_test=False)
+
+    def create_records(self, entity, to_create, *, lookups, result):
+        """Create the Odoo records of the new QBO records (``to_create`` [Triaged]) and bind
+        them."""
         raise NotImplementedError
+
+    def update_records(self, entity, to_update, *, lookups, result):
+        """Re-apply the changed QBO records (``to_update`` [Triaged with binding and
+        record])."""
+        raise NotImplementedError
+
+    def bind(self, entity, pairs, result):
+        """Bind the new Odoo records to their QBO records (``pairs`` [(Triaged, record)], one
+        create): the binding keeps the SyncToken and the digest applied; a voided one is
+        bound 'voided'."""
+        Binding = self.env["biller_genie_qbo.binding"]
+        Binding.create(
+            [
+                Binding._qbo_new_vals(
+                    self.conn,
+                    entity,
+                    item.remote,
+                    record,
+                    qbo_hash=item.digest,
+                    state="voided" if (item.expected or {}).get("voided") else "synced",
+                )
+                for item, record in pairs
+            ]
+        )
+        result.ok_ids += [str(item.remote["Id"]) for item, _record in pairs]
+
+    def page_done(self, entity, remotes, triaged, *, result):
+        """What follows a page (receipts' payments, payments waiting for a document...)."""
 
     def map_remote(self, remote, lookups):
         """The :class:`~.common.Triaged` of a remote record (values and their digest); raises
         QboMappingError when Odoo cannot represent it."""
         raise NotImplementedError
+
+    def customer_id(self, remote, lookups):
+        """The partner id of a transaction's customer (``lookups.partners``); QboMappingError
+        when Odoo does not have it."""
+        partner_id = lookups.partners.get(ref_value(remote.get("CustomerRef")))
+        if not partner_id:
+            raise QboMappingError(
+                self.env._(
+                    "The customer %(customer)s is not synced.",
+                    customer=ref_name(remote.get("CustomerRef"))
+                    or ref_value(remote.get("CustomerRef"))
+                    or "-",
+                ),
+                code="missing_customer",
+            )
+        return partner_id
 
     def cancel_note(self, reason):
         """The chatter note of a record deleted (``reason`` 'deleted') or voided in QBO."""

@@ -248,20 +248,19 @@ class BatchWriter(Engine):
             Binding.sudo().create(to_create)
 
     def digests(self, entity, remotes):
-        """{(entity, qbo id): digest} as the inbound importer computes it (its
-        ``_qbo_map_remote``)."""
+        """{(entity, qbo id): digest} as the inbound import computes it (the entity sync's
+        ``map_remote``), for the transactions (a customer's digest is not kept)."""
         if entity in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt"):
-            Model = SalesDocumentSync(self.conn)
-            ctx = Model.lookups(entity, remotes)
+            sync = SalesDocumentSync(self.conn)
         elif entity == "Payment":
-            Model = PaymentSync(self.conn)
-            ctx = Model.lookups(remotes)
+            sync = PaymentSync(self.conn)
         else:
             return {}
+        lookups = sync.lookups(entity, remotes)
         out = {}
         for remote in remotes:
             try:
-                remote_digest = Model.map_remote(remote, ctx).digest
+                remote_digest = sync.map_remote(remote, lookups).digest
             except QboMappingError:
                 continue
             out[(entity, str(remote["Id"]))] = remote_digest

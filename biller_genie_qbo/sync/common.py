@@ -229,6 +229,35 @@ class PushContext:
 
 
 @dataclass
+class Lookups:
+    """What the inbound mappers (``to_odoo``) need for one page, looked up once by the entity
+    sync's ``lookups`` (a handful of queries): the mappers themselves read nothing."""
+
+    partners: dict = field(default_factory=dict)  # QBO Customer id -> partner id
+    currency: str = ""  # the company's currency code
+    # Sales documents
+    move_type: str = "out_invoice"
+    products: dict = field(default_factory=dict)  # QBO Item id -> product id
+    items: dict = field(default_factory=dict)  # QBO Item id -> {"name", "type"} (item cache)
+    taxes: dict = field(default_factory=dict)  # Decimal percent -> the company's sale tax id
+    codes: dict = field(default_factory=dict)  # QBO TaxCode id -> TaxCode (tools/qbo_tax.py)
+    rate_taxes: dict = field(default_factory=dict)  # QBO rate key -> Odoo tax id (Tax Mapping)
+    groups: str = "yes"  # setting 3: bundles as a section and their components
+    po_item: str | None = None  # QBO id of the Invoice PO Number Field item
+    po_custom_field: str | None = None  # the sales custom field carrying the PO number
+    price_digits: int = 2  # Product Price precision
+    qty_digits: int = 2  # Product Unit of Measure precision
+    company_name: str = ""
+    # Payments
+    moves: dict = field(default_factory=dict)  # (entity, QBO id) -> move id
+    journal_id: int | None = None  # the bank or cash journal payments are recorded in
+    # Customers
+    countries: dict = field(default_factory=dict)  # ISO code -> country id
+    states: dict = field(default_factory=dict)  # (country id, state code) -> state id
+    default_country: int | None = None  # the company's country
+
+
+@dataclass
 class Job:
     """One record to write to QuickBooks: a create, or a sparse update of its binding."""
 

@@ -18,7 +18,7 @@ from ..models.qbo_mapping import (
 )
 from ..models.qbo_push_mixin import QboPushProblem
 from .base import EntitySync
-from .common import PageResult, Triaged
+from .common import Lookups, Triaged
 
 # Name lists nest at most 5 levels deep in QBO.
 MAX_LEVELS = 6
@@ -44,30 +44,23 @@ class CustomerSync(EntitySync):
 
     model = "res.partner"
 
-    def import_records(self, entity, remotes):
-        result = PageResult()
+    triage_fields = ("name", "active", "parent_id")
+
+    def dependencies(self, remotes, result):
+        """The parents the page's sub-customers need."""
+        return self.with_parents(list(remotes))
+
+    def create_records(self, entity, to_create, *, lookups, result):
+        if not to_create:
+            return
+        new_bindings = self.create_partners(to_create, partner_ids=lookups.partners, result=result)
+        self.bind(entity, [(item, item.record) for item in new_bindings], result)
+
+    def update_records(self, entity, to_update, *, lookups, result):
         Binding = self.env["biller_genie_qbo.binding"]
-        remotes = self.with_parents(list(remotes))
-        Partner = self.Model.with_context(active_test=False)
-        to_create, to_update = self.triage(
-            "Customer",
-            remotes,
-            records=Partner,
-            fnames=["name", "active", "parent_id"],
-            lookups=self.lookups(remotes),
-            result=result,
-        )
-        parents = {ref_value(r.get("ParentRef")) for r in remotes} - {None}
-        partner_ids = {
-            qbo_id: binding.res_id
-            for qbo_id, binding in Binding._qbo_fetch(self.conn, "Customer", parents).items()
-        }
-        new_bindings = self.create_partners(
-            remotes, to_create, partner_ids=partner_ids, result=result
-        )
         for item in to_update:
             parent = ref_value(item.remote.get("ParentRef"))
-            item.vals["parent_id"] = partner_ids.get(parent, False) if parent else False
+            item.vals["parent_id"] = lookups.partners.get(parent, False) if parent else False
             item.record.write(item.vals)
             item.binding.write(
                 Binding._qbo_remote_vals(
@@ -75,19 +68,13 @@ class CustomerSync(EntitySync):
                 )
             )
             result.count("updated")
-        Binding.create(
-            [
-                Binding._qbo_new_vals(
-                    self.conn, "Customer", item.remote, item.record, qbo_hash=item.digest
-                )
-                for item in new_bindings
-            ]
-        )
-        result.ok_ids += [str(item.remote["Id"]) for item in to_create + to_update]
-        return result
+            result.ok_ids.append(str(item.remote["Id"]))
 
-    def lookups(self, remotes):
-        """Countries and states needed by these customers, in two queries."""
+    def lookups(self, entity, remotes):
+        """Countries and states needed by these customers (two queries), and the contacts of
+        the parents already bound (``partners``, which grows with the new ones)."""
+        parents = {ref_value(r.get("ParentRef")) for r in remotes} - {None}
+        bound = self.env["biller_genie_qbo.binding"]._qbo_fetch(self.conn, "Customer", parents)
         codes, country_codes = set(), {self.conn.company_id.country_id.code or "US"}
         for remote in remotes:
             addr = remote.get("BillAddr") or {}
@@ -103,11 +90,12 @@ class CustomerSync(EntitySync):
         if codes:
             for state in self.env["res.country.state"].search([("code", "in", list(codes))]):
                 states[(state.country_id.id, state.code.upper())] = state.id
-        return {
-            "countries": countries,
-            "states": states,
-            "default_country": self.conn.company_id.country_id.id,
-        }
+        return Lookups(
+            partners={qbo_id: binding.res_id for qbo_id, binding in bound.items()},
+            countries=countries,
+            states=states,
+            default_country=self.conn.company_id.country_id.id,
+        )
 
     def with_parents(self, remotes):
         """Prepend the parents that are neither in the page nor bound yet (read in one call per
@@ -131,7 +119,7 @@ class CustomerSync(EntitySync):
             remotes = parents + remotes
         return remotes
 
-    def create_partners(self, remotes, to_create, *, partner_ids, result):
+    def create_partners(self, to_create, *, partner_ids, result):
         """Link the new QBO customers to matching Odoo contacts, create the others (parents
         first); ``partner_ids`` {qbo id: partner id} grows with them. Returns the triaged items
         to bind, with their ``record``."""
@@ -164,7 +152,7 @@ class CustomerSync(EntitySync):
         defaults = Partner.default_get(
             [f for f in ("display_invoice_template_pdf_report_id",) if f in Partner._fields]
         )
-        levels = {}
+        levels, remotes = {}, [item.remote for item in to_create]
         for item in remaining:
             levels.setdefault(self.level(item.remote, remotes), []).append(item)
         for level in sorted(levels):
@@ -249,9 +237,9 @@ class CustomerSync(EntitySync):
                 matches[qbo_id] = partner
         return matches
 
-    def map_remote(self, remote, geo):
+    def map_remote(self, remote, lookups):
         """A QBO Customer mapped for the binding's triage."""
-        vals = self.to_odoo(remote, geo)
+        vals = self.to_odoo(remote, lookups)
         return Triaged(remote, vals, values_digest(vals, ref_value(remote.get("ParentRef"))))
 
     def cancel_note(self, reason):
@@ -263,11 +251,11 @@ class CustomerSync(EntitySync):
         for partner in partners:
             partner._message_log(body=note)
 
-    def to_odoo(self, remote, geo=None):
-        """Contact values of a QBO Customer. ``geo`` resolves codes to ids without I/O:
-        {"countries": {"US": id}, "states": {(country_id, "CA"): id}, "default_country": id}.
-        The parent (ParentRef) is resolved by the importer."""
-        geo = geo or {}
+    def to_odoo(self, remote, lookups=None):
+        """Contact values of a QBO Customer. ``lookups`` resolves codes to ids without I/O
+        (:class:`~.common.Lookups`: countries, states, default_country). The parent
+        (ParentRef) is resolved by the importer."""
+        lookups = lookups or Lookups()
         display = (remote.get("DisplayName") or "").strip()
         company = (remote.get("CompanyName") or "").strip()
         person = " ".join(
@@ -289,7 +277,7 @@ class CustomerSync(EntitySync):
         if parent:
             # A sub-customer keeps its own address (a 'contact' child copies its parent's).
             vals["type"] = "other"
-        vals.update(self.address_values(remote.get("BillAddr") or {}, geo))
+        vals.update(self.address_values(remote.get("BillAddr") or {}, lookups))
         # QuickBooks' Primary Email may hold several addresses (the CC emails we wrote): the
         # first is the contact's email, the others its CC emails.
         emails = split_emails(vals["email"] or "")
@@ -298,15 +286,15 @@ class CustomerSync(EntitySync):
             vals["qbo_cc_emails"] = ", ".join(emails[1:])
         return vals
 
-    def address_values(self, addr, geo):
+    def address_values(self, addr, lookups):
         if not addr:
             return {}
         extra = [addr.get(f"Line{i}") for i in range(2, 6)]
-        country_id = geo.get("countries", {}).get(country_code(addr.get("Country")))
+        country_id = lookups.countries.get(country_code(addr.get("Country")))
         if not country_id and addr.get("CountrySubDivisionCode"):
-            country_id = geo.get("default_country")
+            country_id = lookups.default_country
         state_code = (addr.get("CountrySubDivisionCode") or "").strip().upper()
-        state_id = geo.get("states", {}).get((country_id, state_code)) if country_id else None
+        state_id = lookups.states.get((country_id, state_code)) if country_id else None
         return {
             "street": addr.get("Line1") or False,
             "street2": ", ".join(x for x in extra if x) or False,

@@ -16,7 +16,7 @@ from ..models.qbo_mapping import (
     values_digest,
 )
 from .base import EntitySync
-from .common import PageResult, Triaged
+from .common import Triaged
 
 CACHE_TYPES = {"Service", "NonInventory", "Inventory", "Group", "Category"}
 # QBO item types imported as Odoo products.
@@ -118,60 +118,59 @@ class ItemSync(EntitySync):
         """Deleted in QuickBooks: the product (or cache row) is archived."""
         records.write({"active": False})
 
-    def import_records(self, entity, remotes):
-        result = PageResult()
-        Binding = self.env["biller_genie_qbo.binding"]
-        Item = self.Model.with_context(active_test=False)
-        Product = self.env["product.product"].with_context(active_test=False)
+    triage_fields = ("name", "active")
+
+    def triage_records(self):
+        # A product item is bound to its product, the others to their cache row.
+        return self.env["product.product"].with_context(active_test=False)
+
+    def lookups(self, entity, remotes):
+        """The page's cache rows (the triage asks :meth:`is_current`); the mapper needs no
+        lookup."""
         ids = [str(r["Id"]) for r in remotes]
         self.cache = {
             item.qbo_id: item
-            for item in Item.search([("connection_id", "=", self.conn.id), ("qbo_id", "in", ids)])
+            for item in self.Model.with_context(active_test=False).search(
+                [("connection_id", "=", self.conn.id), ("qbo_id", "in", ids)]
+            )
         }
-        to_create, to_update = self.triage(
-            "Item", remotes, records=Product, fnames=["name", "active"], lookups=None, result=result
-        )
-        # The cache rows of deleted items are archived with their product.
-        deleted = [
-            self.cache[str(r["Id"])].id
-            for r in remotes
-            if is_deleted(r) and str(r["Id"]) in self.cache
-        ]
-        if deleted:
-            Item.browse(deleted).write({"active": False})
-        new_cache, new_products, components = [], [], {}
-        for item in [*to_update, *to_create]:
+        return super().lookups(entity, remotes)
+
+    def write_cache(self, triaged):
+        """Write the cache rows of these items (created when missing) and their bundles'
+        components."""
+        new_cache, components = [], {}
+        for item in triaged:
             qbo_id = str(item.remote["Id"])
-            cache_row = self.cache.get(qbo_id)
-            if cache_row:
-                cache_row.write(item.vals["cache"])
+            if qbo_id in self.cache:
+                self.cache[qbo_id].write(item.vals["cache"])
             else:
                 new_cache.append(dict(item.vals["cache"], connection_id=self.conn.id))
             if item.vals["components"] is not None:
                 components[qbo_id] = item.vals["components"]
-            product_vals = item.vals["product"]
-            if item.binding:
-                if item.binding.res_model == "product.product" and product_vals:
-                    item.record.write(product_vals)
-            elif product_vals:
-                new_products.append((qbo_id, product_vals))
+        if new_cache:
+            for cache_row in self.Model.create(new_cache):
+                self.cache[cache_row.qbo_id] = cache_row
+        if components:
+            self.set_components(components)
 
-        for cache_row in Item.create(new_cache) if new_cache else Item:
-            self.cache[cache_row.qbo_id] = cache_row
+    def create_records(self, entity, to_create, *, lookups, result):
+        if not to_create:
+            return
+        self.write_cache(to_create)
+        new_products = [
+            (str(item.remote["Id"]), item.vals["product"])
+            for item in to_create
+            if item.vals["product"]
+        ]
         product_by_qbo = {}
         if new_products:
-            created_products = Product.create([vals for _q, vals in new_products])
+            created_products = self.triage_records().create([vals for _q, vals in new_products])
             product_by_qbo = {
                 qbo_id: product
                 for (qbo_id, _v), product in zip(new_products, created_products, strict=True)
             }
-        for item in to_update:
-            # Items updated but bound before the cache knew their product.
-            cache_row = self.cache[str(item.remote["Id"])]
-            if item.binding.res_model == "product.product" and not cache_row.product_id:
-                cache_row.product_id = item.binding.res_id
-            item.binding._qbo_updated(item.remote, item.digest, voided=False, result=result)
-        binding_create = []
+        pairs = []
         for item in to_create:
             qbo_id = str(item.remote["Id"])
             record = self.cache[qbo_id]
@@ -179,15 +178,31 @@ class ItemSync(EntitySync):
                 # A product item is bound to its product, the others to their cache row.
                 record.product_id = product_by_qbo[qbo_id]
                 record = record.product_id
-            binding_create.append(
-                Binding._qbo_new_vals(self.conn, "Item", item.remote, record, qbo_hash=item.digest)
-            )
-            result.ok_ids.append(qbo_id)
-        Binding.create(binding_create)
+            pairs.append((item, record))
+        self.bind(entity, pairs, result)
         result.count("created", len(to_create))
-        if components:
-            self.set_components(components)
-        return result
+
+    def update_records(self, entity, to_update, *, lookups, result):
+        self.write_cache(to_update)
+        for item in to_update:
+            if item.binding.res_model == "product.product":
+                if item.vals["product"]:
+                    item.record.write(item.vals["product"])
+                # Items updated but bound before the cache knew their product.
+                cache_row = self.cache[str(item.remote["Id"])]
+                if not cache_row.product_id:
+                    cache_row.product_id = item.binding.res_id
+            item.binding._qbo_updated(item.remote, item.digest, voided=False, result=result)
+
+    def page_done(self, entity, remotes, triaged, *, result):
+        """The cache rows of deleted items are archived with their product."""
+        deleted = [
+            self.cache[str(r["Id"])].id
+            for r in remotes
+            if is_deleted(r) and str(r["Id"]) in self.cache
+        ]
+        if deleted:
+            self.Model.browse(deleted).write({"active": False})
 
     def set_components(self, components):
         wanted = {c for lines in components.values() for c, _n, _q in lines}

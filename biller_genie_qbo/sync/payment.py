@@ -23,16 +23,14 @@ from odoo import Command, fields
 from ..models.qbo_mapping import (
     QboMappingError,
     dec,
-    is_deleted,
     is_voided,
     money,
-    ref_name,
     ref_value,
     values_digest,
 )
 from ..models.qbo_push_mixin import QboPushProblem
 from .base import EntitySync
-from .common import PageResult, Triaged
+from .common import Lookups, Triaged
 
 ZERO = Decimal(0)
 LINKABLE = ("Invoice", "CreditMemo")
@@ -48,86 +46,64 @@ class PaymentSync(EntitySync):
     # ------------------------------------------------------------------
     # Import (one page)
     # ------------------------------------------------------------------
-    def import_records(self, entity, remotes):
-        result = PageResult()
-        self.ensure_dependencies(remotes, result)
-        ctx = self.lookups(remotes)
-        Payment = self.Model.with_context(qbo_skip_move_sync=True)
-        to_create, to_update = self.triage(
-            entity,
-            remotes,
-            records=Payment,
-            fnames=["state", "move_id"],
-            lookups=ctx,
-            result=result,
-        )
-        if to_create:
-            self.create_payments(entity, to_create, ctx=ctx, result=result)
-        for item in to_update:
-            with self.env.cr.savepoint():
-                self.update_payment(item, ctx)
-            voided = item.expected["voided"]
-            item.binding._qbo_updated(item.remote, item.digest, voided=voided, result=result)
-        self.note_waiting(entity, [*to_create, *to_update], result)
-        return result
+    triage_fields = ("state", "move_id")
 
-    def references(self, remotes):
-        """(customer qbo ids, {"Invoice": qbo ids, "CreditMemo": qbo ids}) these payments
-        refer to."""
-        customers, linked = set(), {"Invoice": set(), "CreditMemo": set()}
-        for remote in remotes:
-            if ref_value(remote.get("CustomerRef")):
-                customers.add(ref_value(remote.get("CustomerRef")))
-            for line in remote.get("Line") or []:
-                for link in line.get("LinkedTxn") or []:
-                    if link.get("TxnType") in LINKABLE:
-                        linked[link["TxnType"]].add(str(link.get("TxnId")))
-        return customers, linked
+    def triage_records(self):
+        # Their journal entry is written by the importer (one receivable line per application).
+        return self.Model.with_context(qbo_skip_move_sync=True)
 
-    def lookups(self, remotes):
-        Binding = self.env["biller_genie_qbo.binding"]
-        company = self.conn.company_id
-        customers, linked = self.references(remotes)
-        moves = {}
-        for entity, ids in linked.items():
-            for qbo_id, binding in Binding._qbo_fetch(self.conn, entity, ids).items():
-                moves[(entity, qbo_id)] = binding.res_id
-        journal = self.env["account.journal"].search(
+    def journal(self):
+        """The journal QBO payments are recorded in: the company's first bank (else cash)."""
+        Journal = self.env["account.journal"]
+        return Journal.search(
             [
-                *self.env["account.journal"]._check_company_domain(company),
+                *Journal._check_company_domain(self.conn.company_id),
                 ("type", "in", ("bank", "cash")),
             ],
             order="type, sequence, id",
             limit=1,
         )
-        return {
-            "partners": {
+
+    def update_records(self, entity, to_update, *, lookups, result):
+        for item in to_update:
+            with self.env.cr.savepoint():
+                self.update_payment(item, lookups)
+            voided = item.expected["voided"]
+            item.binding._qbo_updated(item.remote, item.digest, voided=voided, result=result)
+
+    def page_done(self, entity, remotes, triaged, *, result):
+        self.note_waiting(entity, triaged, result)
+
+    def references(self, remotes):
+        """The customers, invoices and credit memos these payments refer to."""
+        refs = {"Customer": set(), "Invoice": set(), "CreditMemo": set()}
+        for remote in remotes:
+            if ref_value(remote.get("CustomerRef")):
+                refs["Customer"].add(ref_value(remote.get("CustomerRef")))
+            for line in remote.get("Line") or []:
+                for link in line.get("LinkedTxn") or []:
+                    if link.get("TxnType") in LINKABLE:
+                        refs[link["TxnType"]].add(str(link.get("TxnId")))
+        return refs
+
+    def lookups(self, entity, remotes):
+        Binding = self.env["biller_genie_qbo.binding"]
+        company = self.conn.company_id
+        refs = self.references(remotes)
+        customers = refs["Customer"]
+        moves = {}
+        for linked in LINKABLE:
+            for qbo_id, binding in Binding._qbo_fetch(self.conn, linked, refs[linked]).items():
+                moves[(linked, qbo_id)] = binding.res_id
+        journal = self.journal()
+        return Lookups(
+            partners={
                 q: b.res_id for q, b in Binding._qbo_fetch(self.conn, "Customer", customers).items()
             },
-            "moves": moves,
-            "journal_id": journal.id,
-            "currency": company.currency_id.name,
-        }
-
-    def ensure_dependencies(self, remotes, result):
-        """Import first the customers, invoices and credit memos not bound yet."""
-        Binding = self.env["biller_genie_qbo.binding"]
-        customers, linked = self.references([r for r in remotes if not is_deleted(r)])
-        missing = customers - set(Binding._qbo_fetch(self.conn, "Customer", customers))
-        if missing:
-            records = self.client.read_many("Customer", sorted(missing), include_inactive=True)
-            if records:
-                sub = self.sync_of("Customer").import_records("Customer", records)
-                result.deps.append(("Customer", sub))
-        for entity, ids in linked.items():
-            missing = ids - set(Binding._qbo_fetch(self.conn, entity, ids))
-            if missing:
-                records = self.client.read_many(entity, sorted(missing))
-                if records:
-                    sub = self.sync_of(entity).import_records(entity, records)
-                    result.deps.extend(sub.deps)
-                    sub.deps = []
-                    result.deps.append((entity, sub))
+            moves=moves,
+            journal_id=journal.id,
+            currency=company.currency_id.name,
+        )
 
     def note_waiting(self, entity, triaged, result):
         """Remember, on their bindings, the payments whose money waits for a document Odoo
@@ -179,9 +155,9 @@ class PaymentSync(EntitySync):
         remotes = self.client.read_many("Payment", waiting.mapped("qbo_id"))
         return self.import_records("Payment", remotes)
 
-    def map_remote(self, remote, ctx):
+    def map_remote(self, remote, lookups):
         """A QBO Payment mapped for the binding's triage."""
-        vals, applications, expected = self.to_odoo(remote, ctx)
+        vals, applications, expected = self.to_odoo(remote, lookups)
         digest = values_digest([vals, applications], expected)
         return Triaged(remote, vals, digest, expected=expected, applications=applications)
 
@@ -196,13 +172,12 @@ class PaymentSync(EntitySync):
                 payment.action_cancel()
             payment._message_log(body=Markup("<p>%s</p>") % note)
 
-    def create_payments(self, entity, to_create, *, ctx, result):
-        Binding = self.env["biller_genie_qbo.binding"]
-        payments = self.Model.with_context(qbo_skip_move_sync=True).create(
-            [item.vals for item in to_create]
-        )
+    def create_records(self, entity, to_create, *, lookups, result):
+        if not to_create:
+            return
+        payments = self.triage_records().create([item.vals for item in to_create])
         moves_vals = [
-            self.move_values(payment, item.applications, item.expected, ctx)
+            self.move_values(payment, item.applications, item.expected, lookups)
             for payment, item in zip(payments, to_create, strict=True)
         ]
         moves = self.env["account.move"].create(moves_vals)
@@ -216,26 +191,13 @@ class PaymentSync(EntitySync):
         plan = []
         for payment, item in zip(payments, to_create, strict=True):
             if not item.expected["voided"]:
-                plan += self.reconciliation_plan(payment, item.applications, ctx)
+                plan += self.reconciliation_plan(payment, item.applications, lookups)
         if plan:
             self.env["account.move.line"]._reconcile_plan(plan)
-        Binding.create(
-            [
-                Binding._qbo_new_vals(
-                    self.conn,
-                    entity,
-                    item.remote,
-                    payment,
-                    qbo_hash=item.digest,
-                    state="voided" if item.expected["voided"] else "synced",
-                )
-                for payment, item in zip(payments, to_create, strict=True)
-            ]
-        )
-        result.ok_ids += [str(item.remote["Id"]) for item in to_create]
+        self.bind(entity, list(zip(to_create, payments, strict=True)), result)
         result.count("created", len(to_create))
 
-    def update_payment(self, item, ctx):
+    def update_payment(self, item, lookups):
         """Re-apply a changed QBO payment (``item``, triaged): back to draft (unreconciled),
         new amounts and journal items, posted and reconciled again."""
         payment, vals = item.record, item.vals
@@ -244,7 +206,7 @@ class PaymentSync(EntitySync):
         if payment.state != "draft":
             payment.action_draft()
         payment.write(vals)
-        move_vals = self.move_values(payment, applications, expected, ctx)
+        move_vals = self.move_values(payment, applications, expected, lookups)
         move = payment.move_id
         if move:
             move.write(
@@ -261,11 +223,11 @@ class PaymentSync(EntitySync):
             payment.action_cancel()
             return
         payment.action_post()
-        plan = self.reconciliation_plan(payment, applications, ctx)
+        plan = self.reconciliation_plan(payment, applications, lookups)
         if plan:
             payment.env["account.move.line"]._reconcile_plan(plan)
 
-    def move_values(self, payment, applications, expected, ctx):
+    def move_values(self, payment, applications, expected, lookups):
         """The journal entry: liquidity line, one receivable line per QBO application (on the
         invoice's own receivable account) and one for the unapplied remainder."""
         payment.ensure_one()
@@ -290,7 +252,7 @@ class PaymentSync(EntitySync):
         lines = [line(payment.outstanding_account_id, total, label)]
         remainder = total
         for app in applications:
-            invoice = Move.browse(ctx["moves"][(app["entity"], app["qbo_id"])])
+            invoice = Move.browse(lookups.moves[(app["entity"], app["qbo_id"])])
             account = (
                 invoice._qbo_receivable_lines()[:1].account_id or payment.destination_account_id
             )
@@ -312,14 +274,14 @@ class PaymentSync(EntitySync):
             "origin_payment_id": payment.id,
         }
 
-    def reconciliation_plan(self, payment, applications, ctx):
+    def reconciliation_plan(self, payment, applications, lookups):
         """[payment line + invoice receivable lines] per application, in creation order."""
         payment.ensure_one()
         Move = payment.env["account.move"]
         lines = payment.move_id.line_ids.sorted("id")[1 : 1 + len(applications)]
         plan = []
         for app, pay_line in zip(applications, lines, strict=True):
-            invoice = Move.browse(ctx["moves"][(app["entity"], app["qbo_id"])])
+            invoice = Move.browse(lookups.moves[(app["entity"], app["qbo_id"])])
             if invoice.state != "posted":
                 continue
             receivable = invoice._qbo_receivable_lines().filtered(
@@ -329,28 +291,19 @@ class PaymentSync(EntitySync):
                 plan.append(pay_line + receivable)
         return plan
 
-    def to_odoo(self, remote, ctx):
+    def to_odoo(self, remote, lookups):
         """(vals, applications, expected) of a QBO Payment.
 
-        ``ctx``: ``partners`` {qbo id: partner id}, ``moves`` {(entity, qbo id): move id},
-        ``journal_id``, ``currency``. ``applications`` = [{"entity", "qbo_id", "amount"}]."""
-        partner_id = ctx["partners"].get(ref_value(remote.get("CustomerRef")))
-        if not partner_id:
-            raise QboMappingError(
-                self.env._(
-                    "The customer %(customer)s is not synced.",
-                    customer=ref_name(remote.get("CustomerRef"))
-                    or ref_value(remote.get("CustomerRef")),
-                ),
-                code="missing_customer",
-            )
+        ``lookups`` (:class:`~.common.Lookups`): partners, moves {(entity, qbo id): move id},
+        journal_id, currency. ``applications`` = [{"entity", "qbo_id", "amount"}]."""
+        partner_id = self.customer_id(remote, lookups)
         currency = ref_value(remote.get("CurrencyRef"))
-        if currency and ctx.get("currency") and currency != ctx["currency"]:
+        if currency and lookups.currency and currency != lookups.currency:
             raise QboMappingError(
                 self.env._("Currency %(currency)s payments are not synced.", currency=currency),
                 code="currency",
             )
-        if not ctx.get("journal_id"):
+        if not lookups.journal_id:
             raise QboMappingError(
                 self.env._("The company has no bank or cash journal to record payments in."),
                 code="journal",
@@ -367,7 +320,7 @@ class PaymentSync(EntitySync):
                 # A payment is never dropped: applied to a document Odoo does not have (not
                 # imported yet, refused, deleted), its money stays on the customer as an
                 # outstanding credit and is applied as soon as the document arrives.
-                (applications if key in ctx["moves"] else waiting).append(app)
+                (applications if key in lookups.moves else waiting).append(app)
         total = money(dec(remote.get("TotalAmt"), ZERO))
         vals = {
             "payment_type": "inbound",
@@ -375,12 +328,12 @@ class PaymentSync(EntitySync):
             "partner_id": partner_id,
             "amount": float(total),
             "date": remote.get("TxnDate") or fields.Date.context_today(self),
-            "journal_id": ctx["journal_id"],
+            "journal_id": lookups.journal_id,
             "memo": remote.get("PaymentRefNum") or False,
             "invoice_ids": [
                 Command.set(
                     [
-                        ctx["moves"][(a["entity"], a["qbo_id"])]
+                        lookups.moves[(a["entity"], a["qbo_id"])]
                         for a in applications
                         if a["entity"] == "Invoice"
                     ]
@@ -405,14 +358,7 @@ class PaymentSync(EntitySync):
         Binding = self.env["biller_genie_qbo.binding"]
         bindings = Binding._qbo_fetch(self.conn, entity, [str(r["Id"]) for r in remotes])
         moves = self.env["account.move"].browse([b.res_id for b in bindings.values()]).exists()
-        journal = self.env["account.journal"].search(
-            [
-                *self.env["account.journal"]._check_company_domain(self.conn.company_id),
-                ("type", "in", ("bank", "cash")),
-            ],
-            order="type, sequence, id",
-            limit=1,
-        )
+        journal = self.journal()
         to_create = []
         for move in moves:
             payment = move.qbo_receipt_payment_id

@@ -29,7 +29,6 @@ from odoo.tools import html2plaintext, plaintext2html
 from ..models.qbo_mapping import (
     QboMappingError,
     dec,
-    is_deleted,
     is_voided,
     money,
     ref_name,
@@ -39,7 +38,7 @@ from ..models.qbo_mapping import (
 from ..models.qbo_push_mixin import NO_PUSH_KEY, QboPushProblem
 from ..tools.qbo_tax import DocumentTax
 from .base import EntitySync
-from .common import PageResult, Triaged
+from .common import Lookups, Triaged
 from .sales_lines import ZERO, SalesLines
 
 MOVE_TYPE = {
@@ -60,50 +59,31 @@ class SalesDocumentSync(SalesLines, EntitySync):
     # ------------------------------------------------------------------
     # Import (one page)
     # ------------------------------------------------------------------
-    def import_records(self, entity, remotes):
-        result = PageResult()
-        self.ensure_dependencies(remotes, result)
-        ctx = self.lookups(entity, remotes)
-        to_create, to_update = self.triage(
-            entity,
-            remotes,
-            records=self.Model.with_context(active_test=False),
-            fnames=["state", "move_type"],
-            lookups=ctx,
-            result=result,
-        )
-        if to_create:
-            self.create_moves(entity, to_create, result)
-        for item in to_update:
-            self.update_move(entity, item, result)
+    triage_fields = ("state", "move_type")
+
+    def references(self, remotes):
+        """The customers and items these documents name."""
+        refs = {"Item": set(), "Customer": set()}
+        for remote in remotes:
+            if ref_value(remote.get("CustomerRef")):
+                refs["Customer"].add(ref_value(remote.get("CustomerRef")))
+            refs["Item"] |= self.item_refs(remote)
+        return refs
+
+    def dependencies(self, remotes, result):
+        """The tax codes the page names, then its customers and items."""
+        self.ensure_tax_codes(remotes)
+        return super().dependencies(remotes, result)
+
+    def page_done(self, entity, remotes, triaged, *, result):
+        """A receipt's money is its payment; the payments waiting for these documents are
+        applied."""
         if entity in ("SalesReceipt", "RefundReceipt"):
             self.sync_of("Payment").sync_receipt_payments(entity, remotes)
         if entity in ("Invoice", "CreditMemo"):
             applied = self.sync_of("Payment").apply_waiting(entity, result.ok_ids)
             if applied:
                 result.deps.append(("Payment", applied))
-        return result
-
-    def ensure_dependencies(self, remotes, result):
-        """Read and import, in one call per entity, the customers and items this page refers
-        to that are not bound yet (created in QBO after their page was read)."""
-        Binding = self.env["biller_genie_qbo.binding"]
-        wanted = {"Item": set(), "Customer": set()}
-        for remote in remotes:
-            if is_deleted(remote):
-                continue
-            if ref_value(remote.get("CustomerRef")):
-                wanted["Customer"].add(ref_value(remote.get("CustomerRef")))
-            wanted["Item"] |= self.item_refs(remote)
-        self.ensure_tax_codes(remotes)
-        for entity in ("Item", "Customer"):
-            missing = wanted[entity] - set(Binding._qbo_fetch(self.conn, entity, wanted[entity]))
-            if not missing:
-                continue
-            records = self.client.read_many(entity, sorted(missing), include_inactive=True)
-            if records:
-                sub = self.sync_of(entity).import_records(entity, records)
-                result.deps.append((entity, sub))
 
     def ensure_tax_codes(self, remotes):
         """Read QuickBooks' tax rates and codes (two queries) when a document names a code
@@ -130,11 +110,8 @@ class SalesDocumentSync(SalesLines, EntitySync):
         """Everything the mapper needs for a page, in a handful of queries."""
         Binding = self.env["biller_genie_qbo.binding"]
         company = self.conn.company_id
-        customer_ids, item_ids = set(), set()
-        for remote in remotes:
-            if ref_value(remote.get("CustomerRef")):
-                customer_ids.add(ref_value(remote.get("CustomerRef")))
-            item_ids |= self.item_refs(remote)
+        refs = self.references(remotes)
+        customer_ids, item_ids = refs["Customer"], refs["Item"]
         partners = {
             q: b.res_id for q, b in Binding._qbo_fetch(self.conn, "Customer", customer_ids).items()
         }
@@ -163,22 +140,22 @@ class SalesDocumentSync(SalesLines, EntitySync):
         precision = self.env["decimal.precision"]
         carrier = self.conn.po_number_carrier or ""
         codes, rate_taxes = self.tax_lookups(remotes)
-        return {
-            "codes": codes,
-            "rate_taxes": rate_taxes,
-            "move_type": MOVE_TYPE[entity],
-            "partners": partners,
-            "products": products,
-            "items": items,
-            "taxes": taxes,
-            "groups": self.conn.display_line_item_groups,
-            "po_item": self.conn.po_number_item_id.qbo_id or None,
-            "po_custom_field": carrier[len("custom_") :] if carrier.startswith("custom_") else None,
-            "price_digits": precision.precision_get("Product Price"),
-            "qty_digits": precision.precision_get("Product Unit of Measure"),
-            "company_name": company.name,
-            "currency": company.currency_id.name,
-        }
+        return Lookups(
+            codes=codes,
+            rate_taxes=rate_taxes,
+            move_type=MOVE_TYPE[entity],
+            partners=partners,
+            products=products,
+            items=items,
+            taxes=taxes,
+            groups=self.conn.display_line_item_groups,
+            po_item=self.conn.po_number_item_id.qbo_id or None,
+            po_custom_field=carrier[len("custom_") :] if carrier.startswith("custom_") else None,
+            price_digits=precision.precision_get("Product Price"),
+            qty_digits=precision.precision_get("Product Unit of Measure"),
+            company_name=company.name,
+            currency=company.currency_id.name,
+        )
 
     def tax_lookups(self, remotes):
         """({code id: TaxCode}, {rate key: Odoo tax id}) for a page: the connection's codes,
@@ -199,9 +176,9 @@ class SalesDocumentSync(SalesLines, EntitySync):
         records = self.env["biller_genie_qbo.tax.rate"]._qbo_ensure(self.conn, list(rates.values()))
         return codes, {key: rate.tax_id.id for key, rate in records.items() if rate.tax_id}
 
-    def map_remote(self, remote, ctx):
+    def map_remote(self, remote, lookups):
         """A QBO transaction mapped for the binding's triage."""
-        vals, expected = self.to_odoo(remote, ctx)
+        vals, expected = self.to_odoo(remote, lookups)
         return Triaged(remote, vals, values_digest(vals, expected), expected=expected)
 
     def cancel_note(self, reason):
@@ -225,14 +202,15 @@ class SalesDocumentSync(SalesLines, EntitySync):
             )
             applications.with_context(**{NO_PUSH_KEY: False})._qbo_mark_dirty()
 
-    def create_moves(self, entity, to_create, result):
-        Binding = self.env["biller_genie_qbo.binding"]
+    def create_records(self, entity, to_create, *, lookups, result):
+        if not to_create:
+            return
         moves = self.Model.create([item.vals for item in to_create])
         self.match_tax_amounts(moves, [item.expected for item in to_create])
         to_post = to_cancel = bad = self.Model
-        binding_vals = []
+        pairs = []
         for item, move in zip(to_create, moves, strict=True):
-            remote, expected, digest = item.remote, item.expected, item.digest
+            remote, expected = item.remote, item.expected
             if expected["voided"]:
                 to_cancel |= move
             else:
@@ -242,22 +220,16 @@ class SalesDocumentSync(SalesLines, EntitySync):
                     bad |= move
                     continue
                 to_post |= move
-            binding_vals.append(
-                Binding._qbo_new_vals(
-                    self.conn,
-                    entity,
-                    remote,
-                    move,
-                    qbo_hash=digest,
-                    state="voided" if expected["voided"] else "synced",
-                )
-            )
-            result.ok_ids.append(str(remote["Id"]))
+            pairs.append((item, move))
         bad.unlink()
         to_post.action_post()
         to_cancel.button_cancel()
-        Binding.create(binding_vals)
-        result.count("created", len(binding_vals))
+        self.bind(entity, pairs, result)
+        result.count("created", len(pairs))
+
+    def update_records(self, entity, to_update, *, lookups, result):
+        for item in to_update:
+            self.update_move(entity, item, result)
 
     def update_move(self, entity, item, result):
         """Re-apply a changed QBO transaction (``item``, triaged): back to draft, new lines,
@@ -302,29 +274,18 @@ class SalesDocumentSync(SalesLines, EntitySync):
             )
         return None
 
-    def to_odoo(self, remote, ctx):
+    def to_odoo(self, remote, lookups):
         """(vals, expected) for a QBO sales transaction (Invoice, SalesReceipt, CreditMemo,
         RefundReceipt).
 
-        ``ctx`` holds everything already looked up: ``move_type``, ``partners`` {qbo id: id},
-        ``products`` {item qbo id: product id}, ``items`` {item qbo id: {"name", "type"}},
-        ``taxes`` {Decimal percent: tax id}, ``groups`` ('yes'/'no'), ``po_item`` (qbo id),
-        ``price_digits``, ``qty_digits``, ``company_name``, ``currency``.
-        ``expected`` = {"total": Decimal, "tax": Decimal} for the totals check.
+        ``lookups`` (:class:`~.common.Lookups`) holds everything already looked up: move type,
+        partners, products, items, taxes, tax codes and rates, setting 3, the PO carrier,
+        precisions, company name and currency. ``expected`` = {"total", "tax", "tax_by_tax",
+        "voided"} for the totals check.
         Raises QboMappingError when the record cannot be represented."""
-        partner_id = ctx["partners"].get(ref_value(remote.get("CustomerRef")))
-        if not partner_id:
-            raise QboMappingError(
-                self.env._(
-                    "The customer %(customer)s is not synced.",
-                    customer=ref_name(remote.get("CustomerRef"))
-                    or ref_value(remote.get("CustomerRef"))
-                    or "-",
-                ),
-                code="missing_customer",
-            )
+        partner_id = self.customer_id(remote, lookups)
         currency = ref_value(remote.get("CurrencyRef"))
-        if currency and ctx.get("currency") and currency != ctx["currency"]:
+        if currency and lookups.currency and currency != lookups.currency:
             raise QboMappingError(
                 self.env._(
                     "Currency %(currency)s is not the company's currency: multi-currency "
@@ -337,23 +298,23 @@ class SalesDocumentSync(SalesLines, EntitySync):
         lines_in = remote.get("Line") or []
         # QuickBooks' TxnTaxDetail is the truth: which rates tax each line, how a discount
         # splits, what each rate charged (tools/qbo_tax.py).
-        doc = DocumentTax(remote, ctx.get("codes") or {})
+        doc = DocumentTax(remote, lookups.codes)
         po_number = None
         lines = []
         for line in lines_in:
             kind = line.get("DetailType")
             if kind == "SalesItemLineDetail":
                 detail = line.get("SalesItemLineDetail") or {}
-                if ctx.get("po_item") and ref_value(detail.get("ItemRef")) == ctx["po_item"]:
+                if lookups.po_item and ref_value(detail.get("ItemRef")) == lookups.po_item:
                     po_number = po_number or (line.get("Description") or "").strip() or None
                     if not dec(line.get("Amount"), ZERO):
                         continue
-                taxes = [] if voided else self.line_taxes(doc, line, ctx)
-                lines.append(self.item_line(line, detail, ctx, taxes))
+                taxes = [] if voided else self.line_taxes(doc, line, lookups)
+                lines.append(self.item_line(line, detail, lookups, taxes))
             elif kind == "GroupLineDetail":
-                lines += self.group_lines(line, ctx, None if voided else doc)
+                lines += self.group_lines(line, lookups, None if voided else doc)
             elif kind == "DiscountLineDetail":
-                lines += self.discount_lines(line, ctx, None if voided else doc)
+                lines += self.discount_lines(line, lookups, None if voided else doc)
             elif kind == "DescriptionOnly":
                 text = (line.get("Description") or "").strip()
                 if text:
@@ -363,7 +324,7 @@ class SalesDocumentSync(SalesLines, EntitySync):
             po_number = self.po_from_custom_fields(remote)
         memo = (remote.get("CustomerMemo") or {}).get("value") or ""
         vals = {
-            "move_type": ctx["move_type"],
+            "move_type": lookups.move_type,
             "partner_id": partner_id,
             "invoice_date": remote.get("TxnDate") or False,
             "invoice_payment_term_id": False,
@@ -375,15 +336,15 @@ class SalesDocumentSync(SalesLines, EntitySync):
             "qbo_terms": ref_name(remote.get("SalesTermRef")) or False,
             "invoice_line_ids": [Command.create(line) for line in lines],
         }
-        if ctx["move_type"] == "out_invoice" and remote.get("DueDate"):
+        if lookups.move_type == "out_invoice" and remote.get("DueDate"):
             vals["invoice_date_due"] = remote["DueDate"]
         expected = {
             "total": money(dec(remote.get("TotalAmt"), ZERO)),
             "tax": doc.total_tax,
-            "tax_by_tax": {} if voided else self.tax_by_tax(doc, ctx),
+            "tax_by_tax": {} if voided else self.tax_by_tax(doc, lookups),
             "voided": voided,
         }
-        definition = ctx.get("po_custom_field")
+        definition = lookups.po_custom_field
         if definition:  # the PO number carried by a sales custom field
             for field in remote.get("CustomField") or []:
                 if str(field.get("DefinitionId")) == definition and field.get("StringValue"):

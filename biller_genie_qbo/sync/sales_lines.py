@@ -81,7 +81,7 @@ class SalesLines:
                         refs.add(ref)
         return refs
 
-    def line_taxes(self, doc, line, ctx):
+    def line_taxes(self, doc, line, lookups):
         """The Odoo taxes of one QuickBooks item line: those of the rates QuickBooks taxed
         it with."""
         try:
@@ -95,16 +95,14 @@ class SalesLines:
                 ),
                 code="tax_code",
             ) from None
-        return self.rate_taxes(rates, ctx)
+        return self.rate_taxes(rates, lookups)
 
-    def rate_taxes(self, rates, ctx):
+    def rate_taxes(self, rates, lookups):
         """Odoo tax ids of QuickBooks rates (the page's Tax Mapping); a 0 % rate without a
         tax leaves the line untaxed, which is what it means."""
         taxes = []
         for rate in rates:
-            tax_id = ctx.get("rate_taxes", {}).get(rate.key) or ctx["taxes"].get(
-                rate.percent.normalize()
-            )
+            tax_id = lookups.rate_taxes.get(rate.key) or lookups.taxes.get(rate.percent.normalize())
             if tax_id:
                 taxes.append(tax_id)
             elif rate.percent:
@@ -115,30 +113,28 @@ class SalesLines:
                         "Online page (or create a sale tax of that rate), then retry.",
                         rate=rate.name or rate.key,
                         percent=number_text(rate.percent),
-                        company=ctx.get("company_name", ""),
+                        company=lookups.company_name,
                     ),
                     code="tax_missing",
                 )
         return taxes
 
-    def tax_by_tax(self, doc, ctx):
+    def tax_by_tax(self, doc, lookups):
         """{Odoo tax id: the tax QuickBooks charged for its rates} of a document."""
         out = {}
         rates = {line.rate.key: line.rate for line in doc.tax_lines}
         for key, amount in doc.tax_by_rate.items():
             rate = rates[key]
-            tax_id = ctx.get("rate_taxes", {}).get(key) or ctx["taxes"].get(
-                rate.percent.normalize()
-            )
+            tax_id = lookups.rate_taxes.get(key) or lookups.taxes.get(rate.percent.normalize())
             if tax_id:
                 out[tax_id] = out.get(tax_id, ZERO) + amount
         return out
 
-    def qty_price(self, amount, qty, price, ctx):
+    def qty_price(self, amount, qty, price, lookups):
         """Quantity and unit price that Odoo multiplies back to QBO's line amount exactly
         (Odoo rounds unit prices to the Product Price precision)."""
-        price_digits = ctx.get("price_digits", 2)
-        qty_digits = ctx.get("qty_digits", 2)
+        price_digits = lookups.price_digits
+        qty_digits = lookups.qty_digits
         if qty is not None:
             qty = round(qty, qty_digits)
         if not qty:
@@ -155,15 +151,15 @@ class SalesLines:
                 return cand_qty, cand_price, True
         return Decimal(1), amount, not candidates
 
-    def item_line(self, line, detail, ctx, taxes):
+    def item_line(self, line, detail, lookups, taxes):
         amount = money(dec(line.get("Amount"), ZERO))
         item_id = ref_value(detail.get("ItemRef"))
         if item_id == SHIPPING_ITEM:
             # QuickBooks' shipping line (SalesFormsPrefs.AllowShipping): no item behind it.
             item_id = None
             line = dict(line, Description=line.get("Description") or self.env._("Shipping"))
-        product_id = ctx["products"].get(item_id) if item_id else None
-        item = ctx["items"].get(item_id) or {}
+        product_id = lookups.products.get(item_id) if item_id else None
+        item = lookups.items.get(item_id) or {}
         if item_id and not product_id and not item:
             raise QboMappingError(
                 self.env._(
@@ -174,7 +170,7 @@ class SalesLines:
             )
         name = line.get("Description") or item.get("name") or ref_name(detail.get("ItemRef"))
         qty, price, exact = self.qty_price(
-            amount, dec(detail.get("Qty")), dec(detail.get("UnitPrice")), ctx
+            amount, dec(detail.get("Qty")), dec(detail.get("UnitPrice")), lookups
         )
         if not exact:
             name = f"{name} ({detail.get('Qty')} × {detail.get('UnitPrice')})"
@@ -191,23 +187,23 @@ class SalesLines:
             vals["qbo_commodity_code"] = code
         return vals
 
-    def group_lines(self, line, ctx, doc):
+    def group_lines(self, line, lookups, doc):
         """Setting 3: 'yes' -> a section named after the bundle, then its component lines;
         'no' -> one line with the bundle's name and total (one per tax treatment). ``doc``
         is None for a voided document (no tax)."""
         group = line.get("GroupLineDetail") or {}
         group_id = ref_value(group.get("GroupItemRef"))
-        item = ctx["items"].get(group_id) or {}
+        item = lookups.items.get(group_id) or {}
         name = item.get("name") or ref_name(group.get("GroupItemRef")) or line.get("Description")
         quantity = dec(group.get("Quantity"), Decimal(1))
         children = group.get("Line") or []
-        taxed = [(child, self.line_taxes(doc, child, ctx) if doc else []) for child in children]
-        if ctx.get("groups", "yes") == "yes":
+        taxed = [(child, self.line_taxes(doc, child, lookups) if doc else []) for child in children]
+        if lookups.groups == "yes":
             title = name if quantity == 1 else f"{name} × {number_text(quantity)}"
             out = [{"display_type": "line_section", "name": title or "/"}]
             for child, taxes in taxed:
                 detail = child.get("SalesItemLineDetail") or {}
-                out.append(self.item_line(child, detail, ctx, taxes))
+                out.append(self.item_line(child, detail, lookups, taxes))
             return out
         totals = {}
         for child, taxes in taxed:
@@ -215,7 +211,7 @@ class SalesLines:
             totals[key] = totals.get(key, ZERO) + money(dec(child.get("Amount"), ZERO))
         out = []
         for taxes, amount in sorted(totals.items(), key=lambda kv: (len(kv[0]), kv[0])):
-            qty, price, _exact = self.qty_price(amount, quantity, None, ctx)
+            qty, price, _exact = self.qty_price(amount, quantity, None, lookups)
             out.append(
                 {
                     "name": line.get("Description") or name or "/",
@@ -226,7 +222,7 @@ class SalesLines:
             )
         return out
 
-    def discount_lines(self, line, ctx, doc):
+    def discount_lines(self, line, lookups, doc):
         """An invoice-level discount as negative lines, split as QuickBooks applied it: taxed
         after the discount, each taxed share carries its taxes (QuickBooks' own bases); taxed
         before it, the discount is untaxed."""
@@ -246,7 +242,7 @@ class SalesLines:
                 "name": name,
                 "quantity": 1.0,
                 "price_unit": float(-part),
-                "tax_ids": [Command.set(self.rate_taxes(rates, ctx))],
+                "tax_ids": [Command.set(self.rate_taxes(rates, lookups))],
             }
             for part, rates in parts
             if part

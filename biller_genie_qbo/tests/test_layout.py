@@ -7,17 +7,46 @@ change that breaks one fails the suite:
   keyword-only);
 - the connection (the add-on page) is one file of at most MAX_CONNECTION_LINES lines;
 - ``tools/`` is pure Python (no ``odoo`` import); ``sync/`` never does HTTP itself (the API
-  client is passed in).
+  client is passed in);
+- each QuickBooks entity family has its sync file in ``sync/`` holding both directions, every
+  entity and every pushed model is registered (``ENTITY_SYNC``, ``MODEL_SYNC``), and the core
+  model extensions keep fields and hooks only (no importer, mapper or push body left there);
+- the push flag is set in one place (the push mixin's ``write``).
 """
 
 import ast
 import collections
 import pathlib
 
+from odoo.addons.biller_genie_qbo import sync
+from odoo.addons.biller_genie_qbo.sync.base import EntitySync
+
 ADDON = pathlib.Path(__file__).resolve().parent.parent
 MAX_POSITIONAL = 4
 MAX_CONNECTION_LINES = 1050
 HTTP_MODULES = ("requests", "urllib.request", "urllib3", "http.client", "httpx", "aiohttp")
+# Entity family -> its sync file (both directions) and the class in it.
+ENTITY_FILES = {
+    "Item": ("item", "ItemSync"),
+    "Customer": ("customer", "CustomerSync"),
+    "Invoice": ("sales_document", "SalesDocumentSync"),
+    "SalesReceipt": ("sales_document", "SalesDocumentSync"),
+    "CreditMemo": ("sales_document", "SalesDocumentSync"),
+    "Payment": ("payment", "PaymentSync"),
+    "RefundReceipt": ("sales_document", "SalesDocumentSync"),
+}
+# What moved to the entity syncs: no model of the addon defines these any more.
+MOVED_METHODS = {
+    "_qbo_values_from_remote",
+    "_qbo_import_records",
+    "_qbo_map_remote",
+    "_qbo_triage",
+    "_qbo_ensure_dependencies",
+    "_qbo_mapping_context",
+    "_qbo_payment_context",
+    "_qbo_cancel_note",
+}
+MOVED_PREFIXES = ("_qbo_prepare_",)
 
 
 def sources():
@@ -109,3 +138,60 @@ def test_tools_are_pure_and_sync_does_no_http():
                 m for m in modules if any(m == h or m.startswith(h + ".") for h in HTTP_MODULES)
             )
             assert not http, f"{relative} imports {http}"
+
+
+def model_methods():
+    """(model, method name, where) of every method of every model of the addon."""
+    for relative, tree in sources():
+        for cls in tree.body:
+            model = isinstance(cls, ast.ClassDef) and model_of(cls)
+            if model:
+                for node in cls.body:
+                    if isinstance(node, ast.FunctionDef):
+                        yield model, node, f"{relative}:{node.lineno}"
+
+
+def test_entity_syncs_are_registered_and_hold_both_directions():
+    for name in ("base", "sales_lines", "credit_application"):
+        assert (ADDON / "sync" / f"{name}.py").is_file(), name
+    assert set(sync.ENTITY_SYNC) == set(sync.ENTITY_ORDER), sorted(sync.ENTITY_SYNC)
+    for entity, (module, class_name) in ENTITY_FILES.items():
+        sync_class = sync.ENTITY_SYNC[entity]
+        assert (ADDON / "sync" / f"{module}.py").is_file(), module
+        assert (sync_class.__module__.rsplit(".", 1)[-1], sync_class.__name__) == (
+            module,
+            class_name,
+        ), entity
+        assert issubclass(sync_class, EntitySync), entity
+        assert "to_odoo" in dir(sync_class), f"{class_name} has no inbound mapper"
+    assert set(sync.PUSH_ORDER) <= set(sync.MODEL_SYNC), sorted(sync.MODEL_SYNC)
+    for model in sync.PUSH_ORDER:
+        sync_class = sync.MODEL_SYNC[model]
+        assert sync_class.model == model, model
+        assert "to_qbo" in vars(sync_class), f"{sync_class.__name__} has no push mapper"
+
+
+def test_core_models_keep_fields_and_hooks_only():
+    left = [
+        f"{where} {model}.{node.name}"
+        for model, node, where in model_methods()
+        if node.name in MOVED_METHODS or node.name.startswith(MOVED_PREFIXES)
+    ]
+    assert not left, "entity sync code left on models:\n" + "\n".join(left)
+
+
+def test_push_flag_set_in_one_place():
+    def marks_dirty(node):
+        return any(
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "_qbo_mark_dirty"
+            for call in ast.walk(node)
+        )
+
+    writers = [
+        where
+        for model, node, where in model_methods()
+        if node.name == "write" and marks_dirty(node)
+    ]
+    assert writers and all(w.startswith("models/qbo_push_mixin.py:") for w in writers), writers

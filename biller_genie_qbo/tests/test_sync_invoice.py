@@ -5,6 +5,7 @@ from decimal import Decimal
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.biller_genie_qbo.models.qbo_mapping import QboMappingError
+from odoo.addons.biller_genie_qbo.sync.common import Lookups
 from odoo.addons.biller_genie_qbo.sync.sales_document import SalesDocumentSync
 
 from .common import QboCommon
@@ -98,7 +99,7 @@ class TestInvoiceMapper(TransactionCase):
         return [command[2] for command in vals["invoice_line_ids"]]
 
     def test_invoice_values(self):
-        vals, expected = self.Move.to_odoo(self.invoice, self.ctx)
+        vals, expected = self.Move.to_odoo(self.invoice, Lookups(**self.ctx))
         self.assertEqual(vals["partner_id"], 11)
         self.assertEqual(vals["invoice_date"], "2025-03-01")
         self.assertEqual(vals["invoice_date_due"], "2025-03-31")
@@ -136,7 +137,7 @@ class TestInvoiceMapper(TransactionCase):
 
     def test_bundle_as_one_line(self):
         self.ctx["groups"] = "no"
-        vals, _expected = self.Move.to_odoo(self.invoice, self.ctx)
+        vals, _expected = self.Move.to_odoo(self.invoice, Lookups(**self.ctx))
         bundle = [ln for ln in self._lines(vals) if ln["name"] == "Garden Bundle"]
         # One line per tax treatment of the components: 80 untaxed + 15 taxed.
         self.assertEqual(
@@ -147,7 +148,7 @@ class TestInvoiceMapper(TransactionCase):
 
     def test_discount_after_tax_splits_taxable_share(self):
         self.invoice["ApplyTaxAfterDiscount"] = True
-        vals, _expected = self.Move.to_odoo(self.invoice, self.ctx)
+        vals, _expected = self.Move.to_odoo(self.invoice, Lookups(**self.ctx))
         discounts = [ln for ln in self._lines(vals) if ln["name"].startswith("Discount")]
         # 32 on 320, of which 60 taxable: 6 taxed, 26 untaxed.
         self.assertEqual(
@@ -167,14 +168,14 @@ class TestInvoiceMapper(TransactionCase):
                 "SalesItemLineDetail": {"ItemRef": {"value": "PO"}, "Qty": 1, "UnitPrice": 0},
             },
         )
-        vals, _expected = self.Move.to_odoo(self.invoice, self.ctx)
+        vals, _expected = self.Move.to_odoo(self.invoice, Lookups(**self.ctx))
         self.assertEqual(vals["ref"], "PO-4711")
         self.assertNotIn("PO-4711", [ln["name"] for ln in self._lines(vals)])
 
     def test_missing_tax_is_a_clear_error(self):
         self.ctx["taxes"] = {Decimal("15"): 99}
         with self.assertRaises(QboMappingError) as caught:
-            self.Move.to_odoo(self.invoice, self.ctx)
+            self.Move.to_odoo(self.invoice, Lookups(**self.ctx))
         self.assertEqual(caught.exception.code, "tax_missing")
         self.assertIn("8.25%", caught.exception.message)
         self.assertIn("Test Co", caught.exception.message)
@@ -192,14 +193,14 @@ class TestInvoiceMapper(TransactionCase):
                 },
             }
         ]
-        vals, _expected = self.Move.to_odoo(self.invoice, self.ctx)
+        vals, _expected = self.Move.to_odoo(self.invoice, Lookups(**self.ctx))
         line = self._lines(vals)[0]
         self.assertAlmostEqual(line["quantity"] * line["price_unit"], 1.59)
 
     def test_unknown_customer(self):
         self.invoice["CustomerRef"] = {"value": "404", "name": "Ghost"}
         with self.assertRaises(QboMappingError) as caught:
-            self.Move.to_odoo(self.invoice, self.ctx)
+            self.Move.to_odoo(self.invoice, Lookups(**self.ctx))
         self.assertIn("Ghost", caught.exception.message)
 
 

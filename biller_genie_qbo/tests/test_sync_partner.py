@@ -2,6 +2,7 @@
 
 from odoo.tests import TransactionCase, tagged
 
+from odoo.addons.biller_genie_qbo.sync.common import Lookups
 from odoo.addons.biller_genie_qbo.sync.customer import CustomerSync
 
 from .common import QboCommon
@@ -15,7 +16,7 @@ class TestPartnerMapper(TransactionCase):
         Partner = CustomerSync(self.env["biller_genie_qbo.connection"])
         us = self.env.ref("base.us")
         ca_state = self.env.ref("base.state_us_5")  # California
-        geo = {"countries": {"US": us.id}, "states": {(us.id, "CA"): ca_state.id}}
+        geo = Lookups(countries={"US": us.id}, states={(us.id, "CA"): ca_state.id})
         vals = Partner.to_odoo(
             {
                 "Id": "7",

@@ -5,6 +5,7 @@ from decimal import Decimal
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.biller_genie_qbo.models.qbo_mapping import QboMappingError
+from odoo.addons.biller_genie_qbo.sync.common import Lookups
 from odoo.addons.biller_genie_qbo.sync.payment import PaymentSync
 
 from .common import QboCommon
@@ -33,7 +34,7 @@ class TestPaymentMapper(TransactionCase):
                 {"Amount": 20.0, "LinkedTxn": [{"TxnId": "9", "TxnType": "CreditMemo"}]},
             ],
         }
-        vals, applications, expected = Payment.to_odoo(remote, ctx)
+        vals, applications, expected = Payment.to_odoo(remote, Lookups(**ctx))
         self.assertEqual(vals["partner_id"], 11)
         self.assertEqual(vals["amount"], 150.0)
         self.assertEqual(vals["payment_type"], "inbound")
@@ -50,7 +51,7 @@ class TestPaymentMapper(TransactionCase):
         self.assertEqual(expected["unapplied"], Decimal("20.00"))
         # Applied to an invoice Odoo does not have: never refused, the money waits as credit.
         remote["Line"].append({"Amount": 5, "LinkedTxn": [{"TxnId": "77", "TxnType": "Invoice"}]})
-        _vals, applications, expected = Payment.to_odoo(remote, ctx)
+        _vals, applications, expected = Payment.to_odoo(remote, Lookups(**ctx))
         self.assertNotIn("77", [a["qbo_id"] for a in applications])
         self.assertEqual(
             expected["waiting"], [{"entity": "Invoice", "qbo_id": "77", "amount": Decimal("5.00")}]
@@ -58,7 +59,7 @@ class TestPaymentMapper(TransactionCase):
         # A payment of an unknown customer is still refused (there is nobody to credit).
         remote["CustomerRef"] = {"value": "C9"}
         with self.assertRaises(QboMappingError):
-            Payment.to_odoo(remote, ctx)
+            Payment.to_odoo(remote, Lookups(**ctx))
 
 
 @tagged("post_install", "-at_install")
