@@ -81,10 +81,10 @@ def instrument(meter):
                 return
             yield page
 
-    def apply_page(engine, entity, records):
+    def apply_page(engine, entity, records, **kwargs):
         meter.enter(entity)
         meter.stats[entity]["records"] += len(records)
-        return original_apply(engine, entity, records)
+        return original_apply(engine, entity, records, **kwargs)
 
     QboClient.query_pages = query_pages
     PullEngine.apply_page = apply_page
