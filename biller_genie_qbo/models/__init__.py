@@ -6,6 +6,7 @@ from . import qbo_push_mixin
 from . import (
     qbo_binding,
     qbo_connection,
+    qbo_connection_tax,
     qbo_credit_application,
     qbo_item,
     qbo_item_component,

@@ -38,6 +38,7 @@ from odoo import Command, api, fields, models
 from odoo.tools import html2plaintext, plaintext2html
 
 from ..sync.common import PageResult, Triaged
+from ..tools import qbo_tax_out
 from ..tools.qbo_tax import DocumentTax
 from .qbo_mapping import (
     QboMappingError,
@@ -278,55 +279,88 @@ class AccountMove(models.Model):
             )
         return item["qbo_id"]
 
-    def _qbo_tax_code(self, lines, lookups):
-        """(TxnTaxCodeRef id or None, {line id: 'TAX'/'NON'})."""
-        percents, codes = set(), {}
+    def _qbo_tax_plan(self, lines, lookups):
+        """The tax of the body as billed (:func:`~..tools.qbo_tax_out.plan`): per line its
+        code, the transaction code, the override, GlobalTaxCalculation."""
+        odoo_lines = []
         for line in lines:
             taxes = line.tax_ids.flatten_taxes_hierarchy()
-            if not taxes:
-                codes[line.id] = "NON"
-                continue
-            bad = taxes.filtered(lambda t: t.amount_type != "percent" or t.price_include)
-            if bad:
-                raise QboPushProblem(
-                    self.env._(
-                        "The tax %(tax)s is not a tax-excluded percentage: QuickBooks Online "
-                        "(US) cannot hold it.",
-                        tax=bad[0].display_name,
-                    ),
-                    code="tax_mapping",
+            bad = taxes.filtered(lambda t: t.amount_type != "percent")
+            odoo_lines.append(
+                qbo_tax_out.OdooLine(
+                    key=line.id,
+                    net=Decimal(str(line.price_subtotal)),
+                    gross=Decimal(str(line.price_total)),
+                    taxes=frozenset(taxes.ids),
+                    percents=tuple(Decimal(str(t.amount)) for t in taxes),
+                    price_include=any(taxes.mapped("price_include")),
+                    unsupported=bad[:1].display_name or None,
                 )
-            percents.add(sum((Decimal(str(t.amount)) for t in taxes), Decimal(0)).normalize())
-            codes[line.id] = "TAX"
-        if not percents:
-            return None, codes
-        if len(percents) > 1:
-            raise QboPushProblem(
-                self.env._(
-                    "The lines carry different tax rates (%(rates)s): a QuickBooks Online "
-                    "invoice has one sales tax rate.",
-                    rates=", ".join(f"{p}%" for p in sorted(percents)),
-                ),
-                code="tax_mapping",
             )
-        percent = percents.pop()
-        code = (lookups.tax_codes or {}).get(percent)
-        if not code:
-            raise QboPushProblem(
-                self.env._(
-                    "No QuickBooks sales tax of %(percent)s%% matches the Odoo tax of this "
-                    "invoice: create that rate in QuickBooks Online (Taxes) or change the tax.",
-                    percent=percent,
-                ),
-                code="tax_mapping",
+        try:
+            return qbo_tax_out.plan(
+                lookups.tax_model,
+                odoo_lines,
+                lookups.tax_codes,
+                Decimal(str(self.amount_tax)),
+                qbo_computes=lookups.tax_by_quickbooks,
             )
-        return code, codes
+        except qbo_tax_out.TaxOutProblem as problem:
+            raise QboPushProblem(
+                self._qbo_tax_problem_message(problem, lookups), code="tax_mapping"
+            ) from None
+
+    def _qbo_tax_problem_message(self, problem, lookups):
+        params = problem.params
+        if problem.kind == "unsupported":
+            return self.env._(
+                "The tax %(tax)s is not a percentage: QuickBooks Online cannot hold it.",
+                tax=params["tax"],
+            )
+        if problem.kind == "mixed_rates":
+            return self.env._(
+                "The lines carry different tax rates (%(rates)s): a QuickBooks Online "
+                "invoice has one sales tax rate.",
+                rates=", ".join(f"{p}%" for p in params["percents"]),
+            )
+        if problem.kind == "mixed_inclusive":
+            return self.env._(
+                "Some lines have prices that include tax and others not: a QuickBooks Online "
+                "transaction is tax inclusive or tax exclusive as a whole."
+            )
+        if problem.kind == "no_zero_code":
+            return self.env._(
+                "The invoice has untaxed lines and the QuickBooks company has no 0%% or exempt "
+                "tax code to send them with: create one in QuickBooks Online (Taxes)."
+            )
+        if lookups.tax_model == qbo_tax_out.NON_US:
+            return self.env._(
+                "No QuickBooks tax code matches the Odoo taxes %(taxes)s (%(percent)s%%) of "
+                "this invoice: map them in Tax Mapping on the QuickBooks Online page, or create "
+                "that code in QuickBooks Online (Taxes).",
+                taxes=", ".join(self.env["account.tax"].browse(params["taxes"]).mapped("name")),
+                percent=params["percent"],
+            )
+        return self.env._(
+            "No QuickBooks sales tax of %(percent)s%% matches the Odoo tax of this "
+            "invoice: create that rate in QuickBooks Online (Taxes) or change the tax.",
+            percent=params["percent"],
+        )
+
+    def _qbo_apply_tax(self, body, tax):
+        """Put the transaction's tax (an :class:`~..tools.qbo_tax_out.OutboundTax`) on the
+        body: TxnTaxDetail (code, override), GlobalTaxCalculation."""
+        detail = tax.txn_tax_detail()
+        if detail:
+            body["TxnTaxDetail"] = detail
+        if tax.global_tax:
+            body["GlobalTaxCalculation"] = tax.global_tax
 
     def _qbo_sales_lines(self, lookups, refund=False):
-        """(QBO lines, TxnTaxCodeRef id or None) of the invoice lines."""
+        """(QBO lines, their :class:`~..tools.qbo_tax_out.OutboundTax`) of the invoice lines."""
         self.ensure_one()
         product_lines = self.invoice_line_ids.filtered(lambda ln: ln.display_type == "product")
-        tax_code, codes = self._qbo_tax_code(product_lines, lookups)
+        tax = self._qbo_tax_plan(product_lines, lookups)
         out = []
         for line in self.invoice_line_ids.sorted(lambda ln: (ln.sequence, ln.id)):
             if line.display_type in ("line_section", "line_note"):
@@ -342,7 +376,12 @@ class AccountMove(models.Model):
                 continue
             item_id = self._qbo_line_item(line, lookups, refund=refund)
             amount = money(Decimal(str(line.price_subtotal)))
-            detail = {"ItemRef": {"value": item_id}, "TaxCodeRef": {"value": codes[line.id]}}
+            detail = {
+                "ItemRef": {"value": item_id},
+                "TaxCodeRef": {"value": tax.line_codes[line.id]},
+            }
+            if line.id in tax.gross:
+                detail["TaxInclusiveAmt"] = float(tax.gross[line.id])
             qty = Decimal(str(line.quantity or 0))
             if qty:
                 unit = (amount / qty).quantize(Decimal("0.0000001")).normalize()
@@ -366,7 +405,7 @@ class AccountMove(models.Model):
                 self.env._("There is no product line to send to QuickBooks Online."),
                 code="no_lines",
             )
-        return out, tax_code
+        return out, tax
 
     def _qbo_po_number(self, body, lookups):
         """Put the PO number (customer reference) on its carrier."""
@@ -408,15 +447,54 @@ class AccountMove(models.Model):
                     "Description": po_number[:DESCRIPTION_MAX],
                     "SalesItemLineDetail": {
                         "ItemRef": {"value": lookups.po_item},
-                        "TaxCodeRef": {"value": "NON"},
+                        "TaxCodeRef": {"value": self._qbo_untaxed_code(body, lookups)},
                     },
                 }
             )
 
+    @api.model
+    def _qbo_untaxed_code(self, body, lookups):
+        """The code of a zero-amount line: NON in the US, else the company's 0 % code (or the
+        code of another line: nothing is charged on zero)."""
+        if lookups.tax_model != qbo_tax_out.NON_US:
+            return "NON"
+        first = next(
+            (
+                ln["SalesItemLineDetail"]["TaxCodeRef"]["value"]
+                for ln in body["Line"]
+                if ln["DetailType"] == "SalesItemLineDetail"
+            ),
+            None,
+        )
+        return lookups.tax_codes.zero_code() or first
+
+    def _qbo_tax_answer_problem(self, remote, lookups):
+        """A message when QuickBooks' answer to the write does not charge this invoice's
+        total and tax to the cent (None: it does, or QuickBooks computes the tax by choice)."""
+        self.ensure_one()
+        if lookups.tax_by_quickbooks:
+            return None
+        got = qbo_tax_out.check_answer(
+            remote, Decimal(str(self.amount_total)), Decimal(str(self.amount_tax))
+        )
+        if got is None:
+            return None
+        return self.env._(
+            "QuickBooks Online charged %(qbo_total)s (tax %(qbo_tax)s) for this document, Odoo "
+            "%(total)s (tax %(tax)s). QuickBooks rounds the tax once per rate on the sum of the "
+            "lines: set the Rounding Method to Round Globally (Accounting settings), check the "
+            "Tax Mapping on the QuickBooks Online page, or choose Let QuickBooks Compute Tax; "
+            "then correct the document in QuickBooks Online or retry.",
+            qbo_total=got[0],
+            qbo_tax=got[1],
+            total=self.amount_total,
+            tax=self.amount_tax,
+        )
+
     def _qbo_prepare_invoice(self, lookups):
         """The QBO Invoice body (create; add Id/SyncToken/sparse for an update)."""
         self.ensure_one()
-        lines, tax_code = self._qbo_sales_lines(lookups)
+        lines, tax = self._qbo_sales_lines(lookups)
         body = self._qbo_sales_body(lines, lookups)
         if self.invoice_date_due:
             body["DueDate"] = fields.Date.to_string(self.invoice_date_due)
@@ -436,8 +514,7 @@ class AccountMove(models.Model):
                     code="memo_length",
                 )
             body["CustomerMemo"] = {"value": memo}
-        if tax_code:
-            body["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": tax_code}}
+        self._qbo_apply_tax(body, tax)
         self._qbo_po_number(body, lookups)
         return body
 
@@ -468,10 +545,9 @@ class AccountMove(models.Model):
         """The QBO RefundReceipt of a refunded credit note: its lines on the item mapped to
         Refunds, with their amounts and tax treatment."""
         self.ensure_one()
-        lines, tax_code = self._qbo_sales_lines(lookups, refund=True)
+        lines, tax = self._qbo_sales_lines(lookups, refund=True)
         body = self._qbo_sales_body(lines, lookups)
-        if tax_code:
-            body["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": tax_code}}
+        self._qbo_apply_tax(body, tax)
         return body
 
     def _qbo_customer(self, lookups):
