@@ -99,6 +99,11 @@ def test_ast_several_rates_override_with_the_main_rate_code():
     assert out.total_tax == D("34.88")
 
 
+def test_us_one_combined_odoo_tax_finds_the_code_of_its_rates():
+    out = plan(AST, [line(1, "100", "8.875")], US_CODES, D("8.88"))
+    assert out.txn_code == "5"  # 4 + 4.5 + 0.375
+
+
 def test_ast_let_quickbooks_compute_sends_no_override_and_is_not_checked():
     out = plan(AST, [line(1, "100", "9.99")], US_CODES, D("9.99"), qbo_computes=True)
     assert out.line_codes == {1: "TAX"} and out.txn_tax_detail() is None

@@ -92,9 +92,11 @@ class Catalog:
     def _sorted(self):
         return sorted(self.codes.values(), key=lambda c: (int(c.id) if c.id.isdigit() else 0, c.id))
 
-    def code_for(self, line: OdooLine) -> str | None:
+    def code_for(self, line: OdooLine, by_total: bool = False) -> str | None:
         """The code of exactly the line's Odoo taxes (through the mapping), else of exactly its
-        percentages (a code with a tax-on-tax rate matches through the mapping only)."""
+        percentages (a code with a tax-on-tax rate matches through the mapping only); with
+        ``by_total`` (US: one combined Odoo tax for state + county) else the code whose rates
+        add up to the line's percentage."""
         wanted = frozenset(line.taxes)
         for code in self._sorted():
             if wanted and self.code_taxes.get(code.id) == wanted:
@@ -105,6 +107,12 @@ class Catalog:
                 continue
             if percents and sorted(r.percent for r in code.rates if r.percent) == percents:
                 return code.id
+        if by_total and line.percent:
+            for code in self._sorted():
+                if not any(rate.tax_on_tax for rate in code.rates) and (
+                    sum((rate.percent for rate in code.rates), ZERO) == line.percent
+                ):
+                    return code.id
         return None
 
     def zero_code(self) -> str | None:
@@ -159,7 +167,7 @@ def plan(
         raise TaxOutProblem("mixed_rates", percents=sorted(bases))
     # Automated Sales Tax: the override carries the total; the code names the main rate.
     ordered = sorted(bases, key=lambda p: (-bases[p], p))
-    found = (catalog.code_for(by_percent[percent]) for percent in ordered)
+    found = (catalog.code_for(by_percent[percent], by_total=True) for percent in ordered)
     txn_code = next((code for code in found if code), None)
     if txn_code is None and not (model == AST and qbo_computes):
         raise TaxOutProblem("no_code", percent=ordered[0])
