@@ -37,6 +37,7 @@ from markupsafe import Markup
 from odoo import Command, api, fields, models
 from odoo.tools import html2plaintext, plaintext2html
 
+from ..sync import precision
 from ..sync.common import PageResult, Triaged
 from ..tools import qbo_tax_out
 from ..tools.qbo_tax import DocumentTax
@@ -901,7 +902,7 @@ class AccountMove(models.Model):
             order="sequence, id",
         ):
             taxes.setdefault(Decimal(str(tax.amount)).normalize(), tax.id)
-        precision = self.env["decimal.precision"]
+        digits = precision.ensure_digits(connection, remotes)
         carrier = connection.po_number_carrier or ""
         codes, rate_taxes = self._qbo_tax_lookups(connection, remotes)
         return {
@@ -915,8 +916,8 @@ class AccountMove(models.Model):
             "groups": connection.display_line_item_groups,
             "po_item": connection.po_number_item_id.qbo_id or None,
             "po_custom_field": carrier[len("custom_") :] if carrier.startswith("custom_") else None,
-            "price_digits": precision.precision_get("Product Price"),
-            "qty_digits": precision.precision_get("Product Unit of Measure"),
+            "price_digits": digits[precision.PRICE],
+            "qty_digits": digits[precision.QUANTITY],
             "company_name": company.name,
             "currency": company.currency_id.name,
         }
