@@ -1,12 +1,11 @@
 # One model per file. The models defined by this addon first; then the extensions of Odoo's
-# models, which may refer to them. The push mixin first: models of both groups inherit it.
-from . import qbo_push_mixin
+# models, which may refer to them. The mixins first: models of both groups inherit them.
+from . import qbo_push_mixin, qbo_tax_settings
 
 # isort: split
 from . import (
     qbo_binding,
     qbo_connection,
-    qbo_connection_tax,
     qbo_credit_application,
     qbo_item,
     qbo_item_component,

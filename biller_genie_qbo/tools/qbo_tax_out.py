@@ -146,6 +146,7 @@ def plan(
     lines: list[OdooLine],
     catalog: Catalog,
     amount_tax: Decimal,
+    *,
     qbo_computes: bool = False,
 ) -> OutboundTax:
     """The tax of the body for ``lines`` (product lines) in a company of tax ``model``."""

@@ -1,6 +1,8 @@
-"""The sales tax block of the QuickBooks Online page: the company's tax model (read from
-QuickBooks' preferences), the "Let QuickBooks compute tax" choice of the push, and the Tax
-Mapping table (QuickBooks tax codes and rates -> Odoo taxes, suggested automatically)."""
+"""The sales tax settings of a connection (a mixin of ``biller_genie_qbo.connection``, shown as
+the self-contained Sales Tax block of its page, views/qbo_tax_views.xml): the company's tax
+model (read from QuickBooks' preferences), the "Let QuickBooks compute tax" choice of the
+push, and the Tax Mapping table (QuickBooks tax codes and rates -> Odoo taxes, suggested
+automatically)."""
 
 from odoo import fields, models
 
@@ -13,8 +15,9 @@ TAX_MODELS = [
 ]
 
 
-class QboConnection(models.Model):
-    _inherit = "biller_genie_qbo.connection"
+class QboTaxSettings(models.AbstractModel):
+    _name = "biller_genie_qbo.tax.settings"
+    _description = "QuickBooks Online Sales Tax Settings"
 
     qbo_tax_model = fields.Selection(
         TAX_MODELS,
