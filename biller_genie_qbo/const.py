@@ -30,7 +30,7 @@ PO_CARRIERS = [
 ]
 # Connection fields whose change re-checks the held records (settings, QuickBooks preferences).
 RELEASE_FIELDS = ("custom_transaction_numbers", "po_number_carrier", "po_number_item_id")
-PREF_FIELDS = ("qbo_custom_txn_numbers", "qbo_sales_custom_fields")
+PREF_FIELDS = ("qbo_custom_txn_numbers", "qbo_sales_custom_fields", "qbo_tax_model")
 
 # Sync failures still to act on (retrying, or given up until a user retries).
 ACTIVE_STATES = ("open", "retrying", "given_up")
@@ -47,5 +47,7 @@ PAGE_FIELDS = frozenset(
         "po_number_carrier",
         "commodity_code",
         "item_mapping_ids",
+        "qbo_tax_by_quickbooks",
+        "qbo_tax_rate_ids",
     }
 )

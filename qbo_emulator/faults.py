@@ -234,6 +234,8 @@ FAULT_KINDS = (
     "timeout_after_write",
     "stale",
     "fault_200",
+    "fault_200_nested",
+    "fault_200_lower",
 )
 
 

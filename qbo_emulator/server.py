@@ -338,6 +338,24 @@ class Handler(BaseHTTPRequestHandler):
                     200, {"AttachableResponse": [{"Fault": f.fault()}], "time": self._t()}
                 )
             return self._json(200, f.body())
+        if kind == "fault_200_nested":
+            # the AttachableResponse shape, on any endpoint: {"<Name>Response": [{"Fault"}]}
+            f = faults.fault_in_200()
+            parts = path.split("?", 1)[0].split("/")
+            name = (parts[4] if len(parts) > 4 else "Intuit").capitalize()
+            return self._json(200, {f"{name}Response": [{"Fault": f.fault()}], "time": self._t()})
+        if kind == "fault_200_lower":
+            # the lower-case spelling of Intuit's 401 body, answered with a 200
+            f = faults.fault_in_200()
+            err = {"message": f.message, "detail": f.detail, "code": str(f.code)}
+            return self._json(
+                200,
+                {
+                    "warnings": None,
+                    "intuitObject": None,
+                    "fault": {"error": [err], "type": f.ftype},
+                },
+            )
 
     # ------------------------------------------------------------- OAuth
     def _discovery(self):

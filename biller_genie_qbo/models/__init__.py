@@ -1,6 +1,6 @@
 # One model per file. The models defined by this addon first; then the extensions of Odoo's
-# models, which may refer to them. The push mixin first: models of both groups inherit it.
-from . import qbo_push_mixin
+# models, which may refer to them. The mixins first: models of both groups inherit them.
+from . import qbo_push_mixin, qbo_tax_settings
 
 # isort: split
 from . import (

@@ -44,7 +44,7 @@ class _LockedRefresher:
 class QboConnection(models.Model):
     _name = "biller_genie_qbo.connection"
     _description = "QuickBooks Online Connection"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "biller_genie_qbo.tax.settings"]
     _rec_name = "company_id"
     _check_company_auto = True
 

@@ -220,7 +220,9 @@ class PushContext:
     items: dict = field(default_factory=dict)  # product id -> {qbo_id, name, active}
     system: dict = field(default_factory=dict)  # product id of a system item -> its QBO item
     refund_item: dict | None = None  # the QBO item mapped to "Refunds"
-    tax_codes: dict | None = None  # percent (Decimal) -> QBO TaxCode id
+    tax_codes: Any = None  # the QBO tax codes (tools.qbo_tax_out.Catalog), read lazily
+    tax_model: str = "us_ast"  # tools.qbo_tax_out.MODELS
+    tax_by_quickbooks: bool = False  # "Let QuickBooks compute tax"
     terms: dict | None = None  # lower-case name -> QBO Term id
     po_carrier: str = "item"
     po_item: str | None = None  # QBO id of the Invoice PO Number Field item

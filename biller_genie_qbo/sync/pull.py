@@ -23,6 +23,7 @@ from ..models.qbo_binding import parse_qbo_datetime
 from ..models.qbo_mapping import is_deleted, is_voided
 from ..tools.qbo_client import quote
 from ..tools.qbo_errors import QboError, QboValidationError
+from ..tools.qbo_tax_out import tax_model
 from . import (
     CDC_LIMIT,
     CDC_MAX_AGE,
@@ -96,7 +97,10 @@ def preference_vals(env, prefs):
     """The connection values of Intuit's company preferences (Custom Transaction Numbers, the
     enabled sales custom fields)."""
     sales = (prefs or {}).get("SalesFormsPrefs") or {}
-    vals = {"qbo_custom_txn_numbers": bool(sales.get("CustomTxnNumbers"))}
+    vals = {
+        "qbo_custom_txn_numbers": bool(sales.get("CustomTxnNumbers")),
+        "qbo_tax_model": tax_model(prefs),
+    }
     enabled, names = {}, {}
     for group in sales.get("CustomField") or []:
         for field in (group or {}).get("CustomField") or []:

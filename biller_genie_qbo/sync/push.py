@@ -15,13 +15,12 @@ writes carry ``qbo_no_push`` and never set a dirty flag.
 """
 
 import logging
-from decimal import Decimal
 
 from odoo.tools import SQL
 
 from ..models.qbo_push_mixin import CRON_PUSH, NO_PUSH_KEY, RUNNABLE_STATES, QboPushProblem
 from ..tools.qbo_client import quote
-from ..tools.qbo_errors import QboDuplicate
+from ..tools.qbo_errors import QboDuplicate, QboError
 from . import APPLICATION, PUSH_ORDER
 from .batch_writer import BatchWriter
 from .common import Engine, PushContext
@@ -92,6 +91,8 @@ class PushEngine(Engine):
             system=system,
             refund_item=refund_item,
             tax_codes=None,
+            tax_model=self.conn.qbo_tax_model or "us_ast",
+            tax_by_quickbooks=self.conn.qbo_tax_by_quickbooks == "yes",
             terms=None,
             po_carrier=self.conn.po_number_carrier,
             po_item=self.conn.po_number_item_id.qbo_id or None,
@@ -285,10 +286,16 @@ class PushEngine(Engine):
             )
         self.record_problems(problems)
 
+        mismatches = []
+
         def on_done(pairs):
             self.writer.bind(pairs)
             for job, remote in pairs:
                 move = job.record
+                # Tax as billed, checked on QuickBooks' own answer (no read).
+                mismatch = self.move_sync.tax_answer_problem(move, remote, self.lookups)
+                if mismatch:
+                    mismatches.append((job, QboError(mismatch, code="tax_mismatch")))
                 vals = {"qbo_doc_number": remote.get("DocNumber") or False}
                 if job.entity == "RefundReceipt" and not move.qbo_receipt_payment_id:
                     payments = move._qbo_reconciled_counterparts().move_id.origin_payment_id
@@ -299,6 +306,8 @@ class PushEngine(Engine):
 
         for entity, entity_jobs in jobs.items():
             self.writer.write_jobs(entity, entity_jobs, on_done)
+            # In QuickBooks (bound), but not as billed: a failure the user must look at.
+            self.writer.failed(entity, [m for m in mismatches if m[0].entity == entity])
 
     def check_customer(self, doc):
         partner = doc._qbo_customer(self.lookups)
@@ -329,19 +338,7 @@ class PushEngine(Engine):
         only when an invoice or a refund is sent."""
         if self.lookups.tax_codes is not None:
             return
-        rates = {
-            str(rate["Id"]): rate.get("RateValue") or 0 for rate in self.client.query_all("TaxRate")
-        }
-        codes = {}
-        for code in self.client.query_all("TaxCode"):
-            if code.get("Active") is False:
-                continue
-            details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
-            values = [rates.get(str((d.get("TaxRateRef") or {}).get("value"))) for d in details]
-            if details and all(v is not None for v in values):
-                percent = sum((Decimal(str(v)) for v in values), Decimal(0)).normalize()
-                codes.setdefault(percent, str(code["Id"]))
-        self.lookups.tax_codes = codes
+        self.lookups.tax_codes = self.conn._qbo_store_tax_lists(self.client)
         self.lookups.terms = {
             (term.get("Name") or "").strip().lower(): str(term["Id"])
             for term in self.client.query_all("Term")

@@ -37,6 +37,7 @@ from ..models.qbo_mapping import (
 )
 from ..models.qbo_push_mixin import NO_PUSH_KEY, QboPushProblem
 from ..tools.qbo_tax import DocumentTax
+from . import precision
 from .base import EntitySync
 from .common import Lookups, Triaged
 from .sales_lines import ZERO, SalesLines
@@ -137,7 +138,7 @@ class SalesDocumentSync(SalesLines, EntitySync):
             order="sequence, id",
         ):
             taxes.setdefault(Decimal(str(tax.amount)).normalize(), tax.id)
-        precision = self.env["decimal.precision"]
+        digits = precision.ensure_digits(self.conn, remotes)
         carrier = self.conn.po_number_carrier or ""
         codes, rate_taxes = self.tax_lookups(remotes)
         return Lookups(
@@ -151,8 +152,8 @@ class SalesDocumentSync(SalesLines, EntitySync):
             groups=self.conn.display_line_item_groups,
             po_item=self.conn.po_number_item_id.qbo_id or None,
             po_custom_field=carrier[len("custom_") :] if carrier.startswith("custom_") else None,
-            price_digits=precision.precision_get("Product Price"),
-            qty_digits=precision.precision_get("Product Unit of Measure"),
+            price_digits=digits[precision.PRICE],
+            qty_digits=digits[precision.QUANTITY],
             company_name=company.name,
             currency=company.currency_id.name,
         )
@@ -366,7 +367,7 @@ class SalesDocumentSync(SalesLines, EntitySync):
     def invoice_body(self, move, lookups):
         """The QBO Invoice body (create; add Id/SyncToken/sparse for an update)."""
         move.ensure_one()
-        lines, tax_code = self.sales_lines(move, lookups)
+        lines, tax = self.sales_lines(move, lookups)
         body = self.sales_body(move, lines, lookups)
         if move.invoice_date_due:
             body["DueDate"] = fields.Date.to_string(move.invoice_date_due)
@@ -386,8 +387,7 @@ class SalesDocumentSync(SalesLines, EntitySync):
                     code="memo_length",
                 )
             body["CustomerMemo"] = {"value": memo}
-        if tax_code:
-            body["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": tax_code}}
+        self.apply_tax(body, tax)
         self.po_number(move, body, lookups)
         return body
 
@@ -418,10 +418,9 @@ class SalesDocumentSync(SalesLines, EntitySync):
         """The QBO RefundReceipt of a refunded credit note: its lines on the item mapped to
         Refunds, with their amounts and tax treatment."""
         move.ensure_one()
-        lines, tax_code = self.sales_lines(move, lookups, refund=True)
+        lines, tax = self.sales_lines(move, lookups, refund=True)
         body = self.sales_body(move, lines, lookups)
-        if tax_code:
-            body["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": tax_code}}
+        self.apply_tax(body, tax)
         return body
 
     def doc_number(self, move, lookups):

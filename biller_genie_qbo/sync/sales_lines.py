@@ -31,6 +31,7 @@ from ..models.qbo_mapping import (
     ref_value,
 )
 from ..models.qbo_push_mixin import QboPushProblem
+from ..tools import qbo_tax_out
 
 ZERO = Decimal(0)
 # The ItemRef of QuickBooks' shipping line: a pseudo-item, never in the item list.
@@ -374,55 +375,88 @@ class SalesLines:
             )
         return item["qbo_id"]
 
-    def tax_code(self, move, lines, lookups):
-        """(TxnTaxCodeRef id or None, {line id: 'TAX'/'NON'})."""
-        percents, codes = set(), {}
+    def tax_plan(self, move, lines, lookups):
+        """The tax of the body as billed (:func:`~..tools.qbo_tax_out.plan`): per line its
+        code, the transaction code, the override, GlobalTaxCalculation."""
+        odoo_lines = []
         for line in lines:
             taxes = line.tax_ids.flatten_taxes_hierarchy()
-            if not taxes:
-                codes[line.id] = "NON"
-                continue
-            bad = taxes.filtered(lambda t: t.amount_type != "percent" or t.price_include)
-            if bad:
-                raise QboPushProblem(
-                    self.env._(
-                        "The tax %(tax)s is not a tax-excluded percentage: QuickBooks Online "
-                        "(US) cannot hold it.",
-                        tax=bad[0].display_name,
-                    ),
-                    code="tax_mapping",
+            bad = taxes.filtered(lambda t: t.amount_type != "percent")
+            odoo_lines.append(
+                qbo_tax_out.OdooLine(
+                    key=line.id,
+                    net=Decimal(str(line.price_subtotal)),
+                    gross=Decimal(str(line.price_total)),
+                    taxes=frozenset(taxes.ids),
+                    percents=tuple(Decimal(str(t.amount)) for t in taxes),
+                    price_include=any(taxes.mapped("price_include")),
+                    unsupported=bad[:1].display_name or None,
                 )
-            percents.add(sum((Decimal(str(t.amount)) for t in taxes), Decimal(0)).normalize())
-            codes[line.id] = "TAX"
-        if not percents:
-            return None, codes
-        if len(percents) > 1:
-            raise QboPushProblem(
-                self.env._(
-                    "The lines carry different tax rates (%(rates)s): a QuickBooks Online "
-                    "invoice has one sales tax rate.",
-                    rates=", ".join(f"{p}%" for p in sorted(percents)),
-                ),
-                code="tax_mapping",
             )
-        percent = percents.pop()
-        code = (lookups.tax_codes or {}).get(percent)
-        if not code:
-            raise QboPushProblem(
-                self.env._(
-                    "No QuickBooks sales tax of %(percent)s%% matches the Odoo tax of this "
-                    "invoice: create that rate in QuickBooks Online (Taxes) or change the tax.",
-                    percent=percent,
-                ),
-                code="tax_mapping",
+        try:
+            return qbo_tax_out.plan(
+                lookups.tax_model,
+                odoo_lines,
+                lookups.tax_codes,
+                Decimal(str(move.amount_tax)),
+                qbo_computes=lookups.tax_by_quickbooks,
             )
-        return code, codes
+        except qbo_tax_out.TaxOutProblem as problem:
+            raise QboPushProblem(
+                self.tax_problem_message(problem, lookups), code="tax_mapping"
+            ) from None
+
+    def tax_problem_message(self, problem, lookups):
+        params = problem.params
+        if problem.kind == "unsupported":
+            return self.env._(
+                "The tax %(tax)s is not a percentage: QuickBooks Online cannot hold it.",
+                tax=params["tax"],
+            )
+        if problem.kind == "mixed_rates":
+            return self.env._(
+                "The lines carry different tax rates (%(rates)s): a QuickBooks Online "
+                "invoice has one sales tax rate.",
+                rates=", ".join(f"{p}%" for p in params["percents"]),
+            )
+        if problem.kind == "mixed_inclusive":
+            return self.env._(
+                "Some lines have prices that include tax and others not: a QuickBooks Online "
+                "transaction is tax inclusive or tax exclusive as a whole."
+            )
+        if problem.kind == "no_zero_code":
+            return self.env._(
+                "The invoice has untaxed lines and the QuickBooks company has no 0%% or exempt "
+                "tax code to send them with: create one in QuickBooks Online (Taxes)."
+            )
+        if lookups.tax_model == qbo_tax_out.NON_US:
+            return self.env._(
+                "No QuickBooks tax code matches the Odoo taxes %(taxes)s (%(percent)s%%) of "
+                "this invoice: map them in Tax Mapping on the QuickBooks Online page, or create "
+                "that code in QuickBooks Online (Taxes).",
+                taxes=", ".join(self.env["account.tax"].browse(params["taxes"]).mapped("name")),
+                percent=params["percent"],
+            )
+        return self.env._(
+            "No QuickBooks sales tax of %(percent)s%% matches the Odoo tax of this "
+            "invoice: create that rate in QuickBooks Online (Taxes) or change the tax.",
+            percent=params["percent"],
+        )
+
+    def apply_tax(self, body, tax):
+        """Put the transaction's tax (an :class:`~..tools.qbo_tax_out.OutboundTax`) on the
+        body: TxnTaxDetail (code, override), GlobalTaxCalculation."""
+        detail = tax.txn_tax_detail()
+        if detail:
+            body["TxnTaxDetail"] = detail
+        if tax.global_tax:
+            body["GlobalTaxCalculation"] = tax.global_tax
 
     def sales_lines(self, move, lookups, refund=False):
-        """(QBO lines, TxnTaxCodeRef id or None) of the invoice lines."""
+        """(QBO lines, their :class:`~..tools.qbo_tax_out.OutboundTax`) of the invoice lines."""
         move.ensure_one()
         product_lines = move.invoice_line_ids.filtered(lambda ln: ln.display_type == "product")
-        tax_code, codes = self.tax_code(move, product_lines, lookups)
+        tax = self.tax_plan(move, product_lines, lookups)
         out = []
         for line in move.invoice_line_ids.sorted(lambda ln: (ln.sequence, ln.id)):
             if line.display_type in ("line_section", "line_note"):
@@ -438,7 +472,12 @@ class SalesLines:
                 continue
             item_id = self.line_item(move, line, lookups, refund=refund)
             amount = money(Decimal(str(line.price_subtotal)))
-            detail = {"ItemRef": {"value": item_id}, "TaxCodeRef": {"value": codes[line.id]}}
+            detail = {
+                "ItemRef": {"value": item_id},
+                "TaxCodeRef": {"value": tax.line_codes[line.id]},
+            }
+            if line.id in tax.gross:
+                detail["TaxInclusiveAmt"] = float(tax.gross[line.id])
             qty = Decimal(str(line.quantity or 0))
             if qty:
                 unit = (amount / qty).quantize(Decimal("0.0000001")).normalize()
@@ -462,7 +501,7 @@ class SalesLines:
                 self.env._("There is no product line to send to QuickBooks Online."),
                 code="no_lines",
             )
-        return out, tax_code
+        return out, tax
 
     def po_number(self, move, body, lookups):
         """Put the PO number (customer reference) on its carrier."""
@@ -504,7 +543,45 @@ class SalesLines:
                     "Description": po_number[:DESCRIPTION_MAX],
                     "SalesItemLineDetail": {
                         "ItemRef": {"value": lookups.po_item},
-                        "TaxCodeRef": {"value": "NON"},
+                        "TaxCodeRef": {"value": self.untaxed_code(body, lookups)},
                     },
                 }
             )
+
+    def untaxed_code(self, body, lookups):
+        """The code of a zero-amount line: NON in the US, else the company's 0 % code (or the
+        code of another line: nothing is charged on zero)."""
+        if lookups.tax_model != qbo_tax_out.NON_US:
+            return "NON"
+        first = next(
+            (
+                ln["SalesItemLineDetail"]["TaxCodeRef"]["value"]
+                for ln in body["Line"]
+                if ln["DetailType"] == "SalesItemLineDetail"
+            ),
+            None,
+        )
+        return lookups.tax_codes.zero_code() or first
+
+    def tax_answer_problem(self, move, remote, lookups):
+        """A message when QuickBooks' answer to the write does not charge this invoice's
+        total and tax to the cent (None: it does, or QuickBooks computes the tax by choice)."""
+        move.ensure_one()
+        if lookups.tax_by_quickbooks:
+            return None
+        got = qbo_tax_out.check_answer(
+            remote, Decimal(str(move.amount_total)), Decimal(str(move.amount_tax))
+        )
+        if got is None:
+            return None
+        return self.env._(
+            "QuickBooks Online charged %(qbo_total)s (tax %(qbo_tax)s) for this document, Odoo "
+            "%(total)s (tax %(tax)s). QuickBooks rounds the tax once per rate on the sum of the "
+            "lines: set the Rounding Method to Round Globally (Accounting settings), check the "
+            "Tax Mapping on the QuickBooks Online page, or choose Let QuickBooks Compute Tax; "
+            "then correct the document in QuickBooks Online or retry.",
+            qbo_total=got[0],
+            qbo_tax=got[1],
+            total=move.amount_total,
+            tax=move.amount_tax,
+        )

@@ -686,3 +686,51 @@ def test_rate_limiter_unit():
     assert len(slept) == 1 and 1.0 <= slept[0] <= 1.1
     limiter.acquire(clock=lambda: now[0], sleep=sleep)
     assert now[0] >= 60.0  # the 6th call waits for the minute window
+
+
+# ---- a Fault inside an HTTP 200 ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["fault_200", "fault_200_nested", "fault_200_lower"])
+@pytest.mark.parametrize(
+    ("path", "call"),
+    [
+        ("/invoice/", lambda c, inv: c.read("Invoice", inv["Id"])),
+        ("/query", lambda c, inv: c.query("SELECT * FROM Invoice")),
+        ("/preferences", lambda c, inv: c.preferences()),
+        ("/cdc", lambda c, inv: c.cdc(["Invoice"], datetime.datetime.now(datetime.UTC))),
+        (
+            "/company/",  # the update: the next call of any path
+            lambda c, inv: c.update(
+                "Invoice",
+                {
+                    "Id": inv["Id"],
+                    "SyncToken": inv["SyncToken"],
+                    "sparse": True,
+                    "PrivateNote": "x",
+                },
+            ),
+        ),
+    ],
+)
+def test_fault_inside_a_200_is_typed(make_client, emu, kind, path, call):
+    """Whatever its spelling or wrapper, a Fault answered with HTTP 200 is Intuit's error: code,
+    message, detail, status and intuit_tid (never "the response has no ...")."""
+    client = make_client()
+    invoice = client.query_all("Invoice", page_size=1)[0]
+    emu.control.fault(kind, path_contains=path)
+    with pytest.raises(qbo_errors.QboValidationError) as info:
+        call(client, invoice)
+    err = info.value
+    assert err.code == "6000"
+    assert err.message == "A business validation error has occurred while processing your request"
+    assert "Injected fault inside an HTTP 200 answer." in err.detail
+    assert err.status == 200 and err.intuit_tid
+
+
+def test_fault_in_answer_leaves_batch_items_alone():
+    item_fault = {"Fault": {"Error": [{"code": "6240"}]}, "bId": "1"}
+    assert qbo_client.fault_in_answer({"BatchItemResponse": [item_fault]}) is None
+    assert qbo_client.fault_in_answer({"QueryResponse": {"Invoice": []}}) is None
+    nested = {"AttachableResponse": [{"Fault": {"Error": [{"code": "6000"}]}}]}
+    assert qbo_client.fault_in_answer(nested) == {"Error": [{"code": "6000"}]}

@@ -324,3 +324,93 @@ class TestSyncPayment(QboCommon):
         self.env.invalidate_all()
         self.assertEqual(receipt.state, "cancel")
         self.assertEqual(payment.state, "canceled")
+
+    def test_a_credit_memo_applied_to_an_invoice_odoo_refuses_waits(self):
+        """A credit memo applied (a zero Payment) to an invoice Odoo cannot import yet: the
+        credit memo is in Odoo all the same, its credit waits on the customer as an outstanding
+        credit and the run says so; once the invoice is fixed and retried, the credit is
+        applied to it, once."""
+        sale_taxes = self.env["account.tax"].search(
+            [("company_id", "=", self.env.company.id), ("type_tax_use", "=", "sale")]
+        )
+        sale_taxes.active = False
+        run = self.qbo_sync()
+        refused = {e.qbo_id for e in run.error_ids if e.qbo_entity == "Invoice"}
+        self.assertTrue(refused, "some invoices are refused")
+        invoice = next(
+            i for i in self.qbo_entities("Invoice") if i["Id"] in refused and float(i["Balance"])
+        )
+        item = next(
+            i for i in self.qbo_entities("Item") if i.get("Type") == "Service" and i["Active"]
+        )
+        amount = min(10.0, float(invoice["Balance"]))
+        memo = self.control.create_entity(
+            self.realm_id,
+            "CreditMemo",
+            {
+                "CustomerRef": invoice["CustomerRef"],
+                "Line": [
+                    {
+                        "DetailType": "SalesItemLineDetail",
+                        "Amount": amount,
+                        "SalesItemLineDetail": {
+                            "ItemRef": {"value": item["Id"]},
+                            "TaxCodeRef": {"value": "NON"},
+                        },
+                    }
+                ],
+            },
+        )
+        pay = self.control.create_entity(
+            self.realm_id,
+            "Payment",
+            {
+                "CustomerRef": invoice["CustomerRef"],
+                "TotalAmt": 0,
+                "Line": [
+                    {
+                        "Amount": amount,
+                        "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
+                    },
+                    {
+                        "Amount": amount,
+                        "LinkedTxn": [{"TxnId": memo["Id"], "TxnType": "CreditMemo"}],
+                    },
+                ],
+            },
+        )
+        run = self.qbo_sync()
+        credit = self.bound("CreditMemo", memo["Id"])
+        self.assertTrue(credit, "the credit memo is in Odoo")
+        application = self.bound("Payment", pay["Id"])
+        self.assertTrue(application, "the application is in Odoo")
+
+        def outstanding():
+            lines = application.move_id.line_ids.filtered(
+                lambda ln: ln.account_id.account_type == "asset_receivable" and not ln.reconciled
+            )
+            return sum(lines.mapped("amount_residual"))
+
+        # the credit waits on the customer as an outstanding credit, not applied elsewhere
+        self.assertAlmostEqual(outstanding(), -amount)
+        waiting = run.error_ids.filtered(
+            lambda e: e.code == "waiting_document" and e.qbo_id == pay["Id"]
+        )
+        self.assertTrue(waiting, "the run says the application waits")
+        # fixed and retried: applied once, as in QuickBooks
+        sale_taxes.active = True
+        self.env["biller_genie_qbo.sync.error"].sudo().search(
+            [
+                ("connection_id", "=", self.connection.id),
+                ("qbo_entity", "=", "Invoice"),
+                ("qbo_id", "=", invoice["Id"]),
+            ]
+        ).action_retry()
+        self.assertRunOk(self.qbo_sync())
+        move = self.bound("Invoice", invoice["Id"])
+        self.assertTrue(move, "the invoice is imported after the fix")
+        self.assertAlmostEqual(credit.amount_residual, 0)
+        self.assertAlmostEqual(outstanding(), 0, msg="the waiting credit is applied")
+        self.assertAlmostEqual(
+            move.amount_residual, float(self.qbo_entity("Invoice", invoice["Id"])["Balance"])
+        )

@@ -71,3 +71,34 @@ class TestSyncTax(QboCommon):
         # The discount's taxed share carries the tax (QuickBooks taxed after the discount).
         discount_lines = move.invoice_line_ids.filtered(lambda line: line.price_unit < 0)
         self.assertTrue(discount_lines.tax_ids, "the taxed share of the discount is taxed")
+
+    def test_fractional_prices_keep_quantity_and_unit_price(self):
+        """15 x 0.5306667 stays 15 x 0.5306667 (not 1 x 7.96): 'Product Price' is raised to
+        QuickBooks' 7 decimals on demand, and noted on the connection."""
+        Precision = self.env["decimal.precision"]
+        Precision.search([("name", "=", "Product Price")]).digits = 2
+        self.assertRunOk(self.qbo_sync())
+        self.assertEqual(Precision.precision_get("Product Price"), 7)
+        self.assertIn("Product Price", " ".join(self.connection.sudo().message_ids.mapped("body")))
+        remote = self.by_doc_number("Invoice", "TAX-BUNDLE-1")
+        move = self.bound("Invoice", remote["Id"])
+        children = [
+            child
+            for line in remote["Line"]
+            if line["DetailType"] == "GroupLineDetail"
+            for child in line["GroupLineDetail"]["Line"]
+        ]
+        fractional = [
+            c for c in children if "." in str(c["SalesItemLineDetail"].get("UnitPrice", ""))
+        ]
+        self.assertTrue(fractional, "the demo bundle has fractional unit prices")
+        lines = move.invoice_line_ids.filtered(lambda ln: ln.display_type == "product")
+        for child in fractional:
+            detail = child["SalesItemLineDetail"]
+            line = lines.filtered(
+                lambda ln, d=detail: Decimal(str(ln.price_unit)) == Decimal(str(d["UnitPrice"]))
+            )
+            self.assertEqual(len(line), 1, f"{detail['UnitPrice']} kept as the unit price")
+            self.assertEqual(Decimal(str(line.quantity)), Decimal(str(detail["Qty"])))
+            self.assertEqual(cents(line.price_subtotal), cents(child["Amount"]))
+            self.assertNotIn("×", line.name)

@@ -138,6 +138,24 @@ class BatchResult:
         return self.error is None
 
 
+def fault_in_answer(result: dict) -> dict | None:
+    """The Fault an HTTP 200 answer carries (API_FACTS §4): at the top (either spelling), or
+    inside a wrapper such as ``{"AttachableResponse": [{"Fault": ...}]}``. The batch's items
+    are not looked at: each one is a result of its own (:meth:`QboClient.batch`)."""
+    for key in ("Fault", "fault"):
+        if isinstance(result.get(key), dict):
+            return result[key]
+    for key, value in result.items():
+        if key == "BatchItemResponse":
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                for name in ("Fault", "fault"):
+                    if isinstance(item.get(name), dict):
+                        return item[name]
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # python-quickbooks with our transport
 
@@ -481,6 +499,11 @@ class QboClient:
                 status=self.last_status,
                 intuit_tid=self.last_intuit_tid,
                 payload=result,
+            )
+        fault = fault_in_answer(result)
+        if fault is not None:
+            raise error_from_fault(
+                fault, status=self.last_status, intuit_tid=self.last_intuit_tid, payload=result
             )
         return result
 

@@ -188,3 +188,23 @@ def test_python_quickbooks_sees_fault_in_200_batch(fresh):
     _rid, _ac, qb = fresh
     with pytest.raises(QuickbooksException):
         qb.query("select * from Customer where a = 'b' or c = 'd'")
+
+
+@pytest.mark.parametrize(
+    ("kind", "key"),
+    [
+        ("fault_200", "Fault"),
+        ("fault_200_nested", "CustomerResponse"),
+        ("fault_200_lower", "fault"),
+    ],
+)
+def test_fault_inside_200_shapes(emu, ctl, fresh, kind, key):
+    rid, ac, _qb = fresh
+    ctl.fault(kind, path_contains="/customer/")
+    r = api(emu, ac, rid, "GET", "customer/1")
+    assert r.status_code == 200
+    body = r.json()
+    assert key in body
+    text = r.text
+    assert "Injected fault inside an HTTP 200 answer." in text and "6000" in text
+    assert "Customer" not in {k for k in body if k != key}  # no entity beside the fault

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from .conftest import connect
+from .conftest import api, connect
 
 
 def _codes(ctl, rid):
@@ -625,3 +625,163 @@ def test_generate_defaults_unchanged(ctl):
     assert res == {**res, "customers": 5, "items": 4, "invoices": 10, "payments": 6}
     invs = ctl.entities(rid, "Invoice")
     assert all("ApplyTaxAfterDiscount" not in i for i in invs)
+
+
+# ---------------------------------------------------------------- writes over the v3 API
+
+
+def _post(emu, ac, rid, entity, body):
+    r = api(emu, ac, rid, "POST", entity.lower(), json=body)
+    assert r.status_code == 200, r.text
+    return r.json()[entity]
+
+
+@pytest.fixture(scope="module")
+def ast_api(emu, ctl):
+    rid = ctl.create_realm("us_ast", invoices=0, payments=0)
+    ac, _qb = connect(emu, rid)
+    ctl.consent(None)
+    return rid, ac
+
+
+def test_ast_create_and_update_recompute_unless_overridden(emu, ctl, ast_api):
+    """Under AST a create or a full update recomputes tax from TAX/NON and the address; the
+    TxnTaxCodeRef + TotalTax override is kept on create and update; TotalTax without a code
+    is no override."""
+    rid, ac = ast_api
+    items, codes = _items(ctl, rid), _codes(ctl, rid)
+    cust = _cust(ctl, rid, "Bay Trail Bikes")  # Oakland: 7.25 + 3.0 = 10.25 %
+    lines = [_line(items["Widget"], 100, "TAX"), _line(items["Consulting"], 50, "NON")]
+    body = {"CustomerRef": {"value": cust}, "Line": lines}
+    inv = _post(emu, ac, rid, "Invoice", {**body, "TxnTaxDetail": {"TotalTax": 99}})
+    assert _dec(inv["TxnTaxDetail"]["TotalTax"]) == D("10.25")  # no code: recomputed
+    assert _dec(inv["TotalAmt"]) == D("160.25")
+    override = {"TxnTaxCodeRef": {"value": codes["CA, Oakland"]}, "TotalTax": "9.99"}
+    full = {**body, "Id": inv["Id"], "SyncToken": inv["SyncToken"], "TxnTaxDetail": override}
+    upd = _post(emu, ac, rid, "Invoice", full)
+    assert _dec(upd["TxnTaxDetail"]["TotalTax"]) == D("9.99")
+    assert sum(a for *_x, a in _tax(upd)) == D("9.99")
+    assert _dec(upd["TotalAmt"]) == D("159.99") and _dec(upd["Balance"]) == D("159.99")
+    # a full update that does not send the override: QuickBooks recomputes
+    again = _post(emu, ac, rid, "Invoice", {**body, "Id": inv["Id"], "SyncToken": upd["SyncToken"]})
+    assert _dec(again["TxnTaxDetail"]["TotalTax"]) == D("10.25")
+    # a sparse update with new lines and the override keeps the override on the new lines
+    sparse = {
+        "Id": inv["Id"],
+        "SyncToken": again["SyncToken"],
+        "sparse": True,
+        "Line": [_line(items["Widget"], 200, "TAX")],
+        "TxnTaxDetail": {"TxnTaxCodeRef": {"value": codes["CA, Oakland"]}, "TotalTax": 0},
+    }
+    zero = _post(emu, ac, rid, "Invoice", sparse)
+    assert _dec(zero["TxnTaxDetail"]["TotalTax"]) == 0 and _dec(zero["TotalAmt"]) == D("200")
+
+
+def test_us_manual_ignores_a_sent_total(emu, ctl):
+    rid = ctl.create_realm("us_manual", invoices=0, payments=0)
+    ac, _qb = connect(emu, rid)
+    ctl.consent(None)
+    items, codes = _items(ctl, rid), _codes(ctl, rid)
+    inv = _post(
+        emu,
+        ac,
+        rid,
+        "Invoice",
+        {
+            "CustomerRef": {"value": _cust(ctl, rid, "Capitol Catering")},
+            "Line": [_line(items["Widget"], 200, "TAX")],
+            "TxnTaxDetail": {"TxnTaxCodeRef": {"value": codes["Travis County TX"]}, "TotalTax": 1},
+        },
+    )
+    assert _dec(inv["TxnTaxDetail"]["TotalTax"]) == D("16.50")  # 8.25 % of 200: recomputed
+
+
+def test_non_us_write_needs_a_code_per_line_and_honours_gtc(emu, ctl, uk):
+    ac, _qb = connect(emu, uk)
+    ctl.consent(None)
+    items, codes = _items(ctl, uk), _codes(ctl, uk)
+    cust = _cust(ctl, uk, "Bath Spa Botanicals")
+    no_code = {
+        "CustomerRef": {"value": cust},
+        "GlobalTaxCalculation": "TaxExcluded",
+        "Line": [_line(items["Widget"], 100, None)],
+    }
+    # a line without a code takes its item's default code (refused without one: see
+    # test_ca_line_without_code_refused_and_not_applicable)
+    dflt = _post(emu, ac, uk, "Invoice", no_code)
+    assert dflt["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"]["value"] == codes["20.0% S"]
+    assert _dec(dflt["TotalAmt"]) == D("120.00")
+    # out of scope of tax: no tax at all
+    out = _post(emu, ac, uk, "Invoice", {**no_code, "GlobalTaxCalculation": "NotApplicable"})
+    assert _dec(out["TxnTaxDetail"]["TotalTax"]) == 0 and _dec(out["TotalAmt"]) == D("100")
+    assert out["GlobalTaxCalculation"] == "NotApplicable"
+    # TaxExcluded: 20 % on top; the answer carries the TaxLine, the line Amount as sent
+    line = _line(items["Widget"], D("41.67"), codes["20.0% S"], qty=3, price="13.89")
+    ex = _post(
+        emu,
+        ac,
+        uk,
+        "Invoice",
+        {"CustomerRef": {"value": cust}, "GlobalTaxCalculation": "TaxExcluded", "Line": [line]},
+    )
+    assert ex["GlobalTaxCalculation"] == "TaxExcluded"
+    assert _dec(ex["Line"][0]["Amount"]) == D("41.67")
+    assert [(b, a) for _n, b, a in _tax(ex)] == [(D("41.67"), D("8.33"))]
+    assert _dec(ex["TotalAmt"]) == D("50.00")
+    # TaxInclusive on an update: the same lines are gross now, the tax is backed out
+    inc = _post(
+        emu,
+        ac,
+        uk,
+        "Invoice",
+        {
+            "Id": ex["Id"],
+            "SyncToken": ex["SyncToken"],
+            "sparse": True,
+            "GlobalTaxCalculation": "TaxInclusive",
+            "Line": [_line(items["Widget"], 50, codes["20.0% S"], qty=2, price=25)],
+        },
+    )
+    assert inc["GlobalTaxCalculation"] == "TaxInclusive"
+    assert _dec(inc["Line"][0]["Amount"]) == D("41.67")
+    assert _dec(inc["Line"][0]["SalesItemLineDetail"]["TaxInclusiveAmt"]) == D("50")
+    assert _dec(inc["TxnTaxDetail"]["TotalTax"]) == D("8.33")
+    assert _dec(inc["TotalAmt"]) == D("50.00")
+
+
+def test_batch_create_answers_the_computed_tax(emu, ctl, ast_api):
+    """The batch endpoint answers each created document as QuickBooks computed it (the
+    addon checks the tax on this answer instead of reading the document again)."""
+    rid, ac = ast_api
+    items, codes = _items(ctl, rid), _codes(ctl, rid)
+    cust = _cust(ctl, rid, "Hudson Loft Studio")  # New York City 8.875 %
+    body = {
+        "BatchItemRequest": [
+            {
+                "bId": "a",
+                "operation": "create",
+                "Invoice": {
+                    "CustomerRef": {"value": cust},
+                    "Line": [_line(items["Widget"], 100, "TAX")],
+                },
+            },
+            {
+                "bId": "b",
+                "operation": "create",
+                "Invoice": {
+                    "CustomerRef": {"value": cust},
+                    "Line": [_line(items["Widget"], 100, "TAX")],
+                    "TxnTaxDetail": {
+                        "TxnTaxCodeRef": {"value": codes["NY, New York City"]},
+                        "TotalTax": "8.87",
+                    },
+                },
+            },
+        ]
+    }
+    r = api(emu, ac, rid, "POST", "batch", json=body)
+    assert r.status_code == 200, r.text
+    got = {i["bId"]: i["Invoice"] for i in r.json()["BatchItemResponse"]}
+    assert _dec(got["a"]["TxnTaxDetail"]["TotalTax"]) == D("8.88")
+    assert _dec(got["b"]["TxnTaxDetail"]["TotalTax"]) == D("8.87")
+    assert _dec(got["b"]["TotalAmt"]) == D("108.87")
