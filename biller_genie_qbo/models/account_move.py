@@ -750,7 +750,11 @@ class AccountMove(models.Model):
         if price and qty is None:
             candidates.append((Decimal(1), round(price, price_digits)))
         for cand_qty, cand_price in candidates:
-            if money(cand_qty * cand_price) == amount:
+            # Rounding globally, Odoo rounds the sum of the unrounded line amounts: a line
+            # worth a fraction of a cent (15 x 0.5306667) would move the total by a cent.
+            if money(cand_qty * cand_price) == amount and not (
+                ctx.get("round_globally") and cand_qty * cand_price != amount
+            ):
                 return cand_qty, cand_price, True
         return Decimal(1), amount, not candidates
 
@@ -920,6 +924,7 @@ class AccountMove(models.Model):
             "qty_digits": digits[precision.QUANTITY],
             "company_name": company.name,
             "currency": company.currency_id.name,
+            "round_globally": company.tax_calculation_rounding_method == "round_globally",
         }
 
     @api.model
