@@ -249,6 +249,7 @@ class Lookups:
     po_custom_field: str | None = None  # the sales custom field carrying the PO number
     price_digits: int = 2  # Product Price precision
     qty_digits: int = 2  # Product Unit of Measure precision
+    round_globally: bool = False  # the company rounds tax globally (Odoo setting)
     company_name: str = ""
     # Payments
     moves: dict = field(default_factory=dict)  # (entity, QBO id) -> move id

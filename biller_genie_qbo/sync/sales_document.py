@@ -156,6 +156,7 @@ class SalesDocumentSync(SalesLines, EntitySync):
             qty_digits=digits[precision.QUANTITY],
             company_name=company.name,
             currency=company.currency_id.name,
+            round_globally=company.tax_calculation_rounding_method == "round_globally",
         )
 
     def tax_lookups(self, remotes):

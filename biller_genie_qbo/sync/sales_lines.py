@@ -148,7 +148,11 @@ class SalesLines:
         if price and qty is None:
             candidates.append((Decimal(1), round(price, price_digits)))
         for cand_qty, cand_price in candidates:
-            if money(cand_qty * cand_price) == amount:
+            # Rounding globally, Odoo rounds the sum of the unrounded line amounts: a line
+            # worth a fraction of a cent (15 x 0.5306667) would move the total by a cent.
+            if money(cand_qty * cand_price) == amount and not (
+                lookups.round_globally and cand_qty * cand_price != amount
+            ):
                 return cand_qty, cand_price, True
         return Decimal(1), amount, not candidates
 

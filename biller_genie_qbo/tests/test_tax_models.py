@@ -42,10 +42,13 @@ class TestTaxModels(QboCommon):
             [c.id for c in cls.companies.values()]
         )
 
-    def connect_kind(self, kind, invoices=INVOICES):
+    def connect_kind(self, kind, invoices=INVOICES, groups="yes"):
+        """A fresh company of ``kind``; ``groups``: the bundle setting (Display Line Item
+        Groups: components, or one line per bundle and tax treatment)."""
         company = self.companies[kind]
         realm = self.control.create_realm(seed=kind, invoices=invoices, payments=invoices // 3)
         conn = self._qbo_connect(company, realm).sudo()
+        conn.display_line_item_groups = groups
         return company, realm, conn
 
     def assert_imported_to_the_cent(self, realm, conn):
@@ -159,9 +162,10 @@ class TestTaxModels(QboCommon):
         self.assertGreaterEqual(exact, PUSHED // 2)
 
     def test_ca(self):
-        """Canada: per-line codes (GST, HST, GST/PST, GST/QST). A tax-on-tax code (PST PE on
-        GST) is two plain Odoo taxes, which Odoo does not compound: flagged."""
-        company, realm, conn = self.connect_kind("ca")
+        """Canada: per-line codes (GST, HST, GST/PST, GST/QST), bundles as one line per tax
+        treatment. A tax-on-tax code (PST PE on GST) is two plain Odoo taxes, which Odoo does
+        not compound: flagged."""
+        company, realm, conn = self.connect_kind("ca", groups="no")
         self.assert_imported_to_the_cent(realm, conn)
         exact, _flagged = self.push_back(company, realm, conn)
         self.assertGreaterEqual(exact, PUSHED // 2)
@@ -173,7 +177,8 @@ class TestTaxModels(QboCommon):
         self.assertEqual(self.push_back(company, realm, conn), (PUSHED, 0))
 
     def test_au(self):
-        company, realm, conn = self.connect_kind("au")
+        """Australia GST inclusive, bundles as one line per tax treatment."""
+        company, realm, conn = self.connect_kind("au", groups="no")
         self.assert_imported_to_the_cent(realm, conn)
         self.assertEqual(self.push_back(company, realm, conn), (PUSHED, 0))
 
