@@ -292,7 +292,7 @@ class Handler(BaseHTTPRequestHandler):
             self.st.count(_endpoint_key(method, path))
             if self.st.latency and path.startswith("/v3/"):
                 time.sleep(self.st.latency)
-            fault = self.st.faults.take(path, path.startswith("/v3/"))
+            fault = self.st.faults.take(path, path.startswith("/v3/"), body)
             if fault and fault["kind"] != "timeout_after_write":
                 self._apply_fault(fault, path)
                 return
@@ -1141,6 +1141,7 @@ class Handler(BaseHTTPRequestHandler):
             data.get("path_contains"),
             data.get("delay", 5),
             data.get("after", 0),
+            data.get("body_contains"),
         )
         return {"ok": True, **st.faults.state()}
 

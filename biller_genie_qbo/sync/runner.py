@@ -25,7 +25,7 @@ from ..tools.qbo_errors import (
     QboThrottled,
 )
 from . import ADVISORY_LOCK_KEY, CDC_MAX_AGE, ENTITY_ORDER, PUSH_ORDER
-from .common import Engine, SliceBudget, can_commit, commit
+from .common import MIN_PAGE_SIZE, Engine, SliceBudget, can_commit, commit
 from .pull import (
     PullEngine,
     next_page_seconds,
@@ -68,6 +68,15 @@ def scan_status(conn):
         "slices, each committed with its position.",
         what=import_label(conn),
         where=where,
+    )
+
+
+def shrunk_scan(scan):
+    """The scan with its next page halved (not below MIN_PAGE_SIZE, never grown) and its
+    page time forgotten."""
+    size = scan.get("size") or MIN_PAGE_SIZE
+    return dict(
+        scan, size=min(size, max(MIN_PAGE_SIZE, size // 2)), last_seconds=None, last_size=None
     )
 
 
@@ -200,6 +209,11 @@ class SyncRunner(Engine):
         ghosts = runs.filtered(lambda r: r.slice_open or r.id != scan.get("run_id"))
         if not ghosts:
             return ghosts
+        if any(g.slice_open and g.id == scan.get("run_id") for g in ghosts):
+            # Its page did not end before the kill: it is read again smaller (else a page
+            # that cannot end within the limit would be killed at the same place forever).
+            scan = shrunk_scan(scan)
+            self.conn.write({"qbo_scan": scan})
         where = scan_progress(self.env, scan)
         for ghost in ghosts:
             message = self.env._(

@@ -98,6 +98,26 @@ class TestRunModel(QboCommon):
         self.assertEqual(history.filtered(lambda r: r.state == "interrupted"), first)
 
     @mute_logger(*QUIET)
+    def test_a_page_killed_at_the_limit_is_read_again_smaller(self):
+        """A page that outlasts the cron limit (a slow page, a loaded machine) kills its
+        worker: the next slice reads it again at half the size (not below 20 rows), else it
+        would be killed at the same place for ever."""
+        conn = self.connection.sudo()
+        run = self.slice()
+        for size, expected in ((200, 100), (30, 20), (8, 8)):
+            conn.qbo_scan = dict(conn.qbo_scan, size=size, last_seconds=9.0, last_size=size)
+            run.write({"slice_open": True})  # its worker was killed in the middle of a page
+            self.control.reset_counters()
+            following = self.slice(pages=1)
+            self.assertEqual(run.state, "interrupted")
+            queries = page_queries(self.control.queries(self.realm_id))
+            self.assertEqual(len(queries), 1, queries)
+            self.assertTrue(queries[0].endswith(f"MAXRESULTS {expected}"), queries[0])
+            self.assertEqual(following.state, "running")
+            run = following
+        self.assertEqual(self.slice(pages=100).state, "success")
+
+    @mute_logger(*QUIET)
     def test_ghost_of_a_killed_push_or_retry(self):
         """Any run a dead worker left running (a push, a webhook run) is closed at the next
         slice of its company."""
