@@ -5,7 +5,8 @@
 - ``pull``: QuickBooks -> Odoo (full import, Change Data Capture, pages in savepoints);
 - ``push``: Odoo -> QuickBooks (candidates, held/release, per-entity push);
 - ``batch_writer``: the batched writes (requestid, chunks, 5010, voids, unknown outcomes);
-- ``notices``: the notifications that no successful sync happened, and the token keep-alive.
+- ``notices``: the notifications that no successful sync happened, and the token keep-alive;
+- ``realm``: a connection reconnected to another QuickBooks company forgets the previous one.
 """
 
 from datetime import timedelta
