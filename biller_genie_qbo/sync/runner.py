@@ -176,6 +176,11 @@ class SyncRunner(Engine):
             _logger.info("QuickBooks connection %s: a sync is running already", self.conn.id)
             return None
         try:
+            # A snapshot taken after the lock: it sees what the previous holder committed
+            # (its last position); writing the row from an older one would fail (repeatable
+            # read) or read a page again.
+            self.commit()
+            self.conn.invalidate_recordset()
             self.close_ghosts()
             scan = self.conn.qbo_scan
             if scan and scan_expired(scan):
