@@ -57,16 +57,31 @@ def trigger_lanes(env):
 
 
 def scan_status(conn):
-    """What the page says of a full import in progress."""
+    """What the page says of a full import in progress: importing (a worker is on it; a
+    resumed run says so), resuming (its worker died: the next slice goes on), or continuing
+    in a moment (between two slices)."""
+    env = conn.env
     scan = conn.qbo_scan or {}
-    where = scan_progress(conn.env, scan)
-    run = conn.env["biller_genie_qbo.sync.run"].sudo().browse(scan.get("run_id")).exists()
-    if run and run.state == "running" and run.slice_open:
-        return conn.env._("Importing from QuickBooks Online (%(where)s).", where=where)
-    return conn.env._(
+    where = scan_progress(env, scan)
+    what = import_label(conn)
+    run = env["biller_genie_qbo.sync.run"].sudo().browse(scan.get("run_id")).exists()
+    working = run and run.state == "running" and run.slice_open
+    if working and locked_ids(env, [conn.id]):
+        if run.message:  # set on a running run only when it resumed an import
+            return env._("Resuming %(what)s (%(where)s).", what=what.lower(), where=where)
+        return env._("Importing from QuickBooks Online (%(where)s).", where=where)
+    if working or not run or run.state != "running":
+        # The worker of its last slice died (found out, or not yet, by the next slice).
+        return env._(
+            "Resuming %(what)s (%(where)s): the server process running it stopped; the next "
+            "slice goes on from the last committed page.",
+            what=what.lower(),
+            where=where,
+        )
+    return env._(
         "%(what)s from QuickBooks Online continues in a moment (%(where)s): it runs in "
         "slices, each committed with its position.",
-        what=import_label(conn),
+        what=what,
         where=where,
     )
 

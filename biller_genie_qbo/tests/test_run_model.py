@@ -80,9 +80,30 @@ class TestRunModel(QboCommon):
         # The worker of the next slice dies in the middle (killed at the cron limit): its
         # run stays "running" with its slice open, the lock is gone with its session.
         first.write({"slice_open": True})
-        self.assertIn("Importing", conn.sync_status)
+        # While a worker holds the company's lock, the page says it imports; once its session
+        # is gone, that the import resumes (never "running" for ever).
+        worker = sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            worker.execute("SELECT pg_advisory_lock(%s, %s)", [ADVISORY_LOCK_KEY, conn.id])
+            conn.invalidate_recordset(["sync_status"])
+            self.assertEqual(
+                conn.sync_status, "Importing from QuickBooks Online (page 3 of 3 of Items)."
+            )
+        finally:
+            worker.execute("SELECT pg_advisory_unlock_all()")
+            worker.close()
+        conn.invalidate_recordset(["sync_status"])
+        self.assertIn(
+            "Resuming the first import (page 3 of 3 of Items): the server process running it "
+            "stopped",
+            conn.sync_status,
+        )
         self.control.reset_counters()
         second = self.slice(pages=2)
+        conn.invalidate_recordset(["sync_status"])
+        self.assertIn("continues in a moment", conn.sync_status, "between two slices")
+        self.assertIn("Resuming the first import (page 3 of 3 of Items)", second.message)
+        self.assertEqual(second.progress, scan_progress(self.env, conn.qbo_scan))
         self.assertEqual(second.state, "running")
         self.assertEqual(conn.qbo_scan["run_id"], second.id, "the scan goes on in the new run")
         self.assertEqual(self.slice(pages=100), second, "a paused run is not a ghost")
