@@ -142,12 +142,14 @@ class EmulatorControl:
         return self._call("POST", "apps", {"client_id": client_id, "client_secret": client_secret})
 
     # faults / throttle / clock
-    def fault(self, kind, count=1, path_contains=None, delay=None, after=0):
+    def fault(self, kind, count=1, path_contains=None, delay=None, after=0, body_contains=None):
         body = {"kind": kind, "count": count}
         if after:
             body["after"] = after
         if path_contains:
             body["path_contains"] = path_contains
+        if body_contains:
+            body["body_contains"] = body_contains
         if delay is not None:
             body["delay"] = delay
         return self._call("POST", "faults", body)

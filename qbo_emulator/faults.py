@@ -261,7 +261,7 @@ class FaultInjector:
             self.rate = 0.0
             self.random_kinds = []
 
-    def add(self, kind, count=1, path_contains=None, delay=5.0, after=0):
+    def add(self, kind, count=1, path_contains=None, delay=5.0, after=0, body_contains=None):
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {FAULT_KINDS}")
         with self._lock:
@@ -270,6 +270,7 @@ class FaultInjector:
                     "kind": kind,
                     "count": int(count),
                     "path_contains": path_contains or None,
+                    "body_contains": body_contains or None,
                     "delay": float(delay),
                     "after": int(after or 0),
                 }
@@ -293,14 +294,18 @@ class FaultInjector:
                 "random": {"rate": self.rate, "kinds": list(self.random_kinds)},
             }
 
-    def take(self, path: str, is_api: bool):
-        """Return the fault to apply to this request ({kind, delay}) or None."""
+    def take(self, path: str, is_api: bool, body: bytes = b""):
+        """Return the fault to apply to this request ({kind, delay}) or None. A rule's
+        ``body_contains`` matches the request body (e.g. a query's text), case-insensitively."""
         with self._lock:
             for rule in self.rules:
                 pc = rule["path_contains"]
                 if pc is None and not is_api:
                     continue
                 if pc is not None and pc not in path:
+                    continue
+                bc = rule.get("body_contains")
+                if bc is not None and bc.lower() not in body.decode("utf-8", "replace").lower():
                     continue
                 if rule["after"] > 0:  # this many matching calls pass untouched first
                     rule["after"] -= 1

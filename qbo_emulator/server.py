@@ -6,6 +6,7 @@ import base64
 import contextlib
 import json
 import os
+import random
 import socket
 import threading
 import time
@@ -116,6 +117,7 @@ class EmulatorState:
         self.store.listeners.append(self.webhooks.event)
         self.counters = Counter()
         self.query_log = []  # (realm id, query text) of every API query, in order
+        self.tie_rng = random.Random(0)  # the order of ties under QueryTieOrder "shuffled"
         self.latency = 0.0  # seconds added to every API request (a slow QuickBooks)
         self.counter_lock = threading.Lock()
         self.realm_seq = 1
@@ -292,7 +294,7 @@ class Handler(BaseHTTPRequestHandler):
             self.st.count(_endpoint_key(method, path))
             if self.st.latency and path.startswith("/v3/"):
                 time.sleep(self.st.latency)
-            fault = self.st.faults.take(path, path.startswith("/v3/"))
+            fault = self.st.faults.take(path, path.startswith("/v3/"), body)
             if fault and fault["kind"] != "timeout_after_write":
                 self._apply_fault(fault, path)
                 return
@@ -797,6 +799,9 @@ class Handler(BaseHTTPRequestHandler):
                 objs.sort(key=_id_key)
             else:
                 objs.sort(key=lambda o: int(o["Id"]))  # stable ties: Id order under any ORDERBY
+            if q.order and realm.pref.get("QueryTieOrder") == "shuffled":
+                with self.st.counter_lock:  # the sort below is stable: ties keep this order
+                    self.st.tie_rng.shuffle(objs)
         rows, total = query.execute(q, objs, E.resolve, entity in E.LIST_ENTITIES, E.KNOWN[entity])
         return q, entity, rows, total
 
@@ -1159,6 +1164,7 @@ class Handler(BaseHTTPRequestHandler):
             data.get("path_contains"),
             data.get("delay", 5),
             data.get("after", 0),
+            data.get("body_contains"),
         )
         return {"ok": True, **st.faults.state()}
 

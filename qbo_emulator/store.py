@@ -116,6 +116,10 @@ class Realm:
             "CdcTaxEntities": False,
             # query / platform
             "AllowOrderById": False,
+            # rows that tie under ORDERBY (one CreateTime second): "id" keeps Id order (stable
+            # STARTPOSITION pages), "shuffled" answers them in another order on every query
+            # (SQL promises no order among ties; Intuit documents none)
+            "QueryTieOrder": "id",
             "MeteringAllowance": 500000,
             # currencies, classes, departments, online payments
             "HomeCurrency": "USD",

@@ -15,6 +15,7 @@ from .. import const
 from ..sync import PUSH_ORDER, notices, runner
 from ..sync.pull import preference_vals
 from ..sync.push import PushEngine
+from ..sync.realm import switch_realm
 from ..tools import qbo_client, qbo_oauth
 from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import QboError, QboReconnectRequired
@@ -838,6 +839,11 @@ class QboConnection(models.Model):
                 "This QuickBooks Online company is already connected to another Odoo company. "
                 "Disconnect it there first."
             )
+        previous = self.sudo().realm_id
+        if previous and previous != realm_id:
+            refused = switch_realm(self)
+            if refused:
+                return refused
         # Everything is known: store it at once.
         self._qbo_store_tokens(client.tokens)
         vals = {

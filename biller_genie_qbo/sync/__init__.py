@@ -9,7 +9,8 @@ The engines:
 - ``push``: Odoo -> QuickBooks (candidates, held/release, per-entity push with the entity
   syncs' ``to_qbo``);
 - ``batch_writer``: the batched writes (requestid, chunks, 5010, voids, unknown outcomes);
-- ``notices``: the notifications that no successful sync happened, and the token keep-alive.
+- ``notices``: the notifications that no successful sync happened, and the token keep-alive;
+- ``realm``: a connection reconnected to another QuickBooks company forgets the previous one.
 
 The entity syncs, one file per QuickBooks entity family, both directions (pure mappers
 ``to_odoo`` / ``to_qbo`` of a remote dict or a record and a :class:`~.common.Lookups`):

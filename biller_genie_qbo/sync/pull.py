@@ -194,6 +194,8 @@ class PullEngine(Engine):
             "entity": ENTITY_ORDER[0],
             "after": None,
             "ties": [],
+            "skip": 0,
+            "anchor": None,
             "page": 0,
             "size": budget.first_page_size(self.page_size()),
             "totals": totals,
@@ -243,25 +245,52 @@ class PullEngine(Engine):
         return True
 
     def read_scan_page(self, scan):
-        """Read the page at the scan's position; returns ``(entity, rows, next position)``.
+        """Read the page at the scan's position; returns ``(entity, new rows, next position)``.
 
         Keyset paging on ``MetaData.CreateTime`` (Intuit sorts and filters on it; ``Id`` is no
-        longer sortable): ``CreateTime >= after``, skipping the rows of that very time already
-        read. Rows deleted behind the position shift nothing (``STARTPOSITION`` from the first
-        row would skip one row per deletion); rows created during the scan come after it and
-        are caught by the CDC from the snapshot."""
+        longer sortable): the next page is ``CreateTime >= after``, ``after`` being the time
+        of the last row read, ``ties`` the ids of the rows of that very second read already
+        (Intuit's times have seconds: the records of one batch or import share one), dropped
+        from the page by id. Rows deleted behind the position shift nothing; rows created
+        during the scan come after it and are caught by the CDC from the snapshot.
+
+        - A second of at most half a page is read again from its first row (``skip`` 0): in
+          whatever order QuickBooks answers the rows of one second, it fits in the next page,
+          so each row is read once and none is skipped.
+        - A larger second (a bulk import) is gone through by ``STARTPOSITION``, on
+          QuickBooks' order of its rows (as any STARTPOSITION paging): ``skip`` its rows
+          up to the last one read, the ``anchor``, which comes first again. When the page
+          does not start with a row read already, rows of that second were deleted (or
+          reordered) since the last page and unread ones may lie before it: that page is not
+          applied and the next one starts a page earlier (one more call per such change), so
+          that no row is skipped."""
         entity = scan["entity"]
         where = [c for c in (FULL_SCAN_WHERE.get(entity, ""),) if c]
         ties = list(scan.get("ties") or [])
-        if scan.get("after"):
-            where.append(f"MetaData.CreateTime >= {quote(scan['after'])}")
-        size = scan["size"]
-        rows = self.client.query_page(
-            entity, " AND ".join(where), start=1 + len(ties) if scan.get("after") else 1, size=size
-        )
+        after, size = scan.get("after"), scan["size"]
+        skip = scan.get("skip", len(ties))  # (a position committed before skip/anchor)
+        anchor = scan.get("anchor")
+        if after:
+            where.append(f"MetaData.CreateTime >= {quote(after)}")
+        start = 1 + skip if after else 1
+        rows = self.client.query_page(entity, " AND ".join(where), start=start, size=size)
         following = dict(scan, page=scan.get("page", 0) + 1)
+        seen = set(ties)
+        if anchor and skip and (not rows or str(rows[0].get("Id")) not in seen):
+            # The page does not start among the rows of that second read already: some of
+            # them were deleted since (or reordered), and rows after the last one read may
+            # be before this page. Not applied: the next page starts a page earlier.
+            _logger.info(
+                "QuickBooks connection %s: rows of one second of %s changed between two "
+                "pages: reading from a page earlier",
+                self.conn.id,
+                entity,
+            )
+            following.update(skip=max(0, skip - size))
+            return entity, [], following
+        new = [r for r in rows if str(r.get("Id")) not in seen]
         done = dict(scan.get("done") or {})
-        done[entity] = done.get(entity, 0) + len(rows)
+        done[entity] = done.get(entity, 0) + len(new)
         following["done"] = done
         if len(rows) < size:
             position = ENTITY_ORDER.index(entity) + 1
@@ -269,15 +298,23 @@ class PullEngine(Engine):
                 entity=ENTITY_ORDER[position] if position < len(ENTITY_ORDER) else False,
                 after=None,
                 ties=[],
+                skip=0,
+                anchor=None,
                 page=0,
             )
+            return entity, new, following
+        last = create_time(rows[-1])
+        if last == after:  # the whole page in that second: its last row is the next anchor
+            ties = list(dict.fromkeys([*ties, *(str(r.get("Id")) for r in rows)]))
+            following.update(ties=ties, skip=skip + len(rows) - 1, anchor=str(rows[-1].get("Id")))
         else:
-            after = create_time(rows[-1])
-            same = [str(r.get("Id")) for r in rows if create_time(r) == after]
-            following.update(after=after, ties=(ties if after == scan.get("after") else []) + same)
-        seen = set(ties)
-        rows = [r for r in rows if str(r.get("Id")) not in seen]
-        return entity, rows, following
+            ties = [str(r.get("Id")) for r in rows if create_time(r) == last]
+            big = len(ties) > size // 2
+            following.update(
+                after=last, ties=ties, skip=len(ties) - 1 if big else 0, anchor=big and ties[-1]
+            )
+        following["anchor"] = following["anchor"] or None
+        return entity, new, following
 
     def advance_cursor(self, server_time, vals=None):
         """Store the cursor: every page it covers is committed already."""

@@ -25,7 +25,7 @@ from ..tools.qbo_errors import (
     QboThrottled,
 )
 from . import ADVISORY_LOCK_KEY, CDC_MAX_AGE, ENTITY_ORDER, PUSH_ORDER
-from .common import Engine, SliceBudget, can_commit, commit
+from .common import MIN_PAGE_SIZE, Engine, SliceBudget, can_commit, commit
 from .pull import (
     PullEngine,
     next_page_seconds,
@@ -57,17 +57,41 @@ def trigger_lanes(env):
 
 
 def scan_status(conn):
-    """What the page says of a full import in progress."""
+    """What the page says of a full import in progress: importing (a worker is on it; a
+    resumed run says so), resuming (its worker died: the next slice goes on), or continuing
+    in a moment (between two slices)."""
+    env = conn.env
     scan = conn.qbo_scan or {}
-    where = scan_progress(conn.env, scan)
-    run = conn.env["biller_genie_qbo.sync.run"].sudo().browse(scan.get("run_id")).exists()
-    if run and run.state == "running" and run.slice_open:
-        return conn.env._("Importing from QuickBooks Online (%(where)s).", where=where)
-    return conn.env._(
+    where = scan_progress(env, scan)
+    what = import_label(conn)
+    run = env["biller_genie_qbo.sync.run"].sudo().browse(scan.get("run_id")).exists()
+    working = run and run.state == "running" and run.slice_open
+    if working and locked_ids(env, [conn.id]):
+        if run.message:  # set on a running run only when it resumed an import
+            return env._("Resuming %(what)s (%(where)s).", what=what.lower(), where=where)
+        return env._("Importing from QuickBooks Online (%(where)s).", where=where)
+    if working or not run or run.state != "running":
+        # The worker of its last slice died (found out, or not yet, by the next slice).
+        return env._(
+            "Resuming %(what)s (%(where)s): the server process running it stopped; the next "
+            "slice goes on from the last committed page.",
+            what=what.lower(),
+            where=where,
+        )
+    return env._(
         "%(what)s from QuickBooks Online continues in a moment (%(where)s): it runs in "
         "slices, each committed with its position.",
-        what=import_label(conn),
+        what=what,
         where=where,
+    )
+
+
+def shrunk_scan(scan):
+    """The scan with its next page halved (not below MIN_PAGE_SIZE, never grown) and its
+    page time forgotten."""
+    size = scan.get("size") or MIN_PAGE_SIZE
+    return dict(
+        scan, size=min(size, max(MIN_PAGE_SIZE, size // 2)), last_seconds=None, last_size=None
     )
 
 
@@ -167,6 +191,11 @@ class SyncRunner(Engine):
             _logger.info("QuickBooks connection %s: a sync is running already", self.conn.id)
             return None
         try:
+            # A snapshot taken after the lock: it sees what the previous holder committed
+            # (its last position); writing the row from an older one would fail (repeatable
+            # read) or read a page again.
+            self.commit()
+            self.conn.invalidate_recordset()
             self.close_ghosts()
             scan = self.conn.qbo_scan
             if scan and scan_expired(scan):
@@ -200,6 +229,11 @@ class SyncRunner(Engine):
         ghosts = runs.filtered(lambda r: r.slice_open or r.id != scan.get("run_id"))
         if not ghosts:
             return ghosts
+        if any(g.slice_open and g.id == scan.get("run_id") for g in ghosts):
+            # Its page did not end before the kill: it is read again smaller (else a page
+            # that cannot end within the limit would be killed at the same place forever).
+            scan = shrunk_scan(scan)
+            self.conn.write({"qbo_scan": scan})
         where = scan_progress(self.env, scan)
         for ghost in ghosts:
             message = self.env._(

@@ -48,7 +48,9 @@ class TestRunModel(QboCommon):
         self.assertTrue(conn.sync_running, "between slices the page shows the import going on")
         self.assertFalse(conn.qbo_cursor)
         remaining = scan_remaining(scan)
-        self.assertEqual(remaining, sum(scan["totals"].values()) - 16)
+        # 8 + 7 items: the demo's items share one second, and a page inside a second starts
+        # at the last row read (its anchor, see PullEngine.read_scan_page)
+        self.assertEqual(remaining, sum(scan["totals"].values()) - 15)
 
         runs = [first]
         while runs[-1].state == "running":
@@ -78,9 +80,30 @@ class TestRunModel(QboCommon):
         # The worker of the next slice dies in the middle (killed at the cron limit): its
         # run stays "running" with its slice open, the lock is gone with its session.
         first.write({"slice_open": True})
-        self.assertIn("Importing", conn.sync_status)
+        # While a worker holds the company's lock, the page says it imports; once its session
+        # is gone, that the import resumes (never "running" for ever).
+        worker = sql_db.db_connect(self.env.cr.dbname).cursor()
+        try:
+            worker.execute("SELECT pg_advisory_lock(%s, %s)", [ADVISORY_LOCK_KEY, conn.id])
+            conn.invalidate_recordset(["sync_status"])
+            self.assertEqual(
+                conn.sync_status, "Importing from QuickBooks Online (page 3 of 3 of Items)."
+            )
+        finally:
+            worker.execute("SELECT pg_advisory_unlock_all()")
+            worker.close()
+        conn.invalidate_recordset(["sync_status"])
+        self.assertIn(
+            "Resuming the first import (page 3 of 3 of Items): the server process running it "
+            "stopped",
+            conn.sync_status,
+        )
         self.control.reset_counters()
         second = self.slice(pages=2)
+        conn.invalidate_recordset(["sync_status"])
+        self.assertIn("continues in a moment", conn.sync_status, "between two slices")
+        self.assertIn("Resuming the first import (page 3 of 3 of Items)", second.message)
+        self.assertEqual(second.progress, scan_progress(self.env, conn.qbo_scan))
         self.assertEqual(second.state, "running")
         self.assertEqual(conn.qbo_scan["run_id"], second.id, "the scan goes on in the new run")
         self.assertEqual(self.slice(pages=100), second, "a paused run is not a ghost")
@@ -91,11 +114,31 @@ class TestRunModel(QboCommon):
         self.assertNotEqual(second, first)
         self.assertEqual(second.state, "success")
         self.assertIn("Resuming the first import (page 3 of 3 of Items)", second.message)
-        self.assertEqual(second.entity_counts["Item"], {"created": 4})
+        self.assertEqual(second.entity_counts["Item"], {"created": 5})  # 20 - 8 - 7
         self.assertEqual(self.binding_count("Item"), 20)
         history = conn.sync_run_ids
         self.assertFalse(history.filtered(lambda r: r.state == "running"), "no ghost run")
         self.assertEqual(history.filtered(lambda r: r.state == "interrupted"), first)
+
+    @mute_logger(*QUIET)
+    def test_a_page_killed_at_the_limit_is_read_again_smaller(self):
+        """A page that outlasts the cron limit (a slow page, a loaded machine) kills its
+        worker: the next slice reads it again at half the size (not below 20 rows), else it
+        would be killed at the same place for ever."""
+        conn = self.connection.sudo()
+        run = self.slice()
+        for size, expected in ((200, 100), (30, 20), (8, 8)):
+            conn.qbo_scan = dict(conn.qbo_scan, size=size, last_seconds=9.0, last_size=size)
+            run.write({"slice_open": True})  # its worker was killed in the middle of a page
+            self.control.reset_counters()
+            following = self.slice(pages=1)
+            self.assertEqual(run.state, "interrupted")
+            queries = page_queries(self.control.queries(self.realm_id))
+            self.assertEqual(len(queries), 1, queries)
+            self.assertTrue(queries[0].endswith(f"MAXRESULTS {expected}"), queries[0])
+            self.assertEqual(following.state, "running")
+            run = following
+        self.assertEqual(self.slice(pages=100).state, "success")
 
     @mute_logger(*QUIET)
     def test_ghost_of_a_killed_push_or_retry(self):

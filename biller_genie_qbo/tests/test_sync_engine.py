@@ -229,8 +229,11 @@ class TestSyncEngine(QboCommon, CronMixinCase):
         def runs():
             return Run.search([("connection_id", "=", conn.id)], order="id desc")
 
-        # The first tick after the import re-reads what changed during the scan (a run with
-        # counts, kept); the next one finds nothing.
+        # The first tick after the import re-reads what changed since its snapshot (a run with
+        # counts, kept: a change made in QuickBooks after the import, and on a fast machine the
+        # demo's records too, created in the snapshot's second); the next one finds nothing.
+        self.qbo_edit("Customer", "1", Notes="Changed after the import")
+        self.control.advance_clock(2)  # the next tick's CDC starts after that change's second
         Connection._cron_qbo_sync()
         catch_up = runs()[:1]
         self.assertTrue(catch_up.entity_counts)

@@ -74,6 +74,17 @@ def test_injected_http_faults(emu, ctl, fresh):
     ctl.fault("500", path_contains="/invoice/", after=2)
     codes = [api(emu, ac, rid, "GET", "invoice/1").status_code for _ in range(4)]
     assert codes == [200, 200, 500, 200]
+    # body_contains: only the queries of one entity (the query text is the POST body)
+    ctl.fault("500", body_contains="from invoice", after=1)
+
+    def query(text):
+        return api(emu, ac, rid, "POST", "query", data=text, headers={"Content-Type": "text/plain"})
+
+    assert query("SELECT * FROM Customer").status_code == 200
+    assert query("SELECT * FROM Invoice").status_code == 200, "after=1: the first passes"
+    assert query("SELECT * FROM Customer").status_code == 200
+    assert query("SELECT * FROM Invoice MAXRESULTS 5").status_code == 500
+    assert query("SELECT * FROM Invoice").status_code == 200
     # token endpoint can be targeted too
     ctl.fault("503", path_contains="/oauth2/v1/tokens")
     from intuitlib.exceptions import AuthClientError

@@ -127,6 +127,21 @@ def test_createtime_ties_are_stable_pages(demo):
     assert seen == sorted(seen) and len(set(seen)) == 30
 
 
+def test_createtime_ties_shuffled_when_asked(fresh, ctl):
+    # QueryTieOrder "shuffled": rows of one CreateTime second come in another order on every
+    # query (nothing documents Intuit's order among ties); other rows keep their ORDERBY order
+    rid, _, qb = fresh
+    ctl.set_preferences(rid, QueryTieOrder="shuffled")
+    text = "select * from Invoice orderby MetaData.CreateTime maxresults 1000"
+    orders = [[i["Id"] for i in q(qb, text)["Invoice"]] for _ in range(4)]
+    assert len({tuple(o) for o in orders}) > 1, "ties shuffled"
+    assert all(sorted(o) == sorted(orders[0]) for o in orders), "the same rows"
+    times = [i["MetaData"]["CreateTime"] for i in q(qb, text)["Invoice"]]
+    assert times == sorted(times), "still ordered by CreateTime"
+    ctl.set_preferences(rid, QueryTieOrder="id")
+    assert len({tuple(i["Id"] for i in q(qb, text)["Invoice"]) for _ in range(3)}) == 1
+
+
 def test_name_equality_is_case_insensitive(demo):
     _, qb = demo
     r = q(qb, "select * from Customer where DisplayName = 'cool CARS'")

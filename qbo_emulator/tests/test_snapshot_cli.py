@@ -64,12 +64,15 @@ def test_reset_and_realms(emu, ctl):
 
 
 def test_generate_is_fast(ctl):
+    """Bulk data for the benchmarks (20,000 invoices) in seconds: 5,000 invoices in under 7.5 s
+    of the emulator's CPU (it runs in this process; CPU time, not wall time, which another
+    process on the cores would stretch)."""
     rid = ctl.create_realm("none")
-    t0 = time.time()
-    res = ctl.generate(rid, customers=500, items=50, invoices=20000, payments=2000, seed=3)
-    took = time.time() - t0
-    assert res["invoices"] == 20000 and res["payments"] == 2000
-    assert took < 30, took
+    t0 = time.process_time()
+    res = ctl.generate(rid, customers=125, items=50, invoices=5000, payments=500, seed=3)
+    took = time.process_time() - t0
+    assert res["invoices"] == 5000 and res["payments"] == 500
+    assert took < 7.5, took
 
 
 def _free_port():
