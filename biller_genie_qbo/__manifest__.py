@@ -18,6 +18,7 @@
         "data/mail_activity_type_data.xml",
         "data/ir_cron_push_data.xml",
         "views/qbo_connection_views.xml",
+        "views/qbo_api_usage_views.xml",
         "views/qbo_item_views.xml",
         "views/qbo_sync_run_views.xml",
         "views/qbo_sync_error_views.xml",

@@ -4,9 +4,11 @@ from . import qbo_push_mixin
 
 # isort: split
 from . import (
+    qbo_api_usage,
     qbo_binding,
     qbo_connection,
     qbo_credit_application,
+    qbo_import_plan,
     qbo_item,
     qbo_item_component,
     qbo_item_mapping,

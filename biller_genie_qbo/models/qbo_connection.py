@@ -13,9 +13,10 @@ from odoo.tools import consteq
 
 from .. import const
 from ..sync import PUSH_ORDER, notices, runner
+from ..sync.first_push import FirstPush
 from ..sync.pull import preference_vals
-from ..sync.push import PushEngine
-from ..tools import qbo_client, qbo_oauth
+from ..sync.push import CRON_PUSH, PushEngine
+from ..tools import qbo_client, qbo_meter, qbo_oauth
 from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import QboError, QboReconnectRequired
 from .qbo_token import PURPOSE_REALM
@@ -190,6 +191,21 @@ class QboConnection(models.Model):
         help="What the support team asks for, ready to copy. It never contains a secret.",
     )
 
+    safety_poll_minutes = fields.Integer(
+        "Safety-Net Polling with Webhooks (minutes)",
+        default=60,
+        help="With webhooks on and healthy, QuickBooks is also polled this often for changes a "
+        "webhook may have missed (one billed call per poll). 0: every polling interval.",
+    )
+    # Safe first contact (sync/first_push.py)
+    qbo_read_only = fields.Boolean(
+        "Read-Only", tracking=True, help="Read QuickBooks Online, never write to it."
+    )
+    qbo_push_confirmed_at = fields.Datetime("First Push Confirmed", readonly=True, copy=False)
+    qbo_push_preview = fields.Char("Before Sending", compute="_compute_qbo_push_preview")
+    qbo_lists_cache = fields.Json(readonly=True, copy=False)  # tax codes, terms (sync/push.py)
+    qbo_import_plan_ids = fields.One2many("biller_genie_qbo.import.plan", "connection_id")
+    qbo_import_summary = fields.Char("Completeness", compute="_compute_qbo_import_summary")
     # Sync engine (sync/runner.py, sync/pull.py)
     qbo_cursor = fields.Datetime(
         "Sync Cursor",
@@ -271,6 +287,15 @@ class QboConnection(models.Model):
     reconnect_days_left = fields.Integer(compute="_compute_reconnect_countdown")
     reconnect_due_soon = fields.Boolean(compute="_compute_reconnect_countdown")
     failure_count = fields.Integer("Sync Failures", compute="_compute_failure_count")
+
+    # Billed calls: the figures of models/qbo_api_usage.py (_qbo_page_figures)
+    qbo_meter_metered = fields.Integer("Metered Calls This Month", compute="_compute_qbo_meter")
+    qbo_meter_forecast = fields.Integer("Forecast at Month End", compute="_compute_qbo_meter")
+    qbo_meter_share = fields.Float("Share of the Allowance (%)", compute="_compute_qbo_meter")
+    qbo_meter_workspace = fields.Integer("All Companies This Month", compute="_compute_qbo_meter")
+    qbo_meter_allowance = fields.Integer("Monthly Allowance", compute="_compute_qbo_meter")
+    qbo_meter_summary = fields.Char("Billed Calls", compute="_compute_qbo_meter")
+    qbo_meter_warned = fields.Char(readonly=True, copy=False)  # e.g. "2026-12:70"
 
     _sql_constraints = [
         (
@@ -515,6 +540,38 @@ class QboConnection(models.Model):
         for conn in self:
             conn.failure_count = data.get(conn._origin, 0)
 
+    def _compute_qbo_push_preview(self):
+        for conn in self:
+            conn.qbo_push_preview = FirstPush(conn).message() or False
+
+    def _compute_qbo_import_summary(self):
+        for conn in self:
+            plan = self.env["biller_genie_qbo.import.plan"]
+            conn.qbo_import_summary = plan._qbo_summary(conn) or False
+
+    def action_qbo_import_preview(self, check=False):
+        """Count what the historical import reads (or, ``check``, compare with Odoo)."""
+        self.ensure_one()
+        self._qbo_check_manager()
+        plan = self.env["biller_genie_qbo.import.plan"].sudo()
+        with self._qbo_get_client() as client:
+            (plan._qbo_check if check else plan._qbo_preview)(self, client)
+        self.env["biller_genie_qbo.api.usage"].sudo()._qbo_flush()
+
+    def action_qbo_import_check(self):
+        return self.action_qbo_import_preview(check=True)
+
+    def action_qbo_confirm_push(self):
+        """The manager saw what the first push would send: send it."""
+        self.ensure_one()
+        self._qbo_check_manager()
+        FirstPush(self).confirm()
+        self.env.ref(CRON_PUSH).sudo()._trigger()
+        return self._qbo_notify(self.env._("Sending to QuickBooks Online in the background."))
+
+    def _compute_qbo_meter(self):
+        self.env["biller_genie_qbo.api.usage"].sudo()._qbo_page_figures(self)
+
     # ------------------------------------------------------------------
     # Page
     # ------------------------------------------------------------------
@@ -722,6 +779,7 @@ class QboConnection(models.Model):
                 creds["client_secret"],
                 creds["redirect_uri"],
                 creds["environment"],
+                meter=qbo_meter.for_connection(self.env.cr.dbname, self.id),
             )
         except QboError as error:
             raise UserError(
@@ -952,6 +1010,7 @@ class QboConnection(models.Model):
             oauth,
             token_saver=token_saver,
             log_name=f"QuickBooks connection {self.id or 'new'}",
+            meter=qbo_meter.for_connection(self.env.cr.dbname, self.id),
         )
 
     def _qbo_get_client(self):

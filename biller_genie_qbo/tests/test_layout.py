@@ -16,7 +16,7 @@ import pathlib
 
 ADDON = pathlib.Path(__file__).resolve().parent.parent
 MAX_POSITIONAL = 4
-MAX_CONNECTION_LINES = 1050
+MAX_CONNECTION_LINES = 1110  # issue 17: the meter, cadence and first-contact fields
 HTTP_MODULES = ("requests", "urllib.request", "urllib3", "http.client", "httpx", "aiohttp")
 
 
