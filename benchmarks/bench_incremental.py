@@ -15,7 +15,10 @@ A generated company is imported first (in this process, as the cron does). Then:
    clock runs from the trigger until every address is in Odoo. In production the cron runs
    every 15 minutes, so an edit waits up to that long plus this processing time.
 
-Target: an idle tick costs at most one API call per entity type and 20 SQL queries.
+Target: an idle tick costs at most one API call per entity type and 20 SQL queries; an idle
+month with webhooks on costs at most 1,500 metered calls (Intuit's meter, API_FACTS §9): the
+metered calls of an idle tick (the emulator's meter) times the polls of a month at the
+safety-net interval of a connection whose webhooks are healthy (``safety_poll_minutes``).
 """
 
 import argparse
@@ -92,6 +95,7 @@ def main():
             with registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 emulator.control.reset_counters()
+                emulator.control.metering(emulator.realm_id, reset=True)
                 sql0 = bench_lib.sql_count()
                 started = time.perf_counter()
                 env["biller_genie_qbo.connection"]._cron_qbo_sync()
@@ -99,6 +103,7 @@ def main():
                 sql = bench_lib.sql_count() - sql0
             counters = emulator.control.counters()
             figures[label] = {
+                "metered": emulator.control.metering(emulator.realm_id)["metered"],
                 "api": counters.get("total", 0),
                 "by_endpoint": counters.get("by_endpoint", {}),
                 "sql": sql,
@@ -118,6 +123,7 @@ def main():
         )
         emulator.control.webhooks(enabled=True, url=webhook_url, aggregation_seconds=0.2)
         emulator.control.reset_counters()
+        emulator.control.metering(emulator.realm_id, reset=True)
         marker = f"wh{int(time.time())}"
         log(f"webhooks: {args.edits} customer edits in QBO")
         started = time.perf_counter()
@@ -129,12 +135,17 @@ def main():
             "edits_seconds": edits_done,
             "seconds": time.perf_counter() - started,
             "api": emulator.control.counters().get("total", 0),
+            "metered": emulator.control.metering(emulator.realm_id)["metered"],
             "deliveries": len(emulator.control.deliveries()),
         }
         log(f"webhooks: {figures['webhook']}")
 
-        # 3. Polling.
+        # 3. Polling (webhooks off on the page too: with webhooks on and healthy the safety-net
+        # poll backs off to safety_poll_minutes).
         emulator.control.webhooks(enabled=False)
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["biller_genie_qbo.connection"].search([]).webhooks_auto_sync = "no"
         marker = f"poll{int(time.time())}"
         edit_customers(emulator, batches[1], marker)
         emulator.control.reset_counters()
@@ -142,6 +153,9 @@ def main():
         started = time.perf_counter()
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
+            poll_minutes = (
+                env["biller_genie_qbo.connection"].search([], limit=1).safety_poll_minutes
+            )
             env.ref("biller_genie_qbo.ir_cron_qbo_sync")._trigger()
         ok = wait_for(registry, marker, args.edits, args.timeout)
         figures["polling"] = {
@@ -162,6 +176,9 @@ def main():
     api_ok = idle["api"] <= entity_types
     sql_ok = idle["sql"] <= 20
     webhook, polling = figures["webhook"], figures["polling"]
+    polls = 30 * 24 * 60 // max(poll_minutes, 1)
+    month = idle["metered"] * polls
+    month_off = idle["metered"] * 30 * 24 * 4  # webhooks off: the 15-minute polling cron
     print(f"\n## Incremental sync ({args.edits} edits in QBO)\n")
     print(
         bench_lib.table(
@@ -191,6 +208,18 @@ def main():
                     "idle polling tick: SQL queries",
                     idle["sql"],
                     f"≤ 20 {'ok' if sql_ok else 'MISSED'}",
+                ],
+                ["idle polling tick: metered calls", idle["metered"], "1"],
+                [
+                    "idle month, webhooks on (metered)",
+                    f"{idle['metered']} x {polls} polls (every {poll_minutes} min) = {month:,}",
+                    f"≤ 1,500 {'ok' if month <= 1500 else 'MISSED'}",
+                ],
+                ["idle month, webhooks off (metered)", f"{month_off:,} (2,880 polls)", ""],
+                [
+                    "webhook batch (metered calls)",
+                    f"{webhook['metered']} for {args.edits} edits",
+                    "",
                 ],
                 ["idle polling tick: time", f"{idle['seconds'] * 1000:.0f} ms", ""],
                 [

@@ -137,7 +137,13 @@ def prepare_company(env, emulator):
     conn = env["biller_genie_qbo.connection"].sudo()._qbo_get_or_create(env.company)
     conn._qbo_store_tokens(tokens)
     conn.write(
-        {"state": "connected", "realm_id": emulator.realm_id, "qbo_company_name": "Benchmark"}
+        {
+            "state": "connected",
+            "realm_id": emulator.realm_id,
+            "qbo_company_name": "Benchmark",
+            # in service: its first push was previewed and confirmed (sync/first_push.py)
+            "qbo_push_confirmed_at": "2026-01-01 00:00:00",
+        }
     )
     env.cr.commit()
     return conn

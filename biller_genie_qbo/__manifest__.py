@@ -19,6 +19,7 @@
         "data/ir_cron_push_data.xml",
         "views/qbo_connection_views.xml",
         "views/qbo_tax_views.xml",
+        "views/qbo_api_usage_views.xml",
         "views/qbo_item_views.xml",
         "views/qbo_sync_run_views.xml",
         "views/qbo_sync_error_views.xml",

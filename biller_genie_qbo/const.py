@@ -4,12 +4,17 @@
 OAUTH_CALLBACK_PATH = "/biller_genie_qbo/oauth/callback"
 WEBHOOK_PATH = "/biller_genie_qbo/webhook"
 DISCONNECT_PATH = "/biller_genie_qbo/disconnect"
+RECONNECT_PATH = "/biller_genie_qbo/reconnect"
 
 # System parameters (instance level, readable by system administrators only).
 PARAM_CLIENT_ID = "biller_genie_qbo.client_id"
 PARAM_CLIENT_SECRET = "biller_genie_qbo.client_secret"
 PARAM_ENVIRONMENT = "biller_genie_qbo.environment"
 PARAM_VERIFIER_TOKEN = "biller_genie_qbo.webhook_verifier_token"
+# The billed-call meter (models/qbo_api_usage.py): the monthly allowance of metered calls of
+# the Intuit developer workspace (the Builder tier's 500,000 unless set).
+PARAM_METER_ALLOWANCE = "biller_genie_qbo.metered_allowance"
+METER_ALLOWANCE = 500_000
 
 ENVIRONMENTS = ("sandbox", "production")
 
@@ -39,6 +44,8 @@ ACTIVE_STATES = ("open", "retrying", "given_up")
 PAGE_FIELDS = frozenset(
     {
         "webhooks_auto_sync",
+        "safety_poll_minutes",
+        "qbo_read_only",
         "sync_cc_emails",
         "display_line_item_groups",
         "custom_transaction_numbers",

@@ -1,12 +1,14 @@
 # One model per file. The models defined by this addon first; then the extensions of Odoo's
 # models, which may refer to them. The mixins first: models of both groups inherit them.
-from . import qbo_push_mixin, qbo_tax_settings
+from . import qbo_first_contact, qbo_push_mixin, qbo_tax_settings
 
 # isort: split
 from . import (
+    qbo_api_usage,
     qbo_binding,
     qbo_connection,
     qbo_credit_application,
+    qbo_import_plan,
     qbo_item,
     qbo_item_component,
     qbo_item_mapping,

@@ -16,7 +16,7 @@ from ..sync import PUSH_ORDER, notices, runner
 from ..sync.pull import preference_vals
 from ..sync.push import PushEngine
 from ..sync.realm import switch_realm
-from ..tools import qbo_client, qbo_oauth
+from ..tools import qbo_client, qbo_meter, qbo_oauth
 from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import QboError, QboReconnectRequired
 from .qbo_token import PURPOSE_REALM
@@ -45,7 +45,12 @@ class _LockedRefresher:
 class QboConnection(models.Model):
     _name = "biller_genie_qbo.connection"
     _description = "QuickBooks Online Connection"
-    _inherit = ["mail.thread", "mail.activity.mixin", "biller_genie_qbo.tax.settings"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "biller_genie_qbo.tax.settings",
+        "biller_genie_qbo.first.contact",
+    ]
     _rec_name = "company_id"
     _check_company_auto = True
 
@@ -191,6 +196,14 @@ class QboConnection(models.Model):
         help="What the support team asks for, ready to copy. It never contains a secret.",
     )
 
+    safety_poll_minutes = fields.Integer(
+        "Safety-Net Polling with Webhooks (minutes)",
+        default=60,
+        help="With webhooks on and healthy, QuickBooks is also polled this often for changes a "
+        "webhook may have missed (one billed call per poll). 0: every polling interval.",
+    )
+    qbo_lists_cache = fields.Json(readonly=True, copy=False)  # tax codes, terms (sync/push.py)
+    qbo_import_plan_ids = fields.One2many("biller_genie_qbo.import.plan", "connection_id")
     # Sync engine (sync/runner.py, sync/pull.py)
     qbo_cursor = fields.Datetime(
         "Sync Cursor",
@@ -723,6 +736,7 @@ class QboConnection(models.Model):
                 creds["client_secret"],
                 creds["redirect_uri"],
                 creds["environment"],
+                meter=qbo_meter.for_connection(self.env.cr.dbname, self.id),
             )
         except QboError as error:
             raise UserError(
@@ -958,6 +972,7 @@ class QboConnection(models.Model):
             oauth,
             token_saver=token_saver,
             log_name=f"QuickBooks connection {self.id or 'new'}",
+            meter=qbo_meter.for_connection(self.env.cr.dbname, self.id),
         )
 
     def _qbo_get_client(self):

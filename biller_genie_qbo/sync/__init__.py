@@ -50,6 +50,9 @@ PAGE_SIZE = 1000
 # CDC looks back 30 days at most: older cursors start a full re-scan (with a safety margin).
 CDC_MAX_AGE = timedelta(days=29, hours=12)
 CDC_LIMIT = 1000  # objects per CDC response; a full response may be truncated
+# What an incremental sync asks CDC: the entities, the company preferences and the terms (the
+# push's cached lists), in one metered call (an idle poll costs exactly that call).
+CDC_ENTITIES = (*ENTITY_ORDER, "Preferences", "Term")
 ADVISORY_LOCK_KEY = 74201  # first key of pg_try_advisory_lock(int, int): "our" namespace
 
 # The entity syncs (both directions of each entity family); imported last: they use the

@@ -338,4 +338,5 @@ def cron_keep_alive(connections):
             _logger.exception("QuickBooks connection %s: keep-alive crashed", conn.id)
             if can_commit():
                 env.cr.rollback()
+        env["biller_genie_qbo.api.usage"].sudo()._qbo_flush()
         commit(env)

@@ -25,6 +25,7 @@ from ..tools.qbo_client import quote
 from ..tools.qbo_errors import QboError, QboValidationError
 from ..tools.qbo_tax_out import tax_model
 from . import (
+    CDC_ENTITIES,
     CDC_LIMIT,
     CDC_MAX_AGE,
     ENTITY_ORDER,
@@ -148,28 +149,38 @@ class PullEngine(Engine):
         if self.conn.qbo_scan:
             self.run.mode = "full"
             return self.full_import(budget)
-        prefs = self.client.preferences()
-        changed = preference_changes(self.conn, prefs)
-        if changed:
-            self.conn.write(changed)
-            self.commit()
         cursor = self.conn.qbo_cursor
         if cursor and fields.Datetime.now() - cursor < CDC_MAX_AGE:
             try:
-                changes, server_time = self.client.cdc(list(ENTITY_ORDER), cursor)
+                # One metered call: the changes and the company preferences (Intuit bills
+                # every read, API_FACTS §9), CDC_ENTITIES.
+                changes, server_time = self.client.cdc(list(CDC_ENTITIES), cursor)
             except QboValidationError as error:
                 # e.g. changedSince out of QBO's 30 days window: start over.
                 _logger.info(
                     "QuickBooks connection %s: CDC refused (%s), full re-scan", self.conn.id, error
                 )
                 changes = None
+            if changes is not None:
+                self.apply_preferences(changes.pop("Preferences", None))
+                if changes.pop("Term", None):  # the push's cached lists are read again
+                    self.conn.write({"qbo_lists_cache": False})
             if changes is not None and sum(len(v) for v in changes.values()) < CDC_LIMIT:
                 self.run.mode = "cdc"
                 self.apply_changes(changes)
                 self.advance_cursor(server_time)
                 return True
         self.run.mode = "full"
+        self.apply_preferences([self.client.preferences()])
         return self.full_import(budget)
+
+    def apply_preferences(self, rows):
+        """Store the company preferences QuickBooks answered (the last row of a CDC), if
+        they changed."""
+        changed = preference_changes(self.conn, rows[-1]) if rows else {}
+        if changed:
+            self.conn.write(changed)
+            self.commit()
 
     def server_time(self):
         """Intuit's clock, read before a full scan (changes made during the scan are then
@@ -185,8 +196,9 @@ class PullEngine(Engine):
         """A new full scan: Intuit's clock (the snapshot the next CDC starts from) and the
         count of every entity (the true remaining work), committed before the first page."""
         snapshot = self.server_time()
+        Plan = self.env["biller_genie_qbo.import.plan"]
         totals = {
-            entity: self.client.count(entity, FULL_SCAN_WHERE.get(entity, ""))
+            entity: self.client.count(entity, Plan._qbo_where(self.conn, entity))
             for entity in ENTITY_ORDER
         }
         scan = {
@@ -242,6 +254,11 @@ class PullEngine(Engine):
             scan = dict(scan, size=size, last_seconds=last[0], last_size=last[1])
             self.env["ir.cron"]._notify_progress(done=done_here, remaining=scan_remaining(scan))
         self.advance_cursor(fields.Datetime.to_datetime(scan["snapshot"]), {"qbo_scan": False})
+        # The completeness check: QuickBooks' count(*) of the range (taken at the scan's
+        # start) against Odoo's records.
+        Plan = self.env["biller_genie_qbo.import.plan"]
+        Plan._qbo_check(self.conn, self.client, totals=scan.get("totals") or {})
+        self.commit()
         return True
 
     def read_scan_page(self, scan):
@@ -265,7 +282,9 @@ class PullEngine(Engine):
           applied and the next one starts a page earlier (one more call per such change), so
           that no row is skipped."""
         entity = scan["entity"]
-        where = [c for c in (FULL_SCAN_WHERE.get(entity, ""),) if c]
+        # The name lists' inactive rows; the start date of the historical import's plan.
+        plan_where = self.env["biller_genie_qbo.import.plan"]._qbo_where(self.conn, entity)
+        where = [plan_where] if plan_where else []
         ties = list(scan.get("ties") or [])
         after, size = scan.get("after"), scan["size"]
         skip = scan.get("skip", len(ties))  # (a position committed before skip/anchor)

@@ -15,7 +15,9 @@ writes carry ``qbo_no_push`` and never set a dirty flag.
 """
 
 import logging
+from datetime import timedelta
 
+from odoo import fields
 from odoo.tools import SQL
 
 from ..models.qbo_push_mixin import CRON_PUSH, NO_PUSH_KEY, RUNNABLE_STATES, QboPushProblem
@@ -26,6 +28,7 @@ from .batch_writer import BatchWriter
 from .common import Engine, PushContext
 from .credit_application import CreditApplicationSync
 from .customer import CustomerSync
+from .first_push import may_write
 from .payment import PaymentSync
 from .pull import preference_vals
 from .sales_document import SalesDocumentSync
@@ -33,6 +36,7 @@ from .sales_document import SalesDocumentSync
 _logger = logging.getLogger(__name__)
 
 PUSH_BATCH = 1000  # records per model and per run; more -> the cron is triggered again
+LISTS_MAX_AGE = timedelta(days=1)  # the cached tax codes and terms (load_lists)
 PUSH_MODELS = PUSH_ORDER
 __all__ = ["CRON_PUSH", "NO_PUSH_KEY", "PushEngine"]
 
@@ -53,6 +57,8 @@ class PushEngine(Engine):
 
     def push(self, read_prefs=True, only=None):
         self.conn.ensure_one()
+        if not may_write(self.conn):  # read-only, or the first push not confirmed yet
+            return
         if read_prefs:
             self.conn.write(preference_vals(self.env, self.client.preferences()))
             self.commit()
@@ -334,9 +340,18 @@ class PushEngine(Engine):
             )
 
     def load_lists(self):
-        """Tax rates, tax codes and terms of the QuickBooks company: read once per run, and
-        only when an invoice or a refund is sent."""
+        """Tax rates, tax codes and terms of the QuickBooks company, only when an invoice or a
+        refund is sent: from the connection's cache (``qbo_lists_cache``), read again when it
+        is older than LISTS_MAX_AGE or when CDC reported a changed Term (sync/pull.py; tax
+        codes and rates are not in CDC). Intuit bills every query (API_FACTS §9)."""
         if self.lookups.tax_codes is not None:
+            return
+        cache = self.conn.qbo_lists_cache or {}
+        read_at = fields.Datetime.to_datetime(cache.get("read_at"))
+        if read_at and fields.Datetime.now() - read_at < LISTS_MAX_AGE:
+            # The rates and codes read then are in the tax cache (models/qbo_tax.py).
+            self.lookups.tax_codes = self.conn._qbo_tax_catalog()
+            self.lookups.terms = dict(cache["terms"])
             return
         self.lookups.tax_codes = self.conn._qbo_store_tax_lists(self.client)
         self.lookups.terms = {
@@ -344,6 +359,11 @@ class PushEngine(Engine):
             for term in self.client.query_all("Term")
             if term.get("Active", True) is not False
         }
+        cache = {
+            "read_at": fields.Datetime.to_string(fields.Datetime.now()),
+            "terms": self.lookups.terms,
+        }
+        self.conn.sudo().write({"qbo_lists_cache": cache})
 
     def items(self, products):
         """QuickBooks items of these products (item cache, then bindings): 2 queries."""
@@ -589,7 +609,7 @@ class PushEngine(Engine):
 
     def has_work(self):
         self.conn.ensure_one()
-        return any(
+        return may_write(self.conn) and any(
             self.env[model]
             .sudo()
             .with_context(active_test=False)
@@ -600,6 +620,8 @@ class PushEngine(Engine):
     def has_candidates(self):
         """Whether the push has a record to look at (runnable or held): one query."""
         self.conn.ensure_one()
+        if not may_write(self.conn):
+            return False
         queries = []
         for model in PUSH_MODELS:
             Model = self.env[model].sudo().with_context(active_test=False)

@@ -24,7 +24,7 @@ from ..tools.qbo_errors import (
     QboServerError,
     QboThrottled,
 )
-from . import ADVISORY_LOCK_KEY, CDC_MAX_AGE, ENTITY_ORDER, PUSH_ORDER
+from . import ADVISORY_LOCK_KEY, CDC_ENTITIES, CDC_MAX_AGE, ENTITY_ORDER, PUSH_ORDER
 from .common import MIN_PAGE_SIZE, Engine, SliceBudget, can_commit, commit
 from .pull import (
     PullEngine,
@@ -45,6 +45,8 @@ _logger = logging.getLogger(__name__)
 MAIN_LANE = "biller_genie_qbo.ir_cron_qbo_sync"
 LANES = (MAIN_LANE, *(f"biller_genie_qbo.ir_cron_qbo_sync_lane_{n}" for n in range(2, 9)))
 POLL_SLACK = timedelta(minutes=1)  # a company polled this much early is due at the tick
+# Webhooks are healthy when no safety-net poll of this window found what they had not brought.
+WEBHOOK_HEALTH_WINDOW = timedelta(days=1)
 _PASS = {}  # the remaining work seen in this worker's current pass (key: its watchdog start)
 
 
@@ -162,7 +164,12 @@ class SyncRunner(Engine):
                 "last_sync_message": message,
             }
         )
+        self.flush_meter()
         self.commit()
+
+    def flush_meter(self):
+        """The billed calls counted in memory are written with the run (models/qbo_api_usage)."""
+        self.env["biller_genie_qbo.api.usage"].sudo()._qbo_flush()
 
     def try_lock(self):
         """A session-level advisory lock per connection: one sync at a time, even across
@@ -261,11 +268,11 @@ class SyncRunner(Engine):
         return ghosts
 
     def idle_probe(self):
-        """A polling tick asks QuickBooks first (preferences, then CDC since the cursor): when
-        nothing changed on either side, the tick is recorded as an idle run in one transaction
-        (no "running" state, no page commits). Returns ``(idle run, None)``, or ``(None,
-        client)`` when there is work (or an error): the normal run then goes on with that client,
-        which answers the calls made here without repeating them."""
+        """A polling tick asks QuickBooks first (one CDC call since the cursor, the company
+        preferences included): when nothing changed on either side, the tick is recorded as an
+        idle run in one transaction (no "running" state, no page commits). Returns ``(idle run,
+        None)``, or ``(None, client)`` when there is work (or an error): the normal run then goes
+        on with that client, which answers the calls made here without repeating them."""
         cursor = self.conn.qbo_cursor
         if not cursor or fields.Datetime.now() - cursor >= CDC_MAX_AGE:
             return None, None  # a full import: never idle
@@ -276,19 +283,16 @@ class SyncRunner(Engine):
             return None, None
         answers = {}
         replay = _ReplayClient(client, answers)
-        calls = (
-            (("preferences",), client.preferences),
-            (("cdc", tuple(ENTITY_ORDER), cursor), lambda: client.cdc(list(ENTITY_ORDER), cursor)),
-        )
-        for key, call in calls:
-            try:
-                answers[key] = (call(), None)
-            except Exception as error:  # replayed (and reported) by the normal run
-                answers[key] = (None, error)
-                return None, replay
-        prefs = answers[calls[0][0]][0]
-        changes, server_time = answers[calls[1][0]][0]
-        if any(changes.values()) or preference_changes(self.conn, prefs) or self.idle_has_work():
+        key = ("cdc", tuple(CDC_ENTITIES), cursor)
+        try:  # the one metered call of an idle poll
+            answers[key] = (client.cdc(list(CDC_ENTITIES), cursor), None)
+        except Exception as error:  # replayed (and reported) by the normal run
+            answers[key] = (None, error)
+            return None, replay
+        changes, server_time = answers[key][0]
+        prefs = (changes.get("Preferences") or [None])[-1]
+        entities = any(changes.get(entity) for entity in (*ENTITY_ORDER, "Term"))
+        if entities or (prefs and preference_changes(self.conn, prefs)) or self.idle_has_work():
             return None, replay
         return self.record_idle_run(started, server_time), None
 
@@ -323,6 +327,7 @@ class SyncRunner(Engine):
             }
         )
         self.drop_idle_runs(run)
+        self.flush_meter()
         conn_id, run_id = self.conn.id, run.id
         self.commit()
         _logger.info(
@@ -512,6 +517,7 @@ class SyncRunner(Engine):
         run.write({"slice_open": False, "progress": scan_progress(self.env, self.conn.qbo_scan)})
         # Back of the queue (still under the lock: no other lane writes the row meanwhile).
         self.conn.write({"sync_wanted_at": fields.Datetime.now()})
+        self.flush_meter()
         conn_id, run_id, progress = self.conn.id, run.id, run.progress
         self.commit()
         _logger.info(
@@ -556,6 +562,7 @@ class SyncRunner(Engine):
         self.conn.write(vals)
         if self.is_idle_run(run):
             self.drop_idle_runs(run)
+        self.flush_meter()
         conn_id, run_id = self.conn.id, run.id
         self.commit()
         _logger.info(
@@ -685,8 +692,8 @@ def mark_due(env):
 
 def _mark_due(env):
     now = fields.Datetime.now()
-    due_before = now
-    if env.context.get("ir_cron_progress_id"):
+    due_before, in_cron = now, bool(env.context.get("ir_cron_progress_id"))
+    if in_cron:
         cron = env.ref(MAIN_LANE, raise_if_not_found=False)
         if cron:
             interval = _intervalTypes[cron.interval_type](cron.interval_number)
@@ -706,6 +713,8 @@ def _mark_due(env):
             ]
         )
     )
+    if in_cron:
+        due -= backed_off(due, now)
     # A scan in progress always waits (e.g. after a kill, whatever its polling time).
     due |= (
         env["biller_genie_qbo.connection"]
@@ -718,12 +727,54 @@ def _mark_due(env):
     due.flush_recordset(["sync_wanted_at"])
 
 
+def backed_off(connections, now):
+    """The connections whose safety-net poll backs off: webhooks on and healthy (no polling
+    run of the last WEBHOOK_HEALTH_WINDOW found a change the webhooks had not brought), polled
+    less than their ``safety_poll_minutes`` ago, no Sync button pressed. Intuit bills every
+    CDC call (API_FACTS §9): an idle month then costs one call per interval."""
+    candidates = connections.filtered(
+        lambda c: (
+            c.webhooks_auto_sync == "yes"
+            and c.safety_poll_minutes > 0
+            and not c.sync_requested
+            and c.last_sync_at
+            and c.last_sync_at > now - timedelta(minutes=c.safety_poll_minutes) + POLL_SLACK
+        )
+    )
+    if not candidates:
+        return candidates
+    runs = (
+        connections.env["biller_genie_qbo.sync.run"]
+        .sudo()
+        .search(
+            [
+                ("connection_id", "in", candidates.ids),
+                ("trigger", "=", "cron"),
+                ("start_at", ">=", now - WEBHOOK_HEALTH_WINDOW),
+            ]
+        )
+    )
+    missed = {
+        run.connection_id.id
+        for run in runs
+        if any(
+            counts.get(key)
+            for counts in (run.entity_counts or {}).values()
+            for key in ("created", "updated", "cancelled")
+        )
+    }
+    return candidates.filtered(lambda c: c.id not in missed)
+
+
 def locked_ids(env, ids):
-    """The connections among ``ids`` whose advisory lock some session holds."""
+    """The connections among ``ids`` whose advisory lock some session holds (in this
+    database: pg_locks lists the whole cluster's, and another database's connection of the
+    same id is not this one)."""
     env.cr.execute(
         """SELECT objid FROM pg_locks
             WHERE locktype = 'advisory' AND classid = %s AND objsubid = 2 AND granted
-              AND objid = ANY(%s::oid[])""",
+              AND objid = ANY(%s::oid[])
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())""",
         [ADVISORY_LOCK_KEY, list(ids)],
     )
     return {row[0] for row in env.cr.fetchall()}

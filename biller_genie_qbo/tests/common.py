@@ -84,7 +84,15 @@ class QboCommon(AccountTestInvoicingCommon):
         tokens = oauth.exchange_code(code, realm_id)
         conn = cls.env["biller_genie_qbo.connection"].sudo()._qbo_get_or_create(company)
         conn._qbo_store_tokens(tokens)
-        conn.write({"state": "connected", "realm_id": realm_id, "qbo_cursor": False})
+        # A connection in service: its first push was previewed and confirmed (issue 17).
+        conn.write(
+            {
+                "state": "connected",
+                "realm_id": realm_id,
+                "qbo_cursor": False,
+                "qbo_push_confirmed_at": "2026-01-01 00:00:00",
+            }
+        )
         return conn.with_company(company)
 
     # ------------------------------------------------------------------

@@ -23,7 +23,9 @@ from odoo.addons.biller_genie_qbo.sync.base import EntitySync
 
 ADDON = pathlib.Path(__file__).resolve().parent.parent
 MAX_POSITIONAL = 4
-MAX_CONNECTION_LINES = 1050
+MAX_CONNECTION_LINES = (
+    1075  # the page; its mixins: models/qbo_tax_settings.py, qbo_first_contact.py
+)
 HTTP_MODULES = ("requests", "urllib.request", "urllib3", "http.client", "httpx", "aiohttp")
 # Entity family -> its sync file (both directions) and the class in it.
 ENTITY_FILES = {

@@ -219,6 +219,7 @@ class QboClient:
         sleep: Callable[[float], None] = time.sleep,
         rate_limit: tuple[int, int] | None = (10, 500),
         log_name: str = "QBO",
+        meter=None,
     ):
         if not realm_id or not re.match(r"^[0-9A-Za-z_-]+$", str(realm_id)):
             raise QboValidationError("Invalid realm id", code="invalid_realm")
@@ -249,6 +250,8 @@ class QboClient:
         self.throttle_wait = throttle_wait
         self.sleep = sleep
         self.limiter = get_rate_limiter(self.realm_id, *rate_limit) if rate_limit else None
+        # The billed-call meter (tools/qbo_meter.CallMeter): one count per HTTP attempt.
+        self.meter = meter
         self._refresh_lock = threading.RLock()
         self._local = threading.local()
 
@@ -345,9 +348,11 @@ class QboClient:
             except requests.ConnectionError as exc:
                 failure = ("connection_error", exc)
             except requests.RequestException as exc:
+                self._count_call(method, endpoint, None)
                 raise QboServerError(
                     f"Request to QuickBooks failed: {type(exc).__name__}", code="request_error"
                 )
+            self._count_call(method, endpoint, response)
             if response is not None:
                 status = response.status_code
                 tid = response.headers.get("intuit_tid")
@@ -390,6 +395,17 @@ class QboClient:
                 wait,
             )
             self.sleep(wait)
+
+    def _count_call(self, method, endpoint, response):
+        """The meter's hook: every HTTP attempt, by Intuit's class (never raises). A Fault
+        inside a 200 (the answer's first key) is a failed call, not billed."""
+        if self.meter is not None:
+            try:
+                status = response.status_code if response is not None else None
+                fault = status == 200 and response.content[:40].lstrip().startswith(b'{"Fault"')
+                self.meter.api_call(method, endpoint, status, fault)
+            except Exception:  # the meter must never break a call
+                _logger.exception("%s: the call meter failed", self.log_name)
 
     def _retry_wait(self, response, endpoint, attempt):
         """The 429 (or 403 ThrottleExceeded) and 5xx answers: the seconds to wait before retry

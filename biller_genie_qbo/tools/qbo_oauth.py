@@ -154,10 +154,13 @@ def clear_discovery_cache():
 class _AuthClient(AuthClient):
     """intuit-oauth's client without the discovery round trip per instance, with timeouts."""
 
-    def __init__(self, client_id, client_secret, redirect_uri, discovery_url, *, timeout):
+    def __init__(
+        self, client_id, client_secret, redirect_uri, discovery_url, *, timeout, meter=None
+    ):
         # requests.Session.__init__ only: AuthClient.__init__ would GET the discovery doc.
         requests.Session.__init__(self)
         self.timeout = timeout
+        self.meter = meter
         self.last_response = None
         self.headers[HARD_EXPIRY_HEADER] = "true"
         self.client_id = client_id
@@ -201,7 +204,11 @@ class _AuthClient(AuthClient):
     def request(self, method, url, *args, **kwargs):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
-        response = super().request(method, url, *args, **kwargs)
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        finally:
+            if self.meter is not None:  # OAuth calls are not billed: counted as "oauth"
+                self.meter.count("oauth")
         self.last_response = response
         return response
 
@@ -228,6 +235,7 @@ class QboOAuth:
         environment: str,
         *,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        meter=None,
     ):
         self.client_id = client_id
         self.client_secret = client_secret
@@ -235,6 +243,8 @@ class QboOAuth:
         self.environment = environment
         self.discovery_url, self.api_url_v3 = resolve_environment(environment)
         self.timeout = timeout
+        # The billed-call meter (tools/qbo_meter.CallMeter) of the connection, when known.
+        self.meter = meter
 
     def __repr__(self):
         return f"QboOAuth(client_id={self.client_id!r}, environment={self.environment!r})"
@@ -249,6 +259,7 @@ class QboOAuth:
                 self.redirect_uri,
                 self.discovery_url,
                 timeout=self.timeout,
+                meter=self.meter,
             )
         except AuthClientError as exc:
             raise _map_auth_error(exc, "discovery")
