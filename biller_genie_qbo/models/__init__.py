@@ -1,6 +1,6 @@
 # One model per file. The models defined by this addon first; then the extensions of Odoo's
-# models, which may refer to them. The push mixin first: models of both groups inherit it.
-from . import qbo_push_mixin
+# models, which may refer to them. The mixins first: models of both groups inherit them.
+from . import qbo_push_mixin, qbo_record_status
 
 # isort: split
 from . import (
@@ -10,8 +10,10 @@ from . import (
     qbo_item,
     qbo_item_component,
     qbo_item_mapping,
+    qbo_overview,
     qbo_sync_error,
     qbo_sync_run,
+    qbo_sync_stat,
     qbo_tax,
     qbo_token,
     qbo_webhook_event,

@@ -37,6 +37,7 @@ from markupsafe import Markup
 from odoo import Command, api, fields, models
 from odoo.tools import html2plaintext, plaintext2html
 
+from ..sync import audit
 from ..sync.common import PageResult, Triaged
 from ..tools.qbo_tax import DocumentTax
 from .qbo_mapping import (
@@ -90,7 +91,7 @@ def split_commodity(description):
 
 class AccountMove(models.Model):
     _name = "account.move"
-    _inherit = ["account.move", "biller_genie_qbo.push.mixin"]
+    _inherit = ["account.move", "biller_genie_qbo.push.mixin", "biller_genie_qbo.record.status"]
 
     qbo_doc_number = fields.Char(
         "QuickBooks Number", copy=False, index="btree_not_null", readonly=True
@@ -400,7 +401,19 @@ class AccountMove(models.Model):
             body["CustomField"] = [
                 {"DefinitionId": definition, "Type": "StringType", "StringValue": po_number}
             ]
-        elif lookups.po_item:
+        elif not lookups.po_item:
+            # Never dropped in silence: held until setting 6 names the carrier item.
+            raise QboPushProblem(
+                self.env._(
+                    "The invoice has a PO number (%(po)s) but no item carries PO numbers: choose "
+                    "the item in setting 6, Invoice PO Number Field, on the QuickBooks Online "
+                    "page (or a custom field as PO Number Carrier). The invoice is sent then.",
+                    po=po_number,
+                ),
+                code="missing_mapping",
+                held=True,
+            )
+        else:
             body["Line"].append(
                 {
                     "DetailType": "SalesItemLineDetail",
@@ -1013,6 +1026,8 @@ class AccountMove(models.Model):
         expected, digest = item.expected, item.digest
         try:
             with self.env.cr.savepoint():
+                audit.check_unlocked(move, remote, entity, vals.get("date"))
+                before = audit.snapshot(move, {move.id: binding.qbo_sync_token})
                 counterparts = move._qbo_reconciled_counterparts()
                 if move.state != "draft":
                     move.button_draft()
@@ -1029,6 +1044,7 @@ class AccountMove(models.Model):
                         raise QboMappingError(problem, code="total_mismatch")
                     move.action_post()
                     move._qbo_reconcile_with(counterparts)
+                audit.log_changes(move, before, {move.id: remote}, entity)
         except QboMappingError as error:
             result.add_error(entity, remote, error.message, code=error.code)
             binding.write({"state": "error", "error": error.message})

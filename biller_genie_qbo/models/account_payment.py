@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from odoo import Command, api, fields, models
 
+from ..sync import audit
 from ..sync.common import PageResult, Triaged
 from .qbo_mapping import (
     QboMappingError,
@@ -39,7 +40,7 @@ PAYMENT_REF_MAX = 21
 
 class AccountPayment(models.Model):
     _name = "account.payment"
-    _inherit = ["account.payment", "biller_genie_qbo.push.mixin"]
+    _inherit = ["account.payment", "biller_genie_qbo.push.mixin", "biller_genie_qbo.record.status"]
 
     qbo_binding_ids = fields.One2many(
         "biller_genie_qbo.binding",
@@ -213,9 +214,14 @@ class AccountPayment(models.Model):
         )
         if to_create:
             Payment._qbo_create_payments(connection, entity, to_create, ctx=ctx, result=result)
+        before = audit.snapshot(
+            Payment.browse([item.record.id for item in to_update]),
+            {item.record.id: item.binding.qbo_sync_token for item in to_update},
+        )
         for item in to_update:
             with self.env.cr.savepoint():
                 item.record._qbo_update_payment(item.vals, item.applications, item.expected, ctx)
+            audit.log_changes(item.record, before, {item.record.id: item.remote}, entity)
             voided = item.expected["voided"]
             item.binding._qbo_updated(item.remote, item.digest, voided=voided, result=result)
         self._qbo_note_waiting(connection, entity, [*to_create, *to_update], result)
@@ -572,7 +578,28 @@ class AccountPayment(models.Model):
         reference = (self.memo or "").strip()
         if reference:
             body["PaymentRefNum"] = reference[:PAYMENT_REF_MAX]
+        if len(reference) > PAYMENT_REF_MAX:
+            # Not cut in silence: the whole memo goes in the payment's note, and Odoo says so.
+            body["PrivateNote"] = self.env._(
+                "Odoo %(name)s, memo: %(memo)s", name=self.name or "", memo=reference
+            )
+            self._qbo_note_once(
+                self.env._(
+                    "The memo is longer than the %(max)s characters of QuickBooks Online's "
+                    "payment reference: sent as %(cut)s, the whole memo is in the payment's note "
+                    "in QuickBooks.",
+                    max=PAYMENT_REF_MAX,
+                    cut=body["PaymentRefNum"],
+                )
+            )
         return body
+
+    def _qbo_note_once(self, text):
+        """A note on the payment, unless its latest note says the same already (a retry)."""
+        self.ensure_one()
+        last = self.message_ids[:1]
+        if not last or text not in str(last.body or ""):
+            self._message_log(body=text)
 
     def _qbo_customer(self, lookups):
         self.ensure_one()

@@ -7,6 +7,7 @@ per connection (unique per connection, model and record).
 
 from odoo import api, fields, models
 
+from ..sync import audit
 from ..tools.qbo_errors import QboPayloadError
 from ..tools.qbo_time import parse_intuit_time
 from .qbo_mapping import QboMappingError, is_deleted, is_voided
@@ -156,7 +157,8 @@ class QboBinding(models.Model):
             record = records.browse(binding.res_id) if binding else records
             if is_deleted(remote):
                 if binding:
-                    record._qbo_cancel(records._qbo_cancel_note("deleted"))
+                    note = records._qbo_cancel_note("deleted")
+                    record._qbo_cancel(audit.cancel_note(records, note, entity, remote))
                     binding.write({"state": "deleted", "sync_date": fields.Datetime.now()})
                 result.count("cancelled")
                 result.ok_ids.append(qbo_id)
@@ -171,7 +173,8 @@ class QboBinding(models.Model):
                 result.ok_ids.append(qbo_id)
                 continue
             if binding and is_voided(remote):
-                record._qbo_cancel(records._qbo_cancel_note("voided"))
+                note = records._qbo_cancel_note("voided")
+                record._qbo_cancel(audit.cancel_note(records, note, entity, remote))
                 binding.write(dict(self._qbo_remote_vals(remote), state="voided", error=False))
                 result.count("cancelled")
                 result.ok_ids.append(qbo_id)
@@ -203,7 +206,8 @@ class QboBinding(models.Model):
         reason = "deleted" if is_deleted(remote) else "voided" if is_voided(remote) else None
         if reason and self.state not in ("voided", "deleted"):
             record = self.env[self.res_model].browse(self.res_id)
-            record._qbo_cancel(record._qbo_cancel_note(reason))
+            note = record._qbo_cancel_note(reason)
+            record._qbo_cancel(audit.cancel_note(record, note, self.qbo_entity, remote))
             self.write(dict(self._qbo_remote_vals(remote), state=reason, error=False))
             result.count("cancelled")
         else:

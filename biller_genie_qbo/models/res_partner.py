@@ -8,6 +8,7 @@ import re
 from odoo import api, fields, models
 from odoo.tools import email_normalize
 
+from ..sync import audit
 from ..sync.common import PageResult, Triaged
 from .qbo_mapping import (
     country_code,
@@ -38,7 +39,7 @@ def split_emails(text):
 
 class ResPartner(models.Model):
     _name = "res.partner"
-    _inherit = ["res.partner", "biller_genie_qbo.push.mixin"]
+    _inherit = ["res.partner", "biller_genie_qbo.push.mixin", "biller_genie_qbo.record.status"]
 
     qbo_binding_ids = fields.One2many(
         "biller_genie_qbo.binding",
@@ -174,6 +175,10 @@ class ResPartner(models.Model):
         new_bindings = Partner._qbo_create_partners(
             connection, remotes, to_create, partner_ids=partner_ids, result=result
         )
+        before = audit.snapshot(
+            Partner.browse([item.record.id for item in to_update]),
+            {item.record.id: item.binding.qbo_sync_token for item in to_update},
+        )
         for item in to_update:
             parent = ref_value(item.remote.get("ParentRef"))
             item.vals["parent_id"] = partner_ids.get(parent, False) if parent else False
@@ -184,6 +189,12 @@ class ResPartner(models.Model):
                 )
             )
             result.count("updated")
+        audit.log_changes(
+            Partner.browse([item.record.id for item in to_update]),
+            before,
+            {item.record.id: item.remote for item in to_update},
+            "Customer",
+        )
         Binding.create(
             [
                 Binding._qbo_new_vals(

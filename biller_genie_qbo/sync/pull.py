@@ -30,6 +30,7 @@ from . import (
     ENTITY_ORDER,
     FULL_SCAN_WHERE,
     PAGE_SIZE,
+    live,
 )
 from .common import Engine, EventsApplied, PageResult, SliceBudget
 
@@ -130,6 +131,7 @@ class PullEngine(Engine):
         super().__init__(connection)
         self.run = run
         self.client = client
+        self.totals = None  # {entity: count} of the changes being applied (the live page)
 
     def page_size(self):
         return int(self.env.context.get("qbo_page_size") or PAGE_SIZE)
@@ -284,6 +286,7 @@ class PullEngine(Engine):
         """Apply {entity: [QBO dicts]} (CDC, webhook re-reads) in dependency order and by
         pages; deleted entities carry ``status == "Deleted"``."""
         page_size = self.page_size()
+        self.totals = {entity: len(rows) for entity, rows in changes.items() if rows}
         total = sum(len(v) for v in changes.values())
         done = 0
         for entity in ENTITY_ORDER:
@@ -335,6 +338,7 @@ class PullEngine(Engine):
             self.env["biller_genie_qbo.sync.error"]._qbo_resolve(self.conn, dep_entity, dep.ok_ids)
         if vals:
             self.conn.write(vals)
+        live.progress(self.conn, self.run, "reading", totals=self.totals)
         self.commit()
         return result
 
