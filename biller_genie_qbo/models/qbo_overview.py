@@ -134,15 +134,14 @@ class QboOverview(models.Model):
             conn = overview.connection_id.sudo()
             overview.check_credentials = has_creds
             overview.check_connected = conn.state == "connected"
-            overview.check_items = bool(conn.item_mapping_ids) and all(
-                conn.item_mapping_ids.mapped("qbo_item_id")
-            )
+            mappings = conn.item_mapping_ids
+            overview.check_items = bool(mappings) and all(m.qbo_item_id for m in mappings)
             rates = (
                 self.env["biller_genie_qbo.tax.rate"]
                 .sudo()
                 .search([("connection_id", "=", conn.id)])
             )
-            overview.check_taxes = overview.check_connected and all(rates.mapped("tax_id"))
+            overview.check_taxes = overview.check_connected and all(r.tax_id for r in rates)
             overview.check_first_sync = bool(conn.last_success_at)
             overview.checklist_done = all(
                 (
