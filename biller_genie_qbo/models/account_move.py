@@ -402,7 +402,10 @@ class AccountMove(models.Model):
                 {"DefinitionId": definition, "Type": "StringType", "StringValue": po_number}
             ]
         elif not lookups.po_item:
-            # Never dropped in silence: held until setting 6 names the carrier item.
+            if self.move_type != "out_invoice":
+                return  # a credit note's reference is Odoo's "Reversal of: ...", not a PO
+            # An invoice's PO number is never dropped in silence: held until setting 6 names
+            # the carrier item.
             raise QboPushProblem(
                 self.env._(
                     "The invoice has a PO number (%(po)s) but no item carries PO numbers: choose "

@@ -48,6 +48,10 @@ class QboOverview(models.Model):
     check_first_sync = fields.Boolean("First Sync Done", compute="_compute_checklist")
     checklist_done = fields.Boolean(compute="_compute_checklist")
 
+    def _compute_display_name(self):
+        for overview in self:
+            overview.display_name = self.env._("Overview")
+
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(

@@ -20,6 +20,7 @@ class TestOverview(QboPushCommon):
     def test_tiles_after_a_sync_and_a_held_invoice(self):
         overview = self.overview()
         self.assertEqual(overview.connection_id, self.conn)
+        self.assertEqual(overview.display_name, "Overview", "the breadcrumb")
         self.assertEqual(overview.state, "connected")
         self.assertEqual(overview.last_sync_result, "success")
         self.assertEqual(overview.to_send_count, 0)
