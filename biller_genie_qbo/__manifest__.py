@@ -26,11 +26,16 @@
         "views/qbo_binding_views.xml",
         "views/account_move_views.xml",
         "views/res_partner_views.xml",
+        "views/qbo_record_status_views.xml",
         "views/qbo_webhook_event_views.xml",
+        "views/qbo_overview_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "biller_genie_qbo/static/src/**/*",
+        ],
         "web.assets_tests": [
             "biller_genie_qbo/static/tests/tours/*.js",
         ],

@@ -1,5 +1,7 @@
 """Constants shared by the models, the controllers and the tools (no Odoo import)."""
 
+import re
+
 # Paths that must be registered on the Intuit app (Keys & credentials, Webhooks).
 OAUTH_CALLBACK_PATH = "/biller_genie_qbo/oauth/callback"
 WEBHOOK_PATH = "/biller_genie_qbo/webhook"
@@ -58,3 +60,10 @@ PAGE_FIELDS = frozenset(
         "qbo_tax_rate_ids",
     }
 )
+
+# Validation of the page's settings (models/qbo_connection.py).
+NOTIFICATION_DAYS_MAX = 365
+# The commodity code rides on the QuickBooks line description ("Commodity Code: <code>", read
+# back as one word): no space; UNSPSC codes have 8 digits, NIGP and HS codes up to 11-13.
+COMMODITY_CODE_MAX = 20
+COMMODITY_CODE_RE = re.compile(rf"[A-Za-z0-9.\-]{{1,{COMMODITY_CODE_MAX}}}")

@@ -111,6 +111,7 @@ class OdooServer:
         self.log_file = log_file
         self.log_level = log_level
         self.proc = None
+        self.gevent_port = None  # the websocket (bus) process in prefork mode
         self.start()
 
     @property
@@ -118,7 +119,7 @@ class OdooServer:
         return any(a.startswith("--workers=") and a != "--workers=0" for a in self.extra_args)
 
     def start(self, wait=True):
-        gevent_port = free_port()
+        gevent_port = self.gevent_port = free_port()
         output = open(self.log_file, "ab") if self.log_file else None
         self.proc = subprocess.Popen(
             [

@@ -1,8 +1,12 @@
 # Sourced by the project's scripts: finds the installed Odoo 18.0 and PostgreSQL settings.
 # Odoo is found as an importable `odoo` package, or from the source folder in $ODOO_PATH.
-# Nothing here downloads or builds Odoo: install it by hand first (see README, "Prerequisites").
+# Nothing here downloads or builds Odoo: scripts/setup.sh installs it from a source tree into
+# .venv, which is then used (see README, "Prerequisites").
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -z "${PYTHON:-}" ] && [ -x "$REPO_ROOT/.venv/bin/python" ]; then
+    PYTHON="$REPO_ROOT/.venv/bin/python"
+fi
 PYTHON="${PYTHON:-python3}"
 if [ -n "${ODOO_PATH:-}" ]; then
     export PYTHONPATH="${ODOO_PATH}${PYTHONPATH:+:$PYTHONPATH}"

@@ -19,6 +19,33 @@ sys.path.insert(0, str(REPO))
 
 from qbo_emulator import CLIENT_ID, CLIENT_SECRET, VERIFIER_TOKEN  # noqa: E402
 
+# The demo company charges California's 8.25% sales tax: Odoo needs the same tax (the generic
+# chart of accounts has none) or its invoices cannot be imported. A real tax of its own group
+# (the generic chart's default group is "Tax 15%", which invoices would show), and the company's
+# default sales tax, so that the taxable items imported as products carry it and an invoice
+# made in Odoo is taxed as QuickBooks taxes it.
+DEMO_TAX = """
+company = env.company
+group = env['account.tax.group'].search(
+    [('name', '=', 'Sales Tax 8.25%'), ('company_id', '=', company.id)], limit=1
+) or env['account.tax.group'].create({
+    'name': 'Sales Tax 8.25%', 'company_id': company.id,
+    'country_id': company.account_fiscal_country_id.id,
+})
+tax = env['account.tax'].search(
+    [('amount', '=', 8.25), ('type_tax_use', '=', 'sale'), ('company_id', '=', company.id)],
+    limit=1,
+)
+vals = {'name': 'Sales Tax 8.25%', 'amount': 8.25, 'amount_type': 'percent',
+        'type_tax_use': 'sale', 'tax_group_id': group.id, 'company_id': company.id,
+        'country_id': company.account_fiscal_country_id.id}
+if tax:
+    tax.write(vals)
+else:
+    tax = env['account.tax'].create(vals)
+company.account_sale_tax_id = tax
+"""
+
 
 def log(message):
     print(f"[demo] {message}", flush=True)
@@ -66,6 +93,66 @@ class OdooSession:
             "/web/dataset/call_button",
             {"model": model, "method": method, "args": [ids], "kwargs": {}},
         )
+
+
+def progress_line(progress):
+    """'Items 20/20 · Customers 29/29 · Invoices 300/1000' of the page's live progress."""
+    if not progress:
+        return ""
+    parts = [
+        f"{e['label']} {e['done']}" + (f"/{e['total']}" if e.get("total") else "")
+        for e in progress.get("entities") or []
+    ]
+    return f"{progress.get('phase_label')}: " + " · ".join(parts) if parts else ""
+
+
+def invoice_in_odoo(session, conn_id):
+    """A normal Odoo invoice of the demo (a synced customer, a taxable imported product, the
+    default 8.25% tax) is sent to QuickBooks by the next sync."""
+    binding = session.call(
+        "biller_genie_qbo.binding",
+        "search_read",
+        [[("qbo_entity", "=", "Customer"), ("state", "=", "synced")]],
+        fields=["res_id"],
+        limit=1,
+    )
+    partner = binding and [{"id": binding[0]["res_id"]}]
+    product = session.call(
+        "product.product",
+        "search_read",
+        [[("sale_ok", "=", True), ("taxes_id", "!=", False)]],
+        fields=["name"],
+        limit=1,
+    )
+    if not partner or not product:
+        log("  (no synced customer or taxed product to make an invoice with)")
+        return
+    move_id = session.call(
+        "account.move",
+        "create",
+        [
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner[0]["id"],
+                "invoice_line_ids": [(0, 0, {"product_id": product[0]["id"], "quantity": 2})],
+            }
+        ],
+    )
+    session.button("account.move", "action_post", [move_id])
+    session.button("biller_genie_qbo.connection", "action_qbo_sync_now", [conn_id])
+    fields = ["name", "amount_total", "qbo_push_state", "qbo_push_message"]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        move = session.call("account.move", "read", [[move_id]], fields=fields)[0]
+        if move["qbo_push_state"] not in ("pending", "unknown", False):
+            break
+        time.sleep(1)
+    state = move["qbo_push_state"]
+    what = f"invoice {move['name']} made in Odoo ({product[0]['name']}, {move['amount_total']})"
+    if state == "done":
+        log(f"{what}: sent to QuickBooks")
+    else:
+        log(f"{what}: {state} - {move['qbo_push_message'] or ''}")
 
 
 def main():
@@ -139,14 +226,7 @@ def main():
         code = "".join(
             f"env['ir.config_parameter'].set_param({k!r}, {v!r})\n" for k, v in params.items()
         )
-        # The demo company charges California's 8.25% sales tax: Odoo needs the same tax
-        # (the generic chart of accounts has none) or its invoices cannot be imported.
-        code += (
-            "if not env['account.tax'].search([('amount', '=', 8.25),"
-            " ('type_tax_use', '=', 'sale')]):\n"
-            "    env['account.tax'].create({'name': 'California 8.25%', 'amount': 8.25,"
-            " 'amount_type': 'percent', 'type_tax_use': 'sale'})\n"
-        )
+        code += DEMO_TAX
         subprocess.run(
             [sys.executable, "-m", "odoo", "shell", *odoo_options, "--no-http"],
             input=code + "env.cr.commit()\n",
@@ -201,7 +281,8 @@ def main():
             "sync_requested",
             "sync_running",
         ]
-        last_status = None
+        fields.append("sync_progress")
+        last_status = last_counts = None
         while time.monotonic() < deadline:
             conn = session.call("biller_genie_qbo.connection", "read", [[conn_id]], fields=fields)[
                 0
@@ -211,6 +292,10 @@ def main():
             if conn["sync_status"] and conn["sync_status"] != last_status:
                 log(f"  {conn['sync_status']}")
                 last_status = conn["sync_status"]
+            counts = progress_line(conn["sync_progress"])
+            if counts and counts != last_counts:
+                log(f"  {counts}")
+                last_counts = counts
             time.sleep(1)
         message = conn["last_sync_message"]
         log(f"sync result: {conn['last_sync_result']}" + (f" - {message}" if message else ""))
@@ -223,6 +308,9 @@ def main():
         )
         if runs:
             log(f"  history: {runs[0].get('display_name')}")
+            for line in (runs[0].get("summary") or "").splitlines():
+                log(f"    {line}")
+        invoice_in_odoo(session, conn_id)
 
         print(
             f"\n  Odoo is running on {odoo_url}  (login: admin / password: admin)\n"

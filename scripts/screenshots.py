@@ -5,6 +5,7 @@ own ports, then drives headless Chromium through its remote debugging protocol (
 protocol Odoo's tours use, through websocket-client) and saves 1280x900 palette PNGs:
 
     connected.png      the page after the first sync (Successful)
+    overview.png       the app's home: status, last sync, to send, held, failures, webhooks
     item_mapping.png   Late Fees mapped to the demo company's Late Fee item
     failed_sync.png    a sync that QuickBooks answered with errors (injected 503 faults)
     disconnected.png   after Disconnect from QuickBooks
@@ -212,6 +213,9 @@ def main():
 
         browser.open(page, 'div[name="status_connected"]')
         browser.screenshot("connected.png")
+
+        browser.open(f"{odoo_url}/odoo/qbo-overview", 'div[name="tile_status"]')
+        browser.screenshot("overview.png")
 
         late_fee = session.call(
             "biller_genie_qbo.item", "search", [[("name", "=", "Late Fee")]], limit=1

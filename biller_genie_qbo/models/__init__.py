@@ -1,6 +1,6 @@
 # One model per file. The models defined by this addon first; then the extensions of Odoo's
 # models, which may refer to them. The mixins first: models of both groups inherit them.
-from . import qbo_first_contact, qbo_push_mixin, qbo_tax_settings
+from . import qbo_first_contact, qbo_push_mixin, qbo_record_status, qbo_tax_settings
 
 # isort: split
 from . import (
@@ -12,8 +12,10 @@ from . import (
     qbo_item,
     qbo_item_component,
     qbo_item_mapping,
+    qbo_overview,
     qbo_sync_error,
     qbo_sync_run,
+    qbo_sync_stat,
     qbo_tax,
     qbo_token,
     qbo_webhook_event,

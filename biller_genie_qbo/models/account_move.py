@@ -15,7 +15,7 @@ SALE_TYPES = ("out_invoice", "out_refund")
 
 class AccountMove(models.Model):
     _name = "account.move"
-    _inherit = ["account.move", "biller_genie_qbo.push.mixin"]
+    _inherit = ["account.move", "biller_genie_qbo.push.mixin", "biller_genie_qbo.record.status"]
 
     qbo_doc_number = fields.Char(
         "QuickBooks Number", copy=False, index="btree_not_null", readonly=True

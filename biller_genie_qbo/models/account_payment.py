@@ -9,7 +9,7 @@ from odoo import fields, models
 
 class AccountPayment(models.Model):
     _name = "account.payment"
-    _inherit = ["account.payment", "biller_genie_qbo.push.mixin"]
+    _inherit = ["account.payment", "biller_genie_qbo.push.mixin", "biller_genie_qbo.record.status"]
 
     qbo_binding_ids = fields.One2many(
         "biller_genie_qbo.binding",
@@ -75,3 +75,10 @@ class AccountPayment(models.Model):
     def _qbo_customer(self, lookups):
         self.ensure_one()
         return self.partner_id._qbo_customer(lookups)
+
+    def _qbo_note_once(self, text):
+        """A note on the payment, unless its latest note says the same already (a retry)."""
+        self.ensure_one()
+        last = self.message_ids[:1]
+        if not last or text not in str(last.body or ""):
+            self._message_log(body=text)

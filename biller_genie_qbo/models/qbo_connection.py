@@ -12,13 +12,14 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import consteq
 
 from .. import const
-from ..sync import PUSH_ORDER, notices, runner
+from ..sync import PUSH_ORDER, live, notices, runner
 from ..sync.pull import preference_vals
 from ..sync.push import PushEngine
 from ..sync.realm import switch_realm
 from ..tools import qbo_client, qbo_meter, qbo_oauth
 from ..tools.qbo_crypto import QboKeyError
 from ..tools.qbo_errors import QboError, QboReconnectRequired
+from . import qbo_connection_checks
 from .qbo_token import PURPOSE_REALM
 from .qbo_webhook_event import EVENT_BATCH, Inbox
 
@@ -169,9 +170,9 @@ class QboConnection(models.Model):
         "biller_genie_qbo.item",
         string="Invoice PO Number Field",
         check_company=True,
-        domain="[('connection_id', '=', id)]",
+        domain="[('connection_id', '=', id), ('item_type', 'not in', ('Group', 'Category'))]",
         tracking=True,
-        help="The QuickBooks Online item that carries the PO number of an invoice.",
+        help="The QuickBooks Online item (no bundle, no category) carrying invoices' PO numbers.",
     )
     commodity_code = fields.Char(
         tracking=True,
@@ -231,6 +232,8 @@ class QboConnection(models.Model):
         "page size, Intuit's snapshot time and the counts taken at its start.",
     )
     sync_status = fields.Char(compute="_compute_sync_status")
+    sync_requested_by_id = fields.Many2one("res.users", readonly=True, copy=False)
+    sync_progress = fields.Json(compute="_compute_sync_progress")
     sync_run_ids = fields.One2many("biller_genie_qbo.sync.run", "connection_id")
     sync_run_count = fields.Integer(compute="_compute_sync_run_count")
     sync_error_count = fields.Integer(compute="_compute_sync_run_count")
@@ -294,6 +297,10 @@ class QboConnection(models.Model):
         ),
         ("realm_uniq", "unique(realm_key)", "This QuickBooks company is connected already."),
     ]
+
+    @api.constrains("last_success_notification_days", "commodity_code", "po_number_item_id")
+    def _check_page_settings(self):
+        qbo_connection_checks.check_page_settings(self)
 
     @api.depends_context("uid")
     def _compute_display_name(self):
@@ -414,17 +421,12 @@ class QboConnection(models.Model):
     @api.depends("sync_requested", "sync_running", "sync_started_at", "qbo_scan")
     def _compute_sync_status(self):
         for conn in self:
-            if conn.qbo_scan:
-                conn.sync_status = runner.scan_status(conn)
-            elif conn.sync_running:
-                conn.sync_status = self.env._(
-                    "A sync is running (started %(date)s).",
-                    date=conn.sync_started_at and fields.Datetime.to_string(conn.sync_started_at),
-                )
-            elif conn.sync_requested:
-                conn.sync_status = self.env._("A sync is queued and starts in a moment.")
-            else:
-                conn.sync_status = False
+            conn.sync_status = live.status_text(conn)
+
+    @api.depends("sync_requested", "sync_running", "qbo_scan")
+    def _compute_sync_progress(self):
+        for conn in self:
+            conn.sync_progress = live.page_progress(conn)
 
     def _compute_sync_run_count(self):
         runs = dict(
@@ -605,7 +607,8 @@ class QboConnection(models.Model):
                 self.env._("A sync is already running: its result will show on this page."),
                 "info",
             )
-        self.sudo().write({"sync_requested": True, "sync_wanted_at": fields.Datetime.now()})
+        vals = {"sync_requested": True, "sync_wanted_at": fields.Datetime.now()}
+        self.sudo().write(dict(vals, sync_requested_by_id=self.env.uid))  # told when it ends
         runner.trigger_lanes(self.env)
         return self._qbo_notify(
             self.env._("Sync started in the background: the result will show on this page."),

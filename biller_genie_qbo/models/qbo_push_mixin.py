@@ -130,12 +130,24 @@ class QboPushMixin(models.AbstractModel):
         todo = self._qbo_pushable()
         if not todo:
             return
-        todo.with_context(**{NO_PUSH_KEY: True}).sudo().write(
-            {"qbo_push_dirty": True, "qbo_push_state": "pending", "qbo_push_message": False}
-        )
+        vals = {"qbo_push_dirty": True, "qbo_push_state": "pending", "qbo_push_message": False}
+        for records in (todo, *todo._qbo_stuck_dependents()):
+            records.with_context(**{NO_PUSH_KEY: True}).sudo().write(vals)
         cron = self.env.ref(CRON_PUSH, raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger()
+
+    def _qbo_stuck_dependents(self):
+        """A contact changed in Odoo (renamed, reactivated, completed): the documents of its
+        customer that failed or were held are sent again with it, without a Retry (their
+        failure often named the contact). Returns recordsets (none for other models)."""
+        if self._name != "res.partner":
+            return ()
+        customers = self.commercial_partner_id.ids
+        stuck = [("partner_id", "child_of", customers), ("qbo_push_state", "in", ("error", "held"))]
+        moves = self.env["account.move"].sudo().search(stuck)
+        payments = self.env["account.payment"].sudo().search(stuck)
+        return moves._qbo_pushable(), payments._qbo_pushable()
 
     @api.model
     def _qbo_connections_of(self, companies):

@@ -104,6 +104,12 @@ class QboSyncError(models.Model):
     )
     next_retry_at = fields.Datetime("Next Retry", readonly=True, index=True)
     explanation = fields.Text("What It Means", compute="_compute_explanation")
+    raised_by = fields.Selection(
+        [("odoo", "Odoo check"), ("qbo", "QuickBooks Online")],
+        compute="_compute_explanation",
+        help="Who refused the record: one of Odoo's checks before QuickBooks was involved, or "
+        "QuickBooks Online's answer.",
+    )
 
     # ------------------------------------------------------------------
     # Intuit's codes in plain words
@@ -189,11 +195,25 @@ class QboSyncError(models.Model):
                     "QuickBooks Online was unavailable or answered with a server error. It is "
                     "retried automatically."
                 )
+            if not text and code and not error._qbo_is_intuit_code(code):
+                # Odoo's own checks: nothing was sent (or nothing applied); not Intuit's word.
+                text = self.env._(
+                    "Odoo's own check (%(code)s) stopped this record before QuickBooks Online "
+                    "was involved: the message says what to correct in Odoo. It is retried "
+                    "automatically when the record changes, or with Retry.",
+                    code=code,
+                )
+            error.raised_by = "qbo" if not code or error._qbo_is_intuit_code(code) else "odoo"
             error.explanation = text or self.env._(
                 "QuickBooks Online answered error %(code)s: see the message and the detail. "
                 "Retry once corrected.",
                 code=code or "?",
             )
+
+    @api.model
+    def _qbo_is_intuit_code(self, code):
+        """Intuit's error codes are numbers (or OAuth's and HTTP's); ours are words."""
+        return code.isdigit() or code in ("invalid_grant", "server_error") or code[:5] == "http_"
 
     # ------------------------------------------------------------------
     # One live work item per record
@@ -248,18 +268,29 @@ class QboSyncError(models.Model):
         """Retry now (also a given-up item); returns a notification."""
         self._qbo_check_user()
         todo = self.filtered(lambda e: e.state in ACTIVE_STATES)
+        connection = (todo or self).connection_id[:1]
         if not todo:
-            return False
+            return connection._qbo_notify(
+                self.env._("Nothing to retry: these failures are resolved or dismissed."), "info"
+            )
         runs = todo.sudo()._qbo_retry()
         failed = [run for run in runs if run.state in ("failed", "warning")]
-        connection = todo.connection_id[:1]
-        if failed:
+        still = todo.exists().filtered(lambda e: e.state in ACTIVE_STATES)
+        if failed or still:
+            first = (still[:1].message or "") if still else (failed[0].message or "")
             return connection._qbo_notify(
-                failed[0].message
-                or self.env._("The records still fail: see the failures for the reasons."),
+                self.env._(
+                    "Retried %(count)s: %(ok)s synced, %(failing)s still failing. %(first)s",
+                    count=len(todo),
+                    ok=len(todo) - len(still),
+                    failing=len(still) or len(todo),
+                    first=first,
+                ),
                 "warning",
             )
-        return connection._qbo_notify(self.env._("The records are synced again."), "success")
+        return connection._qbo_notify(
+            self.env._("Retried %(count)s: all synced again.", count=len(todo)), "success"
+        )
 
     def action_dismiss(self):
         """Stop retrying and hide from the queue (kept in the sync history)."""

@@ -61,6 +61,23 @@ class QboSyncRun(models.Model):
     entity_counts = fields.Json(
         help="Per QuickBooks entity: created, updated, unchanged, cancelled, errors."
     )
+    push_counts = fields.Json(
+        "Sent Counts",
+        readonly=True,
+        help="The part of the entity counts sent from Odoo to QuickBooks (the rest was read "
+        "from QuickBooks).",
+    )
+    direction = fields.Selection(
+        [
+            ("pull", "QuickBooks → Odoo"),
+            ("push", "Odoo → QuickBooks"),
+            ("both", "Both ways"),
+            ("none", "Nothing to sync"),
+        ],
+        compute="_compute_direction",
+        store=True,
+        help="Which way records moved in this run.",
+    )
     summary = fields.Text(compute="_compute_summary")
     record_count = fields.Integer("Records", compute="_compute_summary")
     cursor_before = fields.Char("Cursor at Start", readonly=True)
@@ -79,6 +96,19 @@ class QboSyncRun(models.Model):
     def _compute_error_count(self):
         for run in self:
             run.error_count = len(run.error_ids)
+
+    @api.depends("entity_counts", "push_counts")
+    def _compute_direction(self):
+        for run in self:
+            total = sum(
+                sum(counts.get(key, 0) for key in COUNT_KEYS)
+                for counts in (run.entity_counts or {}).values()
+            )
+            sent = sum(sum(counts.values()) for counts in (run.push_counts or {}).values())
+            read = total - sent
+            run.direction = (
+                "both" if read and sent else "pull" if read else "push" if sent else "none"
+            )
 
     @api.depends("entity_counts")
     def _compute_summary(self):
@@ -110,16 +140,18 @@ class QboSyncRun(models.Model):
                 date=(run.start_at and fields.Datetime.to_string(run.start_at)) or "",
             )
 
-    def _qbo_add_counts(self, entity, **counts):
-        """Add to the counters of an entity (kept in memory until the run is flushed)."""
+    def _qbo_add_counts(self, entity, push=False, **counts):
+        """Add to the counters of an entity (kept in memory until the run is flushed);
+        ``push``: records sent to QuickBooks (counted apart too, for the direction)."""
         self.ensure_one()
-        data = dict(self.entity_counts or {})
-        current = dict(data.get(entity) or {})
-        for key, value in counts.items():
-            if value:
-                current[key] = current.get(key, 0) + value
-        data[entity] = current
-        self.entity_counts = data
+        for fname in ("entity_counts", "push_counts") if push else ("entity_counts",):
+            data = dict(self[fname] or {})
+            current = dict(data.get(entity) or {})
+            for key, value in counts.items():
+                if value:
+                    current[key] = current.get(key, 0) + value
+            data[entity] = current
+            self[fname] = data
 
     def _qbo_add_errors(self, errors):
         """Record per-record errors: a list of dicts (qbo_entity, qbo_id, code, message, ...),

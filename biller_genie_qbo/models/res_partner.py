@@ -8,7 +8,7 @@ from odoo import api, fields, models
 
 class ResPartner(models.Model):
     _name = "res.partner"
-    _inherit = ["res.partner", "biller_genie_qbo.push.mixin"]
+    _inherit = ["res.partner", "biller_genie_qbo.push.mixin", "biller_genie_qbo.record.status"]
 
     qbo_binding_ids = fields.One2many(
         "biller_genie_qbo.binding",

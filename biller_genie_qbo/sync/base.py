@@ -17,7 +17,7 @@ from odoo import fields
 
 from ..models.qbo_mapping import QboMappingError, is_deleted, is_voided, ref_name, ref_value
 from ..models.qbo_push_mixin import NO_PUSH_KEY
-from . import ENTITY_ORDER, FULL_SCAN_WHERE
+from . import ENTITY_ORDER, FULL_SCAN_WHERE, audit
 from .common import Lookups, PageResult
 
 
@@ -204,7 +204,8 @@ class EntitySync:
             record = records.env[binding.res_model].browse(binding.res_id) if binding else records
             if is_deleted(remote):
                 if binding:
-                    self.cancel(record, self.cancel_note("deleted"))
+                    note = audit.cancel_note(records, self.cancel_note("deleted"), entity, remote)
+                    self.cancel(record, note)
                     binding.write({"state": "deleted", "sync_date": fields.Datetime.now()})
                 result.count("cancelled")
                 result.ok_ids.append(qbo_id)
@@ -220,7 +221,8 @@ class EntitySync:
                 result.ok_ids.append(qbo_id)
                 continue
             if binding and is_voided(remote):
-                self.cancel(record, self.cancel_note("voided"))
+                note = audit.cancel_note(records, self.cancel_note("voided"), entity, remote)
+                self.cancel(record, note)
                 binding.write(dict(Binding._qbo_remote_vals(remote), state="voided", error=False))
                 result.count("cancelled")
                 result.ok_ids.append(qbo_id)
@@ -263,7 +265,8 @@ class EntitySync:
         if reason and binding.state not in ("voided", "deleted"):
             owner = MODEL_SYNC[binding.res_model](self.conn, self.client)
             record = owner.env[binding.res_model].browse(binding.res_id)
-            owner.cancel(record, owner.cancel_note(reason))
+            note = owner.cancel_note(reason)
+            owner.cancel(record, audit.cancel_note(record, note, binding.qbo_entity, remote))
             binding.write(
                 dict(
                     self.env["biller_genie_qbo.binding"]._qbo_remote_vals(remote),

@@ -305,9 +305,9 @@ class BatchWriter(Engine):
             )
             self.resolve(model, ids)
         if key:
-            self.run._qbo_add_counts(entity, **{key: len(pairs)})
+            self.run._qbo_add_counts(entity, push=True, **{key: len(pairs)})
         else:
-            self.run._qbo_add_counts(entity, created=created, updated=updated)
+            self.run._qbo_add_counts(entity, push=True, created=created, updated=updated)
 
     def resolve(self, model, ids):
         """Close the open push failures of these records: they are in QuickBooks now."""

@@ -17,6 +17,7 @@ from ..models.qbo_mapping import (
     values_digest,
 )
 from ..models.qbo_push_mixin import QboPushProblem
+from . import audit
 from .base import EntitySync
 from .common import Lookups, Triaged
 
@@ -58,6 +59,10 @@ class CustomerSync(EntitySync):
 
     def update_records(self, entity, to_update, *, lookups, result):
         Binding = self.env["biller_genie_qbo.binding"]
+        partners = self.env["res.partner"].browse([item.record.id for item in to_update])
+        before = audit.snapshot(
+            partners, {item.record.id: item.binding.qbo_sync_token for item in to_update}
+        )
         for item in to_update:
             parent = ref_value(item.remote.get("ParentRef"))
             item.vals["parent_id"] = lookups.partners.get(parent, False) if parent else False
@@ -69,6 +74,9 @@ class CustomerSync(EntitySync):
             )
             result.count("updated")
             result.ok_ids.append(str(item.remote["Id"]))
+        audit.log_changes(
+            partners, before, {item.record.id: item.remote for item in to_update}, "Customer"
+        )
 
     def lookups(self, entity, remotes):
         """Countries and states needed by these customers (two queries), and the contacts of

@@ -29,6 +29,7 @@ from ..models.qbo_mapping import (
     values_digest,
 )
 from ..models.qbo_push_mixin import QboPushProblem
+from . import audit
 from .base import EntitySync
 from .common import Lookups, Triaged
 
@@ -65,9 +66,14 @@ class PaymentSync(EntitySync):
         )
 
     def update_records(self, entity, to_update, *, lookups, result):
+        before = audit.snapshot(
+            self.env["account.payment"].browse([item.record.id for item in to_update]),
+            {item.record.id: item.binding.qbo_sync_token for item in to_update},
+        )
         for item in to_update:
             with self.env.cr.savepoint():
                 self.update_payment(item, lookups)
+            audit.log_changes(item.record, before, {item.record.id: item.remote}, entity)
             voided = item.expected["voided"]
             item.binding._qbo_updated(item.remote, item.digest, voided=voided, result=result)
 
@@ -442,4 +448,18 @@ class PaymentSync(EntitySync):
         reference = (payment.memo or "").strip()
         if reference:
             body["PaymentRefNum"] = reference[:PAYMENT_REF_MAX]
+        if len(reference) > PAYMENT_REF_MAX:
+            # Not cut in silence: the whole memo goes in the payment's note, and Odoo says so.
+            body["PrivateNote"] = self.env._(
+                "Odoo %(name)s, memo: %(memo)s", name=payment.name or "", memo=reference
+            )
+            payment._qbo_note_once(
+                self.env._(
+                    "The memo is longer than the %(max)s characters of QuickBooks Online's "
+                    "payment reference: sent as %(cut)s, the whole memo is in the payment's note "
+                    "in QuickBooks.",
+                    max=PAYMENT_REF_MAX,
+                    cut=body["PaymentRefNum"],
+                )
+            )
         return body

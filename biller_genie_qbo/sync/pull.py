@@ -32,6 +32,7 @@ from . import (
     ENTITY_SYNC,
     FULL_SCAN_WHERE,
     PAGE_SIZE,
+    live,
 )
 from .common import Engine, EventsApplied, PageResult, SliceBudget
 
@@ -135,6 +136,7 @@ class PullEngine(Engine):
         super().__init__(connection)
         self.run = run
         self.client = client
+        self.totals = None  # {entity: count} of the changes being applied (the live page)
 
     def page_size(self):
         return int(self.env.context.get("qbo_page_size") or PAGE_SIZE)
@@ -344,6 +346,7 @@ class PullEngine(Engine):
         """Apply {entity: [QBO dicts]} (CDC, webhook re-reads) in dependency order and by
         pages; deleted entities carry ``status == "Deleted"``."""
         page_size = self.page_size()
+        self.totals = {entity: len(rows) for entity, rows in changes.items() if rows}
         total = sum(len(v) for v in changes.values())
         done = 0
         for entity in ENTITY_ORDER:
@@ -394,6 +397,7 @@ class PullEngine(Engine):
             self.env["biller_genie_qbo.sync.error"]._qbo_resolve(self.conn, dep_entity, dep.ok_ids)
         if vals:
             self.conn.write(vals)
+        live.progress(self.conn, self.run, "reading", totals=self.totals)
         self.commit()
         return result
 

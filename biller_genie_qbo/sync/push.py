@@ -23,7 +23,7 @@ from odoo.tools import SQL
 from ..models.qbo_push_mixin import CRON_PUSH, NO_PUSH_KEY, RUNNABLE_STATES, QboPushProblem
 from ..tools.qbo_client import quote
 from ..tools.qbo_errors import QboDuplicate, QboError
-from . import APPLICATION, PUSH_ORDER
+from . import APPLICATION, PUSH_ORDER, live
 from .batch_writer import BatchWriter
 from .common import Engine, PushContext
 from .credit_application import CreditApplicationSync
@@ -64,6 +64,8 @@ class PushEngine(Engine):
             self.commit()
         if only is None and not self.has_candidates():
             return
+        if self.run:
+            live.progress(self.conn, self.run, "sending")
         self.lookups = self.context()
         self.partners(only)
         self.moves(only, "out_invoice")

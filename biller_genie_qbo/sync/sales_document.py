@@ -37,7 +37,7 @@ from ..models.qbo_mapping import (
 )
 from ..models.qbo_push_mixin import NO_PUSH_KEY, QboPushProblem
 from ..tools.qbo_tax import DocumentTax
-from . import precision
+from . import audit, precision
 from .base import EntitySync
 from .common import Lookups, Triaged
 from .sales_lines import ZERO, SalesLines
@@ -240,6 +240,8 @@ class SalesDocumentSync(SalesLines, EntitySync):
         expected, digest = item.expected, item.digest
         try:
             with self.env.cr.savepoint():
+                audit.check_unlocked(move, remote, entity, vals.get("date"))
+                before = audit.snapshot(move, {move.id: binding.qbo_sync_token})
                 counterparts = move._qbo_reconciled_counterparts()
                 if move.state != "draft":
                     move.button_draft()
@@ -256,6 +258,7 @@ class SalesDocumentSync(SalesLines, EntitySync):
                         raise QboMappingError(problem, code="total_mismatch")
                     move.action_post()
                     move._qbo_reconcile_with(counterparts)
+                audit.log_changes(move, before, {move.id: remote}, entity)
         except QboMappingError as error:
             result.add_error(entity, remote, error.message, code=error.code)
             binding.write({"state": "error", "error": error.message})

@@ -539,7 +539,22 @@ class SalesLines:
             body["CustomField"] = [
                 {"DefinitionId": definition, "Type": "StringType", "StringValue": po_number}
             ]
-        elif lookups.po_item:
+        elif not lookups.po_item:
+            if move.move_type != "out_invoice":
+                return  # a credit note's reference is Odoo's "Reversal of: ...", not a PO
+            # An invoice's PO number is never dropped in silence: held until setting 6 names
+            # the carrier item.
+            raise QboPushProblem(
+                self.env._(
+                    "The invoice has a PO number (%(po)s) but no item carries PO numbers: choose "
+                    "the item in setting 6, Invoice PO Number Field, on the QuickBooks Online "
+                    "page (or a custom field as PO Number Carrier). The invoice is sent then.",
+                    po=po_number,
+                ),
+                code="missing_mapping",
+                held=True,
+            )
+        else:
             body["Line"].append(
                 {
                     "DetailType": "SalesItemLineDetail",

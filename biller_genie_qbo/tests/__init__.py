@@ -9,6 +9,7 @@ from . import (
     test_security_rpc,
     test_sync_engine,
     test_sync_invoice,
+    test_sync_live,
     test_sync_partner,
     test_sync_payment,
     test_sync_product,
