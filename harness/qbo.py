@@ -79,6 +79,13 @@ def connect(rpc, control, realm, company=None):
     return conn_id
 
 
+def confirm_first_push(rpc, conn_id, company=None):
+    """The manager read the first push's preview on the page and clicked Confirm and send
+    (issue 17: nothing is written to QuickBooks before that)."""
+    context = {**rpc.context, "allowed_company_ids": [company]} if company else rpc.context
+    return rpc.call_button(CONNECTION, "action_qbo_confirm_push", [conn_id], context=context)
+
+
 def sync_now(rpc, conn_id, company=None):
     """The Sync button."""
     context = {**rpc.context, "allowed_company_ids": [company]} if company else rpc.context

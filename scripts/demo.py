@@ -139,6 +139,13 @@ def invoice_in_odoo(session, conn_id):
         ],
     )
     session.button("account.move", "action_post", [move_id])
+    preview = session.call(
+        "biller_genie_qbo.connection", "read", [[conn_id]], fields=["qbo_push_preview"]
+    )[0]["qbo_push_preview"]
+    if preview:
+        # What the page shows before the first push; the demo confirms it as a user would.
+        log(f"  before the first push: {preview}")
+        session.button("biller_genie_qbo.connection", "action_qbo_confirm_push", [conn_id])
     session.button("biller_genie_qbo.connection", "action_qbo_sync_now", [conn_id])
     fields = ["name", "amount_total", "qbo_push_state", "qbo_push_message"]
     deadline = time.monotonic() + 300

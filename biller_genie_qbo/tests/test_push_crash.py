@@ -56,6 +56,7 @@ class World:
         self.conn_id = qbo.connect(self.rpc, self.emu.control, self.realm)
         qbo.sync_now(self.rpc, self.conn_id)
         wait_for(self.synced, what="the first sync", seconds=DEADLINE)
+        qbo.confirm_first_push(self.rpc, self.conn_id)
 
     def connection(self):
         fields = ["state", "last_sync_result", "sync_running", "sync_requested"]
