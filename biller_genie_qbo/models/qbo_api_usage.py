@@ -188,6 +188,7 @@ class QboApiUsage(models.Model):
         """The workspace used ``level`` per cent of the month's allowance: one activity (the
         one of a lower level is closed) and a message to the managers."""
         conn.activity_feedback([ACTIVITY_METER], feedback=self.env._("A higher level was reached."))
+        used, limit = f"{workspace:,}", f"{allowance:,}"  # literals only in _() (babel)
         notices.Notices(conn).notify_managers(
             ACTIVITY_METER,
             summary=self.env._(
@@ -199,8 +200,8 @@ class QboApiUsage(models.Model):
                 "Above the allowance Intuit blocks the reads and QuickBooks shows the app as "
                 "offline until the next month. Turn webhooks on, lengthen the safety-net "
                 "polling, or move the Intuit app to a paid tier.",
-                used=f"{workspace:,}",
-                allowance=f"{allowance:,}",
+                used=used,
+                allowance=limit,
                 level=level,
             ),
         )
@@ -216,6 +217,12 @@ class QboApiUsage(models.Model):
             metered, first_day = totals[conn.id]
             forecast = self._qbo_forecast(metered, first_day, now)
             share = 100.0 * metered / allowance
+            shown = {  # formatted outside _(): babel extracts literals only
+                "metered": f"{metered:,}",
+                "share": f"{share:.1f}",
+                "allowance": f"{allowance:,}",
+                "forecast": f"{forecast:,}",
+            }
             conn.update(
                 {
                     "qbo_meter_metered": metered,
@@ -226,10 +233,10 @@ class QboApiUsage(models.Model):
                     "qbo_meter_summary": self.env._(
                         "%(metered)s metered calls this month (%(share)s%% of the %(allowance)s "
                         "allowance), about %(forecast)s by the end of the month.",
-                        metered=f"{metered:,}",
-                        share=f"{share:.1f}",
-                        allowance=f"{allowance:,}",
-                        forecast=f"{forecast:,}",
+                        metered=shown["metered"],
+                        share=shown["share"],
+                        allowance=shown["allowance"],
+                        forecast=shown["forecast"],
                     ),
                 }
             )
