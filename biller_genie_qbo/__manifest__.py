@@ -20,6 +20,7 @@
         "views/qbo_connection_views.xml",
         "views/qbo_tax_views.xml",
         "views/qbo_api_usage_views.xml",
+        "views/qbo_connection_books_views.xml",
         "views/qbo_item_views.xml",
         "views/qbo_sync_run_views.xml",
         "views/qbo_sync_error_views.xml",

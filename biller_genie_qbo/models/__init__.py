@@ -4,8 +4,10 @@ from . import qbo_first_contact, qbo_push_mixin, qbo_record_status, qbo_tax_sett
 
 # isort: split
 from . import (
+    qbo_analytic,
     qbo_api_usage,
     qbo_binding,
+    qbo_books,
     qbo_connection,
     qbo_credit_application,
     qbo_import_plan,
@@ -17,12 +19,14 @@ from . import (
     qbo_sync_run,
     qbo_sync_stat,
     qbo_tax,
+    qbo_term,
     qbo_token,
     qbo_webhook_event,
 )
 
 # isort: split
 from . import (
+    account_journal,
     account_move,
     account_move_line,
     account_partial_reconcile,

@@ -30,6 +30,10 @@ class AccountMove(models.Model):
         help="The payment recorded for a QuickBooks sales receipt (money received) or refund "
         "receipt (money paid back): QuickBooks has no separate payment for these.",
     )
+    # The invoice PDF attached in QuickBooks (sync/invoice_pdf.py)
+    qbo_pdf_attachable_id = fields.Char("QuickBooks Attachment ID", copy=False, readonly=True)
+    qbo_pdf_sync_token = fields.Char(copy=False, readonly=True)
+    qbo_pdf_checksum = fields.Char(copy=False, readonly=True)
     qbo_binding_ids = fields.One2many(
         "biller_genie_qbo.binding",
         "res_id",
@@ -85,6 +89,9 @@ class AccountMove(models.Model):
             "qbo_receipt_payment_id",
             "qbo_application_state",
             "qbo_application_message",
+            "qbo_pdf_attachable_id",
+            "qbo_pdf_sync_token",
+            "qbo_pdf_checksum",
         }
 
     def _qbo_pushable(self):

@@ -14,14 +14,15 @@ class AccountMoveLine(models.Model):
         reconciled with, on the receivable account: what QuickBooks links to the invoices."""
         applied = {}
         lines = self.filtered(lambda ln: ln.account_id.account_type == "asset_receivable")
+        # In the invoice's currency (QuickBooks links a payment of the invoice's currency).
         for partial in lines.matched_debit_ids:
             invoice = partial.debit_move_id.move_id
             if invoice.move_type == "out_invoice":
-                applied[invoice] = applied.get(invoice, 0.0) + partial.amount
+                applied[invoice] = applied.get(invoice, 0.0) + partial.debit_amount_currency
         for partial in lines.matched_credit_ids:
             invoice = partial.credit_move_id.move_id
             if invoice.move_type == "out_invoice":
-                applied[invoice] = applied.get(invoice, 0.0) - partial.amount
+                applied[invoice] = applied.get(invoice, 0.0) - partial.credit_amount_currency
         return {invoice: amount for invoice, amount in applied.items() if amount > 0}
 
     qbo_commodity_code = fields.Char(

@@ -181,6 +181,7 @@ class QboConnection(models.Model):
 
     item_ids = fields.One2many("biller_genie_qbo.item", "connection_id", string="QuickBooks Items")
     item_mapping_ids = fields.One2many("biller_genie_qbo.item.mapping", "connection_id")
+    books_ids = fields.One2many("biller_genie_qbo.books", "connection_id")  # models/qbo_books.py
 
     # Latest sync results
     last_sync_at = fields.Datetime("Last Sync", readonly=True, copy=False)

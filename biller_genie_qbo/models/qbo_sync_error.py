@@ -174,6 +174,11 @@ class QboSyncError(models.Model):
                 "already uses this name (names must be unique across these lists). Rename one "
                 "of them, then retry."
             ),
+            "currency_inactive": self.env._(
+                "The QuickBooks transaction is in a currency that is not active in Odoo. "
+                "Activate it in Accounting > Configuration > Currencies, then retry: it is "
+                "imported in that currency with QuickBooks' exchange rate."
+            ),
             "invalid_grant": self.env._(
                 "QuickBooks Online no longer accepts our authorization (revoked or expired). "
                 "Reconnect to QuickBooks from the QuickBooks Online page."

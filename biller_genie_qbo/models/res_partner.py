@@ -30,6 +30,15 @@ class ResPartner(models.Model):
         "customer's Primary Email field.",
     )
 
+    qbo_currency_id = fields.Many2one(
+        "res.currency",
+        "QuickBooks Currency",
+        readonly=True,
+        copy=False,
+        help="The currency of this customer in QuickBooks Online (a multicurrency company keeps "
+        "each customer in one currency; its documents are in that currency).",
+    )
+
     @api.depends("qbo_binding_ids.qbo_id")
     def _compute_qbo_customer_id(self):
         for partner in self:

@@ -224,6 +224,9 @@ class PushContext:
     tax_model: str = "us_ast"  # tools.qbo_tax_out.MODELS
     tax_by_quickbooks: bool = False  # "Let QuickBooks compute tax"
     terms: dict | None = None  # lower-case name -> QBO Term id
+    term_days: dict | None = None  # days -> [(lower-case name, QBO Term id)] (STANDARD terms)
+    analytics: dict | None = None  # analytic account id -> (kind, QBO Class/Department id)
+    analytic_prefs: dict | None = None  # class tracking, locations, the plans
     po_carrier: str = "item"
     po_item: str | None = None  # QBO id of the Invoice PO Number Field item
     custom_fields: dict = field(default_factory=dict)  # number -> name of the custom field
@@ -258,6 +261,10 @@ class Lookups:
     countries: dict = field(default_factory=dict)  # ISO code -> country id
     states: dict = field(default_factory=dict)  # (country id, state code) -> state id
     default_country: int | None = None  # the company's country
+    # Foreign currencies, payment terms, classes / locations (issue 18)
+    currencies: dict = field(default_factory=dict)  # currency code -> res.currency (or its id)
+    terms: dict = field(default_factory=dict)  # QBO Term id -> (payment term id, type, days)
+    analytics: dict = field(default_factory=dict)  # (kind, QBO id) -> analytic account id
 
 
 @dataclass

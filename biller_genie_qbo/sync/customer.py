@@ -20,6 +20,7 @@ from ..models.qbo_push_mixin import QboPushProblem
 from . import audit
 from .base import EntitySync
 from .common import Lookups, Triaged
+from .currency import currency_lookups
 
 # Name lists nest at most 5 levels deep in QBO.
 MAX_LEVELS = 6
@@ -103,6 +104,10 @@ class CustomerSync(EntitySync):
             countries=countries,
             states=states,
             default_country=self.conn.company_id.country_id.id,
+            currencies={
+                code: currency.id
+                for code, currency in currency_lookups(self.env, remotes)["currencies"].items()
+            },
         )
 
     def with_parents(self, remotes):
@@ -286,6 +291,9 @@ class CustomerSync(EntitySync):
             # A sub-customer keeps its own address (a 'contact' child copies its parent's).
             vals["type"] = "other"
         vals.update(self.address_values(remote.get("BillAddr") or {}, lookups))
+        currency_id = (lookups.currencies or {}).get(ref_value(remote.get("CurrencyRef")))
+        if currency_id:
+            vals["qbo_currency_id"] = currency_id
         # QuickBooks' Primary Email may hold several addresses (the CC emails we wrote): the
         # first is the contact's email, the others its CC emails.
         emails = split_emails(vals["email"] or "")

@@ -32,6 +32,7 @@ from ..models.qbo_push_mixin import QboPushProblem
 from . import audit
 from .base import EntitySync
 from .common import Lookups, Triaged
+from .currency import currency_lookups, document_currency, payment_line_balances, push_currency
 
 ZERO = Decimal(0)
 LINKABLE = ("Invoice", "CreditMemo")
@@ -109,6 +110,7 @@ class PaymentSync(EntitySync):
             moves=moves,
             journal_id=journal.id,
             currency=company.currency_id.name,
+            **currency_lookups(self.env, remotes),
         )
 
     def note_waiting(self, entity, triaged, result):
@@ -250,8 +252,7 @@ class PaymentSync(EntitySync):
                 "partner_id": partner.id,
                 "currency_id": payment.currency_id.id,
                 "amount_currency": amount,
-                "debit": amount if amount > 0 else 0.0,
-                "credit": -amount if amount < 0 else 0.0,
+                "balance": amount,
                 "date_maturity": payment.date,
             }
 
@@ -268,6 +269,12 @@ class PaymentSync(EntitySync):
             remainder += sign * app["amount"]
         if remainder:
             lines.append(line(payment.destination_account_id, -remainder, label))
+        if expected.get("rate"):  # a foreign currency: the company amounts at QuickBooks' rate
+            balances = payment_line_balances(
+                [Decimal(str(vals["amount_currency"])) for vals in lines], total, expected["rate"]
+            )
+            for vals, balance in zip(lines, balances, strict=True):
+                vals["balance"] = float(balance)
         return {
             "move_type": "entry",
             "ref": payment.memo,
@@ -301,14 +308,9 @@ class PaymentSync(EntitySync):
         """(vals, applications, expected) of a QBO Payment.
 
         ``lookups`` (:class:`~.common.Lookups`): partners, moves {(entity, qbo id): move id},
-        journal_id, currency. ``applications`` = [{"entity", "qbo_id", "amount"}]."""
+        journal_id, currency, currencies. ``applications`` = [{"entity", "qbo_id", "amount"}]."""
         partner_id = self.customer_id(remote, lookups)
-        currency = ref_value(remote.get("CurrencyRef"))
-        if currency and lookups.currency and currency != lookups.currency:
-            raise QboMappingError(
-                self.env._("Currency %(currency)s payments are not synced.", currency=currency),
-                code="currency",
-            )
+        currency, rate = document_currency(self.env, remote, lookups)
         if not lookups.journal_id:
             raise QboMappingError(
                 self.env._("The company has no bank or cash journal to record payments in."),
@@ -336,6 +338,7 @@ class PaymentSync(EntitySync):
             "date": remote.get("TxnDate") or fields.Date.context_today(self),
             "journal_id": lookups.journal_id,
             "memo": remote.get("PaymentRefNum") or False,
+            "currency_id": currency.id if currency else self.conn.company_id.currency_id.id,
             "invoice_ids": [
                 Command.set(
                     [
@@ -352,6 +355,8 @@ class PaymentSync(EntitySync):
             "voided": is_voided(remote),
             "waiting": waiting,
         }
+        if currency:
+            expected["rate"] = rate  # the company amounts at QuickBooks' rate
         return vals, applications, expected
 
     # ------------------------------------------------------------------
@@ -391,6 +396,10 @@ class PaymentSync(EntitySync):
                     "date": move.invoice_date,
                     "journal_id": journal.id,
                     "memo": move.qbo_doc_number or move.name,
+                    # In the receipt's currency, for its company-currency amount (QuickBooks'
+                    # home amount): the receipt is settled without exchange difference.
+                    "currency_id": move.currency_id.id,
+                    "force_balance": abs(move.amount_total_signed),
                 }
                 for move in to_create
             ]
@@ -423,14 +432,19 @@ class PaymentSync(EntitySync):
         """The QBO Payment body. ``applied``: {invoice: amount}; ``invoice_ids``: {invoice id:
         QBO Invoice id}."""
         payment.ensure_one()
-        if payment.currency_id != payment.company_id.currency_id:
-            raise QboPushProblem(
-                self.env._(
-                    "Payments in %(currency)s are not sent: only the company's currency is synced.",
-                    currency=payment.currency_id.name,
-                ),
-                code="currency",
-            )
+        for invoice in applied:
+            if invoice.currency_id != payment.currency_id:
+                raise QboPushProblem(
+                    self.env._(
+                        "This payment in %(currency)s pays %(invoice)s, an invoice in "
+                        "%(invoice_currency)s: QuickBooks Online applies a payment only to "
+                        "documents of its own currency.",
+                        currency=payment.currency_id.name,
+                        invoice=invoice.display_name,
+                        invoice_currency=invoice.currency_id.name,
+                    ),
+                    code="currency",
+                )
         lines = [
             {
                 "Amount": float(money(Decimal(str(amount)))),
@@ -444,6 +458,7 @@ class PaymentSync(EntitySync):
             "TxnDate": fields.Date.to_string(payment.date),
             "Line": lines,
             "PrivateNote": self.env._("Odoo %(name)s", name=payment.name or ""),
+            **push_currency(payment, payment.amount, payment.amount_company_currency_signed),
         }
         reference = (payment.memo or "").strip()
         if reference:

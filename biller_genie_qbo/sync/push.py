@@ -24,12 +24,21 @@ from ..models.qbo_push_mixin import CRON_PUSH, NO_PUSH_KEY, RUNNABLE_STATES, Qbo
 from ..tools.qbo_client import quote
 from ..tools.qbo_errors import QboDuplicate, QboError
 from . import APPLICATION, PUSH_ORDER, live
+from .analytic import ensure_qbo_analytics
 from .batch_writer import BatchWriter
 from .common import Engine, PushContext
 from .credit_application import CreditApplicationSync
+from .currency import (
+    customer_currency_problem,
+    new_customer_currency,
+    note_echo_problems,
+    store_customer_currencies,
+)
 from .customer import CustomerSync
 from .first_push import may_write
+from .invoice_pdf import send_invoice_pdfs
 from .payment import PaymentSync
+from .payment_term import ensure_qbo_terms, load_qbo_terms
 from .pull import preference_vals
 from .sales_document import SalesDocumentSync
 
@@ -60,9 +69,12 @@ class PushEngine(Engine):
         if not may_write(self.conn):  # read-only, or the first push not confirmed yet
             return
         if read_prefs:
-            self.conn.write(preference_vals(self.env, self.client.preferences()))
+            prefs = self.client.preferences()
+            self.conn.write(preference_vals(self.env, prefs))
+            self.env["biller_genie_qbo.books"]._qbo_for(self.conn)._qbo_store_preferences(prefs)
             self.commit()
         if only is None and not self.has_candidates():
+            send_invoice_pdfs(self)  # a PDF sent again changes no synced field
             return
         if self.run:
             live.progress(self.conn, self.run, "sending")
@@ -72,6 +84,7 @@ class PushEngine(Engine):
         self.payments(only)
         self.moves(only, "out_refund")
         self.applications(only)
+        send_invoice_pdfs(self)
         self.conn.invalidate_recordset(["qbo_held_count", "qbo_push_pending_count"])
 
     def context(self):
@@ -106,6 +119,7 @@ class PushEngine(Engine):
             po_item=self.conn.po_number_item_id.qbo_id or None,
             custom_fields=self.conn.qbo_sales_custom_fields or {},
             commodity=(self.conn.commodity_code or "").strip(),
+            analytic_prefs={},  # sync/analytic.py (ensure_qbo_analytics)
         )
 
     def candidates(self, model, only, extra_domain=None):
@@ -186,12 +200,14 @@ class PushEngine(Engine):
             except QboPushProblem as problem:
                 self.lookups.customer_errors[partner.id] = problem.message
                 continue
+            body.update(new_customer_currency(partner, docs))
             jobs.append(self.writer.job(partner, "Customer", body, None))
 
         def on_done(pairs):
             self.writer.bind(pairs)
             for job, remote in pairs:
                 self.lookups.customers[job.record.id] = str(remote["Id"])
+            store_customer_currencies(self.env, pairs)
 
         failures = self.writer.write_jobs("Customer", jobs, on_done, record_errors=False)
         duplicates = [job for job, error in failures if isinstance(error, QboDuplicate)]
@@ -278,6 +294,8 @@ class PushEngine(Engine):
             self.hold(posted, self.conn.qbo_ctn_message)
             return
         self.load_lists()
+        ensure_qbo_terms(self, posted)
+        ensure_qbo_analytics(self, posted)
         self.items(posted.invoice_line_ids.product_id)
         self.customers(posted)
         jobs, problems = {}, []
@@ -311,6 +329,7 @@ class PushEngine(Engine):
                         # The inbound sync must not record the refund's payment a second time.
                         vals["qbo_receipt_payment_id"] = payments.id
                 move.write(vals)
+            note_echo_problems(self.env, pairs, "amount_total_signed")
 
         for entity, entity_jobs in jobs.items():
             self.writer.write_jobs(entity, entity_jobs, on_done)
@@ -331,6 +350,9 @@ class PushEngine(Engine):
                 ),
                 code="missing_customer",
             )
+        problem = customer_currency_problem(self.env, partner, doc)
+        if problem:
+            raise QboPushProblem(problem, code="currency")
         if not partner.active:
             raise QboPushProblem(
                 self.env._(
@@ -350,20 +372,23 @@ class PushEngine(Engine):
             return
         cache = self.conn.qbo_lists_cache or {}
         read_at = fields.Datetime.to_datetime(cache.get("read_at"))
-        if read_at and fields.Datetime.now() - read_at < LISTS_MAX_AGE:
+        if read_at and fields.Datetime.now() - read_at < LISTS_MAX_AGE and "term_days" in cache:
             # The rates and codes read then are in the tax cache (models/qbo_tax.py).
             self.lookups.tax_codes = self.conn._qbo_tax_catalog()
             self.lookups.terms = dict(cache["terms"])
+            self.lookups.term_days = {
+                int(days): [tuple(term) for term in terms]
+                for days, terms in cache["term_days"].items()
+            }
             return
         self.lookups.tax_codes = self.conn._qbo_store_tax_lists(self.client)
-        self.lookups.terms = {
-            (term.get("Name") or "").strip().lower(): str(term["Id"])
-            for term in self.client.query_all("Term")
-            if term.get("Active", True) is not False
-        }
+        self.lookups.terms, self.lookups.term_days = load_qbo_terms(
+            self, self.client.query_all("Term")
+        )
         cache = {
             "read_at": fields.Datetime.to_string(fields.Datetime.now()),
             "terms": self.lookups.terms,
+            "term_days": {str(days): terms for days, terms in self.lookups.term_days.items()},
         }
         self.conn.sudo().write({"qbo_lists_cache": cache})
 
@@ -448,7 +473,12 @@ class PushEngine(Engine):
                 continue
             jobs.append(self.writer.job(record, "Payment", body, bindings.get(record.id)))
         self.record_problems(problems)
-        self.writer.write_jobs("Payment", jobs, self.writer.bind)
+
+        def on_done(pairs):
+            self.writer.bind(pairs)
+            note_echo_problems(self.env, pairs, "amount_company_currency_signed")
+
+        self.writer.write_jobs("Payment", jobs, on_done)
 
     def linked_ready(self, records, linked, bindings):
         """(ready records, problems) of payments or applications: ``linked`` {record id:

@@ -38,8 +38,19 @@ from ..models.qbo_mapping import (
 from ..models.qbo_push_mixin import NO_PUSH_KEY, QboPushProblem
 from ..tools.qbo_tax import DocumentTax
 from . import audit, precision
+from .analytic import analytic_lookups, apply_qbo_analytics, ensure_analytics, line_analytics
 from .base import EntitySync
 from .common import Lookups, Triaged
+from .currency import (
+    currency_lookups,
+    document_currency,
+    home_total,
+    match_home_totals,
+    odoo_rate,
+    push_currency,
+)
+from .currency import totals_problem as home_totals_problem
+from .payment_term import ensure_terms, qbo_term_ref, term_lookups, term_vals
 from .sales_lines import ZERO, SalesLines
 
 MOVE_TYPE = {
@@ -72,8 +83,11 @@ class SalesDocumentSync(SalesLines, EntitySync):
         return refs
 
     def dependencies(self, remotes, result):
-        """The tax codes the page names, then its customers and items."""
+        """The tax codes, terms, classes and locations the page names, then its customers and
+        items."""
         self.ensure_tax_codes(remotes)
+        ensure_terms(self, remotes)
+        ensure_analytics(self, remotes)
         return super().dependencies(remotes, result)
 
     def page_done(self, entity, remotes, triaged, *, result):
@@ -157,6 +171,9 @@ class SalesDocumentSync(SalesLines, EntitySync):
             company_name=company.name,
             currency=company.currency_id.name,
             round_globally=company.tax_calculation_rounding_method == "round_globally",
+            **currency_lookups(self.env, remotes),
+            **term_lookups(self, remotes),
+            **analytic_lookups(self, remotes),
         )
 
     def tax_lookups(self, remotes):
@@ -209,6 +226,7 @@ class SalesDocumentSync(SalesLines, EntitySync):
             return
         moves = self.Model.create([item.vals for item in to_create])
         self.match_tax_amounts(moves, [item.expected for item in to_create])
+        match_home_totals(moves, [item.expected for item in to_create])
         to_post = to_cancel = bad = self.Model
         pairs = []
         for item, move in zip(to_create, moves, strict=True):
@@ -250,6 +268,7 @@ class SalesDocumentSync(SalesLines, EntitySync):
                 vals.pop("move_type", None)
                 move.write(vals)
                 self.match_tax_amounts(move, [expected])
+                match_home_totals(move, [expected])
                 if expected["voided"]:
                     move.button_cancel()
                 else:
@@ -277,7 +296,7 @@ class SalesDocumentSync(SalesLines, EntitySync):
                 odoo_tax=money(Decimal(str(move.amount_tax))),
                 qbo_tax=expected["tax"],
             )
-        return None
+        return home_totals_problem(self.env, move, expected)
 
     def to_odoo(self, remote, lookups):
         """(vals, expected) for a QBO sales transaction (Invoice, SalesReceipt, CreditMemo,
@@ -289,16 +308,8 @@ class SalesDocumentSync(SalesLines, EntitySync):
         "voided"} for the totals check.
         Raises QboMappingError when the record cannot be represented."""
         partner_id = self.customer_id(remote, lookups)
-        currency = ref_value(remote.get("CurrencyRef"))
-        if currency and lookups.currency and currency != lookups.currency:
-            raise QboMappingError(
-                self.env._(
-                    "Currency %(currency)s is not the company's currency: multi-currency "
-                    "transactions are not synced.",
-                    currency=currency,
-                ),
-                code="currency",
-            )
+        # A foreign currency: the document in it, at QuickBooks' rate (sync/currency.py).
+        currency, rate = document_currency(self.env, remote, lookups)
         voided = is_voided(remote)
         lines_in = remote.get("Line") or []
         # QuickBooks' TxnTaxDetail is the truth: which rates tax each line, how a discount
@@ -316,10 +327,17 @@ class SalesDocumentSync(SalesLines, EntitySync):
                         continue
                 taxes = [] if voided else self.line_taxes(doc, line, lookups)
                 lines.append(self.item_line(line, detail, lookups, taxes))
+                lines[-1].update(line_analytics(remote, lookups, detail))
             elif kind == "GroupLineDetail":
-                lines += self.group_lines(line, lookups, None if voided else doc)
+                lines += [
+                    {**vals, **line_analytics(remote, lookups)}
+                    for vals in self.group_lines(line, lookups, None if voided else doc)
+                ]
             elif kind == "DiscountLineDetail":
-                lines += self.discount_lines(line, lookups, None if voided else doc)
+                lines += [
+                    {**vals, **line_analytics(remote, lookups)}
+                    for vals in self.discount_lines(line, lookups, None if voided else doc)
+                ]
             elif kind == "DescriptionOnly":
                 text = (line.get("Description") or "").strip()
                 if text:
@@ -341,14 +359,19 @@ class SalesDocumentSync(SalesLines, EntitySync):
             "qbo_terms": ref_name(remote.get("SalesTermRef")) or False,
             "invoice_line_ids": [Command.create(line) for line in lines],
         }
-        if lookups.move_type == "out_invoice" and remote.get("DueDate"):
-            vals["invoice_date_due"] = remote["DueDate"]
+        if lookups.move_type == "out_invoice":
+            vals.update(term_vals(remote, lookups))  # the payment term, else QuickBooks' due date
+        if currency:
+            vals["currency_id"] = currency.id
+            vals["invoice_currency_rate"] = odoo_rate(rate)
         expected = {
             "total": money(dec(remote.get("TotalAmt"), ZERO)),
             "tax": doc.total_tax,
             "tax_by_tax": {} if voided else self.tax_by_tax(doc, lookups),
             "voided": voided,
         }
+        if currency and not voided:  # QuickBooks' home amount, at its rate
+            expected.update(home_total=home_total(remote, rate), rate=rate)
         definition = lookups.po_custom_field
         if definition:  # the PO number carried by a sales custom field
             for field in remote.get("CustomField") or []:
@@ -375,9 +398,9 @@ class SalesDocumentSync(SalesLines, EntitySync):
         body = self.sales_body(move, lines, lookups)
         if move.invoice_date_due:
             body["DueDate"] = fields.Date.to_string(move.invoice_date_due)
-        term = move.invoice_payment_term_id
-        if term and lookups.terms.get((term.name or "").strip().lower()):
-            body["SalesTermRef"] = {"value": lookups.terms[term.name.strip().lower()]}
+        term_ref = qbo_term_ref(move.invoice_payment_term_id, lookups)
+        if term_ref:
+            body["SalesTermRef"] = term_ref
         memo = html2plaintext(move.narration or "").strip() if move.narration else ""
         if memo:
             if len(memo) > MEMO_MAX:
@@ -412,10 +435,12 @@ class SalesDocumentSync(SalesLines, EntitySync):
             "TxnDate": fields.Date.to_string(move.invoice_date),
             "Line": lines,
             "PrivateNote": self.env._("Odoo %(name)s", name=move.name),
+            **push_currency(move, move.amount_total, move.amount_total_signed),
         }
         doc_number = self.doc_number(move, lookups)
         if doc_number:
             body["DocNumber"] = doc_number
+        apply_qbo_analytics(move, body, lookups)  # classes and locations
         return body
 
     def refund_receipt_body(self, move, lookups):

@@ -18,6 +18,7 @@ Public methods take and return plain dicts. Tokens never reach the logs.
 
 from __future__ import annotations
 
+import base64
 import collections
 import dataclasses
 import datetime
@@ -711,6 +712,56 @@ class QboClient:
             entity.lower(), body=body, request_id=request_id or self.new_request_id()
         )
         return self._pick(result, entity)
+
+    def upload(
+        self,
+        filename: str,
+        content: bytes,
+        content_type: str,
+        entity_ref: dict,
+        *,
+        request_id: str | None = None,
+    ) -> dict:
+        """``POST /upload`` (free): one file attached to ``entity_ref`` ({"type": "Invoice",
+        "value": id}); returns the Attachable. The multipart body is python-quickbooks' (the
+        content base64-encoded); a Fault inside the HTTP 200 (type, size) is raised."""
+        boundary = "----BillerGenieQbo" + uuid.uuid4().hex
+        metadata = {
+            "AttachableRef": [{"EntityRef": entity_ref, "IncludeOnSend": False}],
+            "FileName": filename,
+            "ContentType": content_type,
+        }
+        safe_name = filename.replace('"', "").replace("\r", "").replace("\n", "")
+        body = (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file_metadata_01"\r\n'
+            "Content-Type: application/json; charset=UTF-8\r\n\r\n"
+            f"{json.dumps(metadata)}\r\n"
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="file_content_01"; filename="{safe_name}"\r\n'
+            f"Content-Type: {content_type}\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+            f"{base64.b64encode(content).decode()}\r\n"
+            f"--{boundary}--\r\n"
+        )
+        result = self._post(
+            "upload",
+            body=body,
+            request_id=request_id or self.new_request_id(),
+            content_type=f"multipart/form-data; boundary={boundary}",
+        )
+        entries = result.get("AttachableResponse") or []
+        entry = entries[0] if entries and isinstance(entries[0], dict) else {}
+        if entry.get("Fault"):
+            raise error_from_fault(entry["Fault"], status=self.last_status, payload=result)
+        if not isinstance(entry.get("Attachable"), dict):
+            raise QboPayloadError(
+                "QuickBooks answered the upload without an Attachable",
+                status=self.last_status,
+                intuit_tid=self.last_intuit_tid,
+                payload=result,
+            )
+        return entry["Attachable"]
 
     def update(
         self, entity: str, body: dict, request_id: str | None = None, sparse: bool = True

@@ -1,0 +1,99 @@
+"""The QuickBooks Online page's settings for the rest of a company's books (issue 18): payment
+terms, classes and locations, invoice PDFs; one record per connection (``books_ids``), shown
+as one block of the page (``qbo_connection_books_views.xml``). The sync that uses them:
+``sync/payment_term.py``, ``sync/analytic.py``, ``sync/invoice_pdf.py``."""
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+# What the sync writes (QuickBooks' preferences, the plans it made): not the browser's.
+ENGINE_FIELDS = {
+    "connection_id",
+    "qbo_class_tracking",
+    "qbo_track_departments",
+    "qbo_class_plan_id",
+    "qbo_department_plan_id",
+}
+
+
+class QboBooks(models.Model):
+    _name = "biller_genie_qbo.books"
+    _description = "QuickBooks Online Books Settings"
+    _check_company_auto = True
+
+    connection_id = fields.Many2one(
+        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
+
+    qbo_create_payment_terms = fields.Selection(
+        YES_NO,
+        string="Create Missing Payment Terms",
+        default="no",
+        required=True,
+        help="Yes: a QuickBooks term that no Odoo payment term matches (same number of days) "
+        "is created in Odoo, and an Odoo payment term QuickBooks lacks is created in QuickBooks "
+        "Online.\nNo: such invoices keep their due date and the term's name only.\nDue dates "
+        "are equal on both sides either way.",
+    )
+    # Classes and locations: QuickBooks' preferences (read with the others) and the plans
+    qbo_class_tracking = fields.Selection(
+        [("none", "Off"), ("txn", "One per transaction"), ("line", "One per line")],
+        string="QuickBooks Class Tracking",
+        default="none",
+        readonly=True,
+    )
+    qbo_track_departments = fields.Boolean("QuickBooks Tracks Locations", readonly=True)
+    qbo_class_plan_id = fields.Many2one(
+        "account.analytic.plan",
+        string="Analytic Plan of Classes",
+        readonly=True,
+        help="QuickBooks classes are the analytic accounts of this plan (created by the sync).",
+    )
+    qbo_department_plan_id = fields.Many2one(
+        "account.analytic.plan",
+        string="Analytic Plan of Locations",
+        readonly=True,
+        help="QuickBooks locations (departments) are the analytic accounts of this plan.",
+    )
+    # Invoice PDFs
+    qbo_attach_invoice_pdf = fields.Selection(
+        YES_NO,
+        string="Attach Invoice PDFs in QuickBooks",
+        default="no",
+        required=True,
+        help="Yes: the PDF of an Odoo invoice sent to the customer is attached to its "
+        "QuickBooks Online invoice, and replaced when the invoice is sent again.\nNo: nothing "
+        "is attached.",
+    )
+
+    _sql_constraints = [
+        ("connection_uniq", "unique(connection_id)", "A connection has one books settings record.")
+    ]
+
+    def write(self, vals):
+        if (
+            ENGINE_FIELDS & set(vals)
+            and not self.env.su
+            and not self.env.user.has_group("base.group_system")
+        ):
+            raise AccessError(self.env._("These QuickBooks Online settings are the sync's."))
+        return super().write(vals)
+
+    @api.model
+    def _qbo_for(self, connection):
+        """The settings of ``connection`` (created with the defaults the first time)."""
+        books = connection.sudo().books_ids[:1]
+        if not books:
+            books = self.sudo().create({"connection_id": connection.id})
+        return books
+
+    def _qbo_store_preferences(self, prefs):
+        """Keep QuickBooks' class and location tracking preferences."""
+        from ..sync.analytic import analytic_preference_vals
+
+        vals = analytic_preference_vals(prefs)
+        changed = {k: v for k, v in vals.items() if self[k] != v}
+        if changed:
+            self.sudo().write(changed)

@@ -1,0 +1,256 @@
+"""Foreign currencies (issue 18): QuickBooks' ``CurrencyRef``, ``ExchangeRate`` and home amounts
+<-> Odoo's document currency and per-document rate.
+
+QuickBooks (multicurrency on) keeps each customer in one currency; its invoices, credit memos,
+receipts and payments are in that currency, each with its own ``ExchangeRate`` (home currency
+per unit of the foreign one) and ``HomeTotalAmt`` = ``TotalAmt x ExchangeRate`` rounded to the
+cent. Odoo keeps the rate per invoice (``invoice_currency_rate``, foreign units per company
+unit) and the company-currency amount per journal item (``balance``).
+
+Inbound: an invoice or credit note is created in its currency with QuickBooks' rate, then its
+journal items' balances are set so that the receivable equals QuickBooks' home amount to the
+cent (Odoo rounds per line, QuickBooks the total: the difference, a cent or two, goes to the
+largest line). A payment's journal items get ``amount x rate``; the reconciliation then books
+the exchange difference as Odoo does (its exchange difference journal).
+
+Outbound: Odoo's rate is sent explicitly (``ExchangeRate``); when Odoo's per-line rounding makes
+its company-currency total differ from ``total x rate``, the document's effective rate (company
+total / total) is sent instead so that QuickBooks' home amount is Odoo's. QuickBooks' echo is
+checked (:func:`echo_problem`).
+"""
+
+from decimal import Decimal
+
+from odoo import Command
+
+from ..models.qbo_mapping import QboMappingError, dec, money, ref_value
+
+RATE_DIGITS = Decimal("0.0000000001")  # 10 decimals are sent to QuickBooks
+
+
+def currency_codes(remotes):
+    return {ref_value(r.get("CurrencyRef")) for r in remotes} - {None}
+
+
+def currency_lookups(env, remotes):
+    """{"currencies": {code: res.currency (archived ones included)}} for a page."""
+    codes = currency_codes(remotes)
+    if not codes:
+        return {"currencies": {}}
+    found = (
+        env["res.currency"].with_context(active_test=False).search([("name", "in", list(codes))])
+    )
+    return {"currencies": {c.name: c for c in found}}
+
+
+def document_currency(env, remote, lookups):
+    """(currency record or None, QuickBooks rate Decimal or None) of a QBO transaction; None
+    for the company's own currency. Raises QboMappingError (code ``currency_inactive``) when
+    Odoo does not have the currency active: the user activates it and retries."""
+    code = ref_value(remote.get("CurrencyRef"))
+    if not code or code == lookups.currency:
+        return None, None
+    currency = (lookups.currencies or {}).get(code)
+    if not currency or not currency.active:
+        raise QboMappingError(
+            env._(
+                "This QuickBooks transaction is in %(currency)s, a currency that is not active in "
+                "Odoo. Activate %(currency)s in Accounting > Configuration > Currencies, then "
+                "retry it from the failures queue.",
+                currency=code,
+            ),
+            code="currency_inactive",
+        )
+    rate = dec(remote.get("ExchangeRate"), None)
+    if not rate or rate <= 0:
+        raise QboMappingError(
+            env._(
+                "This QuickBooks transaction in %(currency)s has no exchange rate.", currency=code
+            ),
+            code="currency_rate",
+        )
+    return currency, rate
+
+
+def home(amount, rate):
+    """QuickBooks' home amount of ``amount`` at ``rate`` (half-up to the cent)."""
+    return money(Decimal(amount) * Decimal(rate))
+
+
+def home_total(remote, rate):
+    """``HomeTotalAmt`` when QuickBooks sent it, else ``TotalAmt x ExchangeRate``."""
+    if remote.get("HomeTotalAmt") not in (None, ""):
+        return money(dec(remote["HomeTotalAmt"]))
+    return home(money(dec(remote.get("TotalAmt"), Decimal(0))), rate)
+
+
+def odoo_rate(rate):
+    """Odoo's rate (foreign units per company unit) of QuickBooks' ``ExchangeRate``."""
+    return float(Decimal(1) / Decimal(rate))
+
+
+def match_home_totals(moves, expected_list):
+    """Set the company-currency total of each foreign-currency invoice or credit note to
+    QuickBooks' home amount (``expected["home_total"]``): the cent or two of Odoo's per-line
+    rounding goes to the largest product line; the receivable follows."""
+    for move, expected in zip(moves, expected_list, strict=True):
+        target = expected.get("home_total")
+        if target is None or move.state != "draft":
+            continue
+        # QuickBooks' rate (Odoo recomputes it from its own table when the currency is set).
+        rate = odoo_rate(expected["rate"])
+        if move.invoice_currency_rate != rate:
+            move.write({"invoice_currency_rate": rate})
+        diff = target - money(Decimal(str(abs(move.amount_total_signed))))
+        if not diff:
+            continue
+        lines = move.invoice_line_ids.filtered(lambda line: line.display_type == "product")
+        if not lines:
+            continue
+        line = max(lines, key=lambda line: (abs(line.balance), -line.id))
+        balance = Decimal(str(line.balance)) + move.direction_sign * diff
+        move.write({"line_ids": [Command.update(line.id, {"balance": float(balance)})]})
+
+
+def totals_problem(env, move, expected):
+    """The message when a foreign-currency document's company-currency total is not
+    QuickBooks' home amount (None when it is, or the document is in the company currency)."""
+    target = expected.get("home_total")
+    if target is None:
+        return None
+    total = money(Decimal(str(abs(move.amount_total_signed))))
+    if total == target:
+        return None
+    return env._(
+        "The Odoo total in %(company_currency)s %(odoo)s differs from QuickBooks' home amount "
+        "%(qbo)s; the record is not imported.",
+        company_currency=move.company_currency_id.name,
+        odoo=total,
+        qbo=target,
+    )
+
+
+def payment_line_balances(amounts, total, rate):
+    """Company-currency balances of a payment's journal items: ``amounts`` (signed, foreign
+    currency, the liquidity line first, summing to zero) at ``rate``; the liquidity line is
+    ``total x rate`` and the rounding difference goes to the last line."""
+    balances = [home(a, rate) if a >= 0 else -home(-a, rate) for a in amounts]
+    balances[0] = home(total, rate)
+    balances[-1] -= sum(balances)
+    return balances
+
+
+# ----------------------------------------------------------------------
+# Outbound
+# ----------------------------------------------------------------------
+def push_currency(move_or_payment, amount, company_amount):
+    """(CurrencyRef, ExchangeRate) fields for a document in a foreign currency ({} in the
+    company's). ``amount``: its total in its currency; ``company_amount``: in the company's.
+    Odoo's rate is sent; when it does not give back Odoo's company total (per-line rounding),
+    the document's effective rate does."""
+    record = move_or_payment
+    if record.currency_id == record.company_id.currency_id:
+        return {}
+    amount = money(Decimal(str(abs(amount))))
+    company_amount = money(Decimal(str(abs(company_amount))))
+    rate = None
+    if "invoice_currency_rate" in record._fields and record.invoice_currency_rate:
+        rate = (Decimal(1) / Decimal(str(record.invoice_currency_rate))).quantize(RATE_DIGITS)
+    if amount and (rate is None or home(amount, rate) != company_amount):
+        rate = (company_amount / amount).quantize(RATE_DIGITS)
+        if home(amount, rate) != company_amount:  # 10 decimals always do; never send a wrong one
+            rate = (company_amount / amount).quantize(Decimal("1E-15"))
+    return {
+        "CurrencyRef": {"value": record.currency_id.name},
+        "ExchangeRate": float(rate or 1),
+    }
+
+
+def echo_problem(env, record, remote, company_amount, *, field="HomeTotalAmt"):
+    """The message when QuickBooks' answer does not carry Odoo's company-currency amount
+    (None when it does, or the answer has no home amount)."""
+    if record.currency_id == record.company_id.currency_id:
+        return None
+    if field == "HomeTotalAmt":
+        got = remote.get("HomeTotalAmt")
+    else:
+        got = None
+        if remote.get("ExchangeRate") not in (None, ""):
+            got = home(money(dec(remote.get("TotalAmt"), Decimal(0))), dec(remote["ExchangeRate"]))
+    if got in (None, ""):
+        return None
+    ours = money(Decimal(str(abs(company_amount))))
+    if money(dec(got)) == ours:
+        return None
+    return env._(
+        "QuickBooks recorded %(qbo)s %(company_currency)s for this document, Odoo %(odoo)s "
+        "(exchange rate %(rate)s).",
+        qbo=money(dec(got)),
+        company_currency=record.company_id.currency_id.name,
+        odoo=ours,
+        rate=remote.get("ExchangeRate"),
+    )
+
+
+def new_customer_currency(partner, docs):
+    """The ``CurrencyRef`` of a customer created for ``docs`` (its invoices, payments): the
+    contact's QuickBooks currency, else the currency of its first document ({} for the company's
+    currency, QuickBooks' default)."""
+    currency = partner.qbo_currency_id
+    if not currency:
+        own = docs.filtered(
+            lambda d: d.partner_id.commercial_partner_id == partner.commercial_partner_id
+        )
+        currency = own[:1].currency_id
+    if not currency or currency == partner.env.company.currency_id:
+        return {}
+    return {"CurrencyRef": {"value": currency.name}}
+
+
+def customer_currency_problem(env, partner, doc):
+    """The message when ``doc`` is not in the currency QuickBooks keeps ``partner`` in."""
+    if "currency_id" not in doc._fields:  # a credit note's application: its credit note's
+        doc = doc.move_id
+    customer_currency = partner.qbo_currency_id or doc.company_id.currency_id
+    if doc.currency_id == customer_currency:
+        return None
+    return env._(
+        "QuickBooks Online keeps %(customer)s in %(customer_currency)s and accepts only documents "
+        "in that currency; this one is in %(currency)s. Use a contact of its own for the "
+        "customer's %(currency)s business.",
+        customer=partner.display_name,
+        customer_currency=customer_currency.name,
+        currency=doc.currency_id.name,
+    )
+
+
+def store_customer_currencies(env, pairs):
+    """Remember the currency of the customers just created in QuickBooks (``pairs``: (job,
+    answer))."""
+    by_code = {}
+    for job, remote in pairs:
+        code = ref_value(remote.get("CurrencyRef"))
+        if code:
+            by_code.setdefault(code, job.record.browse())
+            by_code[code] |= job.record
+    if not by_code:
+        return
+    currencies = (
+        env["res.currency"].with_context(active_test=False).search([("name", "in", list(by_code))])
+    )
+    for currency in currencies:
+        by_code[currency.name].write({"qbo_currency_id": currency.id})
+
+
+def note_echo_problems(env, pairs, company_field):
+    """QuickBooks' answers to documents sent in a foreign currency: a home amount other than
+    Odoo's company-currency amount (``company_field`` of the record) is said in the record's
+    chatter."""
+    for job, remote in pairs:
+        record = job.record
+        if "currency_id" not in record._fields or not hasattr(record, "_message_log"):
+            continue
+        field = "HomeTotalAmt" if "HomeTotalAmt" in remote else "ExchangeRate"
+        problem = echo_problem(env, record, remote, record[company_field], field=field)
+        if problem:
+            record._message_log(body=problem)
