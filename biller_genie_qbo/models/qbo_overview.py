@@ -40,6 +40,11 @@ class QboOverview(models.Model):
     webhook_summary = fields.Char("Webhooks", compute="_compute_figures")
     reconnect_days_left = fields.Integer(related="connection_id.reconnect_days_left")
     reconnect_deadline = fields.Date(related="connection_id.reconnect_deadline")
+    # Billed calls (models/qbo_api_usage.py): this month, the forecast, the allowance's share
+    qbo_meter_metered = fields.Integer(related="connection_id.qbo_meter_metered")
+    qbo_meter_forecast = fields.Integer(related="connection_id.qbo_meter_forecast")
+    qbo_meter_share = fields.Float(related="connection_id.qbo_meter_share")
+    qbo_meter_summary = fields.Char(related="connection_id.qbo_meter_summary")
     # First-run checklist
     check_credentials = fields.Boolean("Intuit App Credentials", compute="_compute_checklist")
     check_connected = fields.Boolean("Connected to QuickBooks", compute="_compute_checklist")

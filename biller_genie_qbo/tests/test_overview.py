@@ -35,6 +35,12 @@ class TestOverview(QboPushCommon):
         self.assertEqual(overview.to_send_count, 0, "sent; the held one is counted apart")
         self.assertGreater(overview.reconnect_days_left, 90)
         self.assertEqual(overview.webhook_health, "silent")
+        # the billed-call meter is on the home too: the sync and the push read QuickBooks
+        self.env["biller_genie_qbo.api.usage"].sudo()._qbo_flush()
+        overview.invalidate_recordset()
+        self.assertGreater(overview.qbo_meter_metered, 0)
+        self.assertEqual(overview.qbo_meter_metered, self.conn.qbo_meter_metered)
+        self.assertGreaterEqual(overview.qbo_meter_forecast, overview.qbo_meter_metered)
 
     def test_checklist(self):
         self.conn.item_mapping_ids.write({"qbo_item_id": False})

@@ -297,7 +297,7 @@ def test_validation_fault_not_retried(emu, make_client):
 def test_non_json_200_is_payload_error(make_client):
     """python-quickbooks' "Error reading json response" becomes a QboPayloadError with tid."""
     client = make_client()
-    invoice = client.query_all("Invoice", page_size=1)[0]
+    invoice = client.query("SELECT * FROM Invoice MAXRESULTS 1")["Invoice"][0]
     with pytest.raises(qbo_errors.QboPayloadError) as info:
         client._get("invoice", invoice["Id"], "pdf")  # a PDF body, HTTP 200
     assert info.value.status == 200
@@ -717,7 +717,7 @@ def test_fault_inside_a_200_is_typed(make_client, emu, kind, path, call):
     """Whatever its spelling or wrapper, a Fault answered with HTTP 200 is Intuit's error: code,
     message, detail, status and intuit_tid (never "the response has no ...")."""
     client = make_client()
-    invoice = client.query_all("Invoice", page_size=1)[0]
+    invoice = client.query("SELECT * FROM Invoice MAXRESULTS 1")["Invoice"][0]
     emu.control.fault(kind, path_contains=path)
     with pytest.raises(qbo_errors.QboValidationError) as info:
         call(client, invoice)
