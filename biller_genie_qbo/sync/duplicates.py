@@ -67,13 +67,13 @@ def active_suspects(env, conn, domain):
 # ----------------------------------------------------------------------
 # Odoo -> QuickBooks
 # ----------------------------------------------------------------------
-def review_push_customers(push, partners):
-    """The contacts of ``partners`` (to create in QuickBooks) that may be created; the others
-    are held (``push.lookups.customer_held``) with a queue item each (one per contact)."""
-    env, conn = push.env, push.conn
+def bound_twins(env, conn, partners):
+    """{partner id: (twin contact, Twin)} of the contacts of ``partners`` (to create in
+    QuickBooks) that look like a contact bound to a QuickBooks customer already (two
+    searches); a contact decided "not a duplicate" has none."""
     todo = partners.filtered(lambda p: not p.qbo_not_duplicate)
     if not todo:
-        return partners
+        return {}
     Partner = env["res.partner"].sudo().with_context(active_test=False)
     emails = [norm_email(p.email) for p in todo if norm_email(p.email)]
     named = ids_by_name(env, [norm_name(p.name) for p in todo])
@@ -86,25 +86,34 @@ def review_push_customers(push, partners):
             ("id", "in", named),
         ]
     )
-    # Already decided to be the same customer as a pending inbound suspect: held too.
-    inbound = active_suspects(
-        env, conn, [("direction", "=", "pull"), ("twin_model", "=", "res.partner")]
-    )
-    waiting = {e.twin_res_id: e for e in inbound if e.twin_res_id in todo.ids}
-    if not candidates and not waiting:
-        return partners
-    bindings = env["biller_genie_qbo.binding"]._qbo_fetch_records(
-        conn, "res.partner", candidates.ids
-    )
+    if not candidates:
+        return {}
     twins = customer_twins(
         [(p.id, p.name, p.email) for p in todo],
         [(c.id, c.name, c.email) for c in candidates],
     )
+    return {pid: (candidates.browse(twin.key), twin) for pid, twin in twins.items()}
+
+
+def review_push_customers(push, partners):
+    """The contacts of ``partners`` (to create in QuickBooks) that may be created; the others
+    are held (``push.lookups.customer_held``) with a queue item each (one per contact)."""
+    env, conn = push.env, push.conn
+    twins = bound_twins(env, conn, partners)
+    # The Odoo side of a QuickBooks customer waiting for its review: held too.
+    inbound = active_suspects(
+        env, conn, [("direction", "=", "pull"), ("twin_model", "=", "res.partner")]
+    )
+    waiting = {e.twin_res_id: e for e in inbound if e.twin_res_id in partners.ids}
+    if not twins and not waiting:
+        return partners
+    bindings = env["biller_genie_qbo.binding"]._qbo_fetch_records(
+        conn, "res.partner", [other.id for other, _twin in twins.values()]
+    )
     held = {}
-    for partner in todo:
-        twin = twins.get(partner.id)
-        if twin:
-            other = candidates.browse(twin.key)
+    for partner in partners:
+        if partner.id in twins:
+            other, twin = twins[partner.id]
             held[partner.id] = {
                 "twin_model": "res.partner",
                 "twin_res_id": other.id,
@@ -120,9 +129,8 @@ def review_push_customers(push, partners):
                     keys=key_words(env, twin.keys),
                 ),
             }
-        elif partner.id in waiting:
-            item = waiting[partner.id]
-            push.lookups.customer_held[partner.id] = item.message
+        elif partner.id in waiting and not partner.qbo_not_duplicate:
+            push.lookups.customer_held[partner.id] = waiting[partner.id].message
     hold_push(push, partners.browse(list(held)), held)
     return partners.filtered(lambda p: p.id not in held and p.id not in push.lookups.customer_held)
 
@@ -419,7 +427,8 @@ def send_documents(conn, partner):
             .search(
                 [
                     ("partner_id", "child_of", partner.commercial_partner_id.ids),
-                    ("qbo_push_state", "in", ("held", "error")),
+                    # (pending too: the merge's write on the contact released them already)
+                    ("qbo_push_state", "in", ("held", "error", "pending")),
                     ("qbo_push_dirty", "=", True),
                 ]
             )

@@ -53,7 +53,7 @@ class TestDuplicatesOut(QboPushCommon):
         self.assertEqual(item.twin_decision, "link")
         self.assertFalse(twin.exists(), "the two Odoo contacts are merged")
         self.assertEqual(move.partner_id, self.customer)
-        self.assertEqual(move.qbo_push_state, "done")
+        self.assertEqual(move.qbo_push_state, "done", move.qbo_push_message)
         self.assertEqual(self.customers_in_qbo(), before)
         remote = self.qbo_of(move)
         self.assertEqual(remote["CustomerRef"]["value"], self.binding_of(self.customer).qbo_id)
