@@ -39,14 +39,7 @@ class ResPartner(models.Model):
         "each customer in one currency; its documents are in that currency).",
     )
 
-    # Duplicate review (sync/duplicates.py): the user's "Create anyway".
-    qbo_not_duplicate = fields.Boolean(
-        "Not a QuickBooks Duplicate",
-        readonly=True,
-        copy=False,
-        help="The user decided this contact is not the QuickBooks customer it looks like: it "
-        "is created in QuickBooks Online without being asked again.",
-    )
+    # Duplicate review (sync/duplicates.py): "Create anyway" of a contact of the same name.
     qbo_display_name = fields.Char(
         "QuickBooks Display Name",
         readonly=True,
@@ -73,7 +66,7 @@ class ResPartner(models.Model):
         return self.commercial_partner_id
 
     def _qbo_engine_fields(self):
-        return super()._qbo_engine_fields() | {"qbo_not_duplicate", "qbo_display_name"}
+        return super()._qbo_engine_fields() | {"qbo_display_name"}
 
     def _qbo_synced_fields(self):
         return {

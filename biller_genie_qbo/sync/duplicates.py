@@ -21,7 +21,7 @@ from odoo.tools import SQL
 
 from ..models.qbo_push_mixin import NO_PUSH_KEY
 from ..tools.qbo_client import quote
-from .twins import SUSPECT_CODE, customer_twins, norm_email, norm_name
+from .twins import SUSPECT_CODE, customer_twins, invoice_twins, norm_email, norm_name
 
 ACTIVE = ("open", "retrying", "given_up")
 LINK_KEY = "qbo_twin_link"  # context: {QBO Customer id: partner id} the user linked
@@ -245,6 +245,96 @@ def review_duplicate_name(push, jobs):
     return {job.record.id for job, _remote in links} | set(held)
 
 
+def review_push_invoices(push, moves):
+    """{move id: message} of the new invoices of ``moves`` (to create in QuickBooks) that look
+    like an invoice imported from QuickBooks already (same customer and number, or same
+    customer, total and date; one search): held with a queue item each (once). A bound twin is
+    an Odoo invoice of its own, so the match is always held, never linked by itself."""
+    env, conn = push.env, push.conn
+    todo = moves.filtered(lambda m: not m.qbo_not_duplicate)
+    if not todo:
+        return {}
+    numbers = [m.name for m in todo if push.lookups.ctn and m.name]
+    found = (
+        env["account.move"]
+        .sudo()
+        .search(
+            [
+                ("company_id", "=", conn.company_id.id),
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("id", "not in", todo.ids),
+                ("commercial_partner_id", "in", todo.commercial_partner_id.ids),
+                ("qbo_binding_ids.connection_id", "=", conn.id),
+                "|",
+                ("amount_total", "in", list(set(todo.mapped("amount_total")))),
+                ("qbo_doc_number", "in", numbers),
+            ]
+        )
+    )
+    if not found:
+        return {}
+
+    def row(move, number):
+        cp = move.commercial_partner_id.id
+        return (move.id, cp, number, move.amount_total, move.invoice_date)
+
+    twins = invoice_twins(
+        [row(m, m.name if push.lookups.ctn else "") for m in todo],
+        [row(m, m.qbo_doc_number or m.name) for m in found],
+    )
+    if not twins:
+        return {}
+    bindings = env["biller_genie_qbo.binding"]._qbo_fetch_records(
+        conn, "account.move", [twin.key for twin in twins.values()]
+    )
+    words = {
+        "number": env._("number"),
+        "total": env._("total"),
+        "date": env._("date"),
+    }
+    held, items = {}, []
+    for move in todo.filtered(lambda m: m.id in twins):
+        twin = twins[move.id]
+        other = found.browse(twin.key)
+        qbo_id = bindings[other.id].qbo_id
+        held[move.id] = env._(
+            "%(record)s looks like %(twin)s, which is QuickBooks Online invoice %(qbo_id)s "
+            "already (same customer, %(keys)s): not sent. Link to this one (this invoice is "
+            "not sent: cancel it in Odoo if it is a duplicate) or Create anyway.",
+            record=move.display_name,
+            twin=other.display_name,
+            qbo_id=qbo_id,
+            keys=env._(" and ").join(words[k] for k in twin.keys),
+        )
+        items.append(
+            {
+                "qbo_entity": "Invoice",
+                "qbo_id": False,
+                "res_model": "account.move",
+                "res_id": move.id,
+                "direction": "push",
+                "code": SUSPECT_CODE,
+                "twin_model": "account.move",
+                "twin_res_id": other.id,
+                "twin_qbo_id": qbo_id,
+                "twin_name": other.display_name,
+                "message": held[move.id],
+            }
+        )
+    known = set(
+        active_suspects(
+            env, conn, [("res_model", "=", "account.move"), ("res_id", "in", list(held))]
+        ).mapped("res_id")
+    )
+    items = [item for item in items if item["res_id"] not in known]
+    if push.run:
+        if items:
+            push.run._qbo_add_errors(items)
+        push.run._qbo_add_counts("Invoice", push=True, held=len(held))
+    return held
+
+
 # ----------------------------------------------------------------------
 # QuickBooks -> Odoo
 # ----------------------------------------------------------------------
@@ -369,6 +459,9 @@ def decide(item, decision):
         value = {item.qbo_id: item.twin_res_id} if decision == "link" else [item.qbo_id]
         conn.with_context(**{key: value})._qbo_sync_ids({"Customer": [item.qbo_id]}, "retry")
         return
+    if item.res_model == "account.move":
+        decide_invoice(item, decision)
+        return
     partner = env["res.partner"].browse(item.res_id).exists()
     if not partner:
         return
@@ -414,6 +507,27 @@ def decide(item, decision):
             )
         )
     send_documents(conn, partner)
+
+
+def decide_invoice(item, decision):
+    """An Odoo invoice like an imported one: not sent (link), or sent (create anyway)."""
+    env, conn = item.env, item.connection_id
+    move = env["account.move"].browse(item.res_id).exists()
+    if not move:
+        return
+    quiet = move.with_context(**{NO_PUSH_KEY: True})
+    if decision == "create":
+        quiet.write({"qbo_not_duplicate": True, "qbo_push_state": "pending"})
+        conn._qbo_run_push("retry", only={"account.move": move.ids})
+        return
+    note = env._(
+        "The same invoice as %(twin)s (QuickBooks Online invoice %(qbo_id)s, duplicate review): "
+        "not sent to QuickBooks. Cancel it in Odoo if it was entered twice.",
+        twin=item.twin_name,
+        qbo_id=item.twin_qbo_id,
+    )
+    quiet.write({"qbo_push_dirty": False, "qbo_push_state": "skipped", "qbo_push_message": note})
+    move._message_log(body=note)
 
 
 def send_documents(conn, partner):

@@ -272,10 +272,15 @@ class PushEngine(Engine):
         ensure_qbo_analytics(self, posted)
         self.items(posted.invoice_line_ids.product_id)
         self.customers(posted)
+        suspects = duplicates.review_push_invoices(
+            self, posted.filtered(lambda m: m.id not in bindings and entity_of(m) == "Invoice")
+        )
         jobs, problems = {}, []
         for move in posted:
             entity = entity_of(move)
             try:
+                if move.id in suspects:
+                    raise QboPushProblem(suspects[move.id], code=SUSPECT_CODE, held=True)
                 self.check_customer(move)
                 body = self.move_sync.to_qbo(move, self.lookups, entity)
             except QboPushProblem as problem:

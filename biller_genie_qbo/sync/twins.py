@@ -70,6 +70,25 @@ def _collect(items, match):
     return found, claims
 
 
+def _twins(items, match, strong):
+    """{item key: Twin} of the items ``match(item)`` finds candidates for; ``strong(keys)``
+    says whether the agreeing keys of the best one make a strong match."""
+    found, claims = _collect(items, match)
+    out = {}
+    for item_key, hits in found.items():
+        cand, unambiguous = _pick(item_key, hits, claims)
+        keys = tuple(hits[cand])
+        out[item_key] = Twin(cand, unambiguous and strong(set(keys)), keys)
+    return out
+
+
+def _by_customer(candidates):
+    grouped = {}
+    for cand in candidates:
+        grouped.setdefault(cand[1], []).append(cand)
+    return grouped
+
+
 def customer_twins(items, candidates):
     """``items`` [(key, name, email)] (the records to create), ``candidates`` [(key, name,
     email)] (the other side's records not bound to one of this side) -> {item key: Twin}."""
@@ -89,13 +108,7 @@ def customer_twins(items, candidates):
             hits.setdefault(cand, []).append("name")
         return hits
 
-    found, claims = _collect(items, match)
-    out = {}
-    for item_key, hits in found.items():
-        cand, unambiguous = _pick(item_key, hits, claims)
-        keys = tuple(hits[cand])
-        out[item_key] = Twin(cand, unambiguous and set(keys) == {"email", "name"}, keys)
-    return out
+    return _twins(items, match, lambda keys: keys == {"email", "name"})
 
 
 def _same_amount(a, b):
@@ -106,9 +119,7 @@ def invoice_twins(items, candidates):
     """``items`` and ``candidates`` [(key, customer, doc_number, total, date)] -> {item key:
     Twin}: the same customer and DocNumber, or the same customer, total and date. Strong:
     customer, DocNumber and total agree, unambiguously."""
-    by_customer = {}
-    for cand in candidates:
-        by_customer.setdefault(cand[1], []).append(cand)
+    by_customer = _by_customer(candidates)
 
     def match(item):
         _key, customer, number, total, date = item
@@ -125,22 +136,14 @@ def invoice_twins(items, candidates):
                 hits[ckey] = keys
         return hits
 
-    found, claims = _collect(items, match)
-    out = {}
-    for item_key, hits in found.items():
-        cand, unambiguous = _pick(item_key, hits, claims)
-        keys = tuple(hits[cand])
-        out[item_key] = Twin(cand, unambiguous and {"number", "total"} <= set(keys), keys)
-    return out
+    return _twins(items, match, lambda keys: {"number", "total"} <= keys)
 
 
 def payment_twins(items, candidates):
     """``items`` and ``candidates`` [(key, customer, amount, date, reference)] -> {item key:
     Twin}: the same customer, amount and date, unless both have a reference and they differ.
     Strong: the references agree too, unambiguously."""
-    by_customer = {}
-    for cand in candidates:
-        by_customer.setdefault(cand[1], []).append(cand)
+    by_customer = _by_customer(candidates)
 
     def match(item):
         _key, customer, amount, date, ref = item
@@ -156,10 +159,4 @@ def payment_twins(items, candidates):
                 hits[ckey] = ["amount", "date"]
         return hits
 
-    found, claims = _collect(items, match)
-    out = {}
-    for item_key, hits in found.items():
-        cand, unambiguous = _pick(item_key, hits, claims)
-        keys = tuple(hits[cand])
-        out[item_key] = Twin(cand, unambiguous and "reference" in keys, keys)
-    return out
+    return _twins(items, match, lambda keys: "reference" in keys)

@@ -124,6 +124,76 @@ class TestDuplicatesOut(QboPushCommon):
         self.assertEqual(self.qbo_of(twin)["DisplayName"], f"Amy's Bird Sanctuary ({twin.id})")
         self.assertEqual(self.customers_in_qbo(), before + 1)
 
+    def test_first_push_preview_counts_suspects_apart(self):
+        self.conn.qbo_push_confirmed_at = False
+        twin = self.env["res.partner"].create({"name": "AMY'S BIRD SANCTUARY"})
+        self.make_invoice(partner=twin)
+        self.make_invoice(partner=self.env["res.partner"].create({"name": "Preview Newcomer"}))
+        self.conn.invalidate_recordset()
+        preview = self.conn.qbo_push_preview
+        self.assertIn("would create 1 customers, 2 invoices", preview)
+        self.assertIn("1 customers look like existing QuickBooks customers", preview)
+
+    def imported_invoice(self):
+        bindings = (
+            self.env["biller_genie_qbo.binding"]
+            .sudo()
+            .search(
+                [
+                    ("connection_id", "=", self.conn.id),
+                    ("qbo_entity", "=", "Invoice"),
+                    ("res_model", "=", "account.move"),
+                ]
+            )
+        )
+        moves = self.env["account.move"].browse(bindings.mapped("res_id"))
+        return moves.filtered(
+            lambda m: m.state == "posted" and m.currency_id == self.env.company.currency_id
+        )[:1]
+
+    def invoice_like(self, other, **vals):
+        return self.make_invoice(
+            lines=[(self.product_services, 1, other.amount_total, None)],
+            partner=other.partner_id,
+            invoice_date=other.invoice_date,
+            **vals,
+        )
+
+    def test_invoice_like_an_imported_one_is_held_then_linked(self):
+        other = self.imported_invoice()
+        before = len(self.qbo_entities("Invoice"))
+        move = self.invoice_like(other)
+        self.assertEqual(move.amount_total, other.amount_total)
+        run = self.push(allow_errors=True)
+        self.assertEqual(move.qbo_push_state, "held", move.qbo_push_message)
+        self.assertEqual(len(self.qbo_entities("Invoice")), before, "not duplicated")
+        item = suspects(self.env, self.conn, res_model="account.move", res_id=move.id)
+        self.assertEqual(item.twin_res_id, other.id)
+        self.assertEqual(item.twin_qbo_id, self.binding_of(other).qbo_id)
+        self.assertEqual(run.push_counts["Invoice"]["held"], 1)
+        self.push(allow_errors=True)
+        self.assertEqual(len(suspects(self.env, self.conn, res_model="account.move")), 1)
+        item.action_twin_link()
+        self.assertEqual(move.qbo_push_state, "skipped")
+        self.assertFalse(self.binding_of(move))
+        self.assertEqual(len(self.qbo_entities("Invoice")), before)
+
+    def test_invoice_create_anyway_is_sent_and_not_asked_again(self):
+        other = self.imported_invoice()
+        before = len(self.qbo_entities("Invoice"))
+        move = self.invoice_like(other)
+        self.push(allow_errors=True)
+        item = suspects(self.env, self.conn, res_model="account.move", res_id=move.id)
+        item.action_twin_create()
+        self.assertTrue(move.qbo_not_duplicate)
+        self.assertEqual(move.qbo_push_state, "done", move.qbo_push_message)
+        self.assertEqual(len(self.qbo_entities("Invoice")), before + 1)
+        move.button_draft()
+        move.action_post()
+        self.push()
+        self.assertEqual(move.qbo_push_state, "done")
+        self.assertFalse(suspects(self.env, self.conn, res_model="account.move"))
+
     def test_link_and_create_are_for_managers(self):
         twin = self.env["res.partner"].create({"name": "Amy's Bird Sanctuary"})
         self.make_invoice(partner=twin)
