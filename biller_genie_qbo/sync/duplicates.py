@@ -17,15 +17,23 @@ holds the suspects as failures-queue items (code ``duplicate_suspect``) naming b
 the queue item for a QuickBooks customer) and sends or imports the record again.
 """
 
+from odoo import fields
 from odoo.tools import SQL
 
 from ..models.qbo_push_mixin import NO_PUSH_KEY
 from ..tools.qbo_client import quote
-from .twins import SUSPECT_CODE, customer_twins, invoice_twins, norm_email, norm_name
+from .twins import (
+    SUSPECT_CODE,
+    customer_twins,
+    invoice_twins,
+    norm_email,
+    norm_name,
+    payment_twins,
+)
 
 ACTIVE = ("open", "retrying", "given_up")
-LINK_KEY = "qbo_twin_link"  # context: {QBO Customer id: partner id} the user linked
-CREATE_KEY = "qbo_twin_create"  # context: [QBO Customer ids] the user creates anyway
+LINK_KEY = "qbo_twin_link"  # context: {"Entity:Id": Odoo record id} the user linked
+CREATE_KEY = "qbo_twin_create"  # context: ["Entity:Id"] the user creates anyway
 
 
 def key_words(env, keys):
@@ -247,33 +255,33 @@ def review_duplicate_name(push, jobs):
 
 def review_push_invoices(push, moves):
     """{move id: message} of the new invoices of ``moves`` (to create in QuickBooks) that look
-    like an invoice imported from QuickBooks already (same customer and number, or same
-    customer, total and date; one search): held with a queue item each (once). A bound twin is
-    an Odoo invoice of its own, so the match is always held, never linked by itself."""
-    env, conn = push.env, push.conn
+    like an invoice imported from QuickBooks (bound, never sent from Odoo: two invoices made in
+    Odoo are two invoices) already: same customer and number, or same customer, total and
+    date (one search); held with a queue item each (once). A bound twin is an Odoo invoice of
+    its own, so the match is always held, never linked by itself."""
     todo = moves.filtered(lambda m: not m.qbo_not_duplicate)
     if not todo:
         return {}
+    env = push.env
     numbers = [m.name for m in todo if push.lookups.ctn and m.name]
     found = (
         env["account.move"]
         .sudo()
         .search(
             [
-                ("company_id", "=", conn.company_id.id),
+                ("company_id", "=", push.conn.company_id.id),
                 ("move_type", "=", "out_invoice"),
                 ("state", "=", "posted"),
                 ("id", "not in", todo.ids),
                 ("commercial_partner_id", "in", todo.commercial_partner_id.ids),
-                ("qbo_binding_ids.connection_id", "=", conn.id),
+                ("qbo_binding_ids.connection_id", "=", push.conn.id),
+                ("qbo_push_state", "=", False),  # imported from QuickBooks, never sent
                 "|",
                 ("amount_total", "in", list(set(todo.mapped("amount_total")))),
                 ("qbo_doc_number", "in", numbers),
             ]
         )
     )
-    if not found:
-        return {}
 
     def row(move, number):
         cp = move.commercial_partner_id.id
@@ -283,61 +291,161 @@ def review_push_invoices(push, moves):
         [row(m, m.name if push.lookups.ctn else "") for m in todo],
         [row(m, m.qbo_doc_number or m.name) for m in found],
     )
+
+    def message(record, other, qbo_id, keys):
+        return env._(
+            "%(record)s looks like %(twin)s, which is QuickBooks Online invoice %(qbo_id)s "
+            "already (same customer, %(keys)s): not sent. Link to this one (this invoice is "
+            "not sent: cancel it in Odoo if it is a duplicate) or Create anyway.",
+            record=record.display_name,
+            twin=other.display_name,
+            qbo_id=qbo_id,
+            keys=keys,
+        )
+
+    held = hold_documents(push, "Invoice", todo, found, twins, message)
+    # The Odoo side of a QuickBooks invoice waiting for its review: held too (no new item).
+    for item in active_suspects(
+        env,
+        push.conn,
+        [("direction", "=", "pull"), ("twin_model", "=", "account.move")],
+    ):
+        if item.twin_res_id in todo.ids:
+            held.setdefault(item.twin_res_id, item.message)
+    return held
+
+
+def review_push_payments(push, payments):
+    """{payment id: message} of the new payments of ``payments`` that look like a payment
+    imported from QuickBooks already (same customer, amount and date; the references compared
+    when both have one; one search): held as invoices are (:func:`review_push_invoices`)."""
+    todo = payments.filtered(lambda p: not p.qbo_not_duplicate)
+    if not todo:
+        return {}
+    env = push.env
+    found = (
+        env["account.payment"]
+        .sudo()
+        .search(
+            [
+                ("company_id", "=", push.conn.company_id.id),
+                ("partner_type", "=", "customer"),
+                ("state", "not in", ("draft", "canceled", "rejected")),
+                ("id", "not in", todo.ids),
+                ("partner_id", "in", todo.partner_id.ids),
+                ("date", "in", list(set(todo.mapped("date")))),
+                ("qbo_binding_ids.connection_id", "=", push.conn.id),
+                ("qbo_push_state", "=", False),  # imported from QuickBooks, never sent
+            ]
+        )
+    )
+
+    def row(payment):
+        cp = payment.partner_id.commercial_partner_id.id
+        return (payment.id, cp, payment.amount, payment.date, payment.memo)
+
+    twins = payment_twins([row(p) for p in todo], [row(p) for p in found])
+
+    def message(record, other, qbo_id, keys):
+        return env._(
+            "%(record)s looks like %(twin)s, which is QuickBooks Online payment %(qbo_id)s "
+            "already (same customer, %(keys)s): not sent. Link to this one (this payment is "
+            "not sent: cancel it in Odoo if it is a duplicate) or Create anyway.",
+            record=record.display_name,
+            twin=other.display_name,
+            qbo_id=qbo_id,
+            keys=keys,
+        )
+
+    return hold_documents(push, "Payment", todo, found, twins, message)
+
+
+def hold_documents(push, entity, records, found, twins, message):
+    """Hold the ``records`` with a twin among ``found`` (bound documents): {record id:
+    ``message(record, twin, twin's QBO id, the agreeing keys in words)``}, a queue item each
+    unless one is open already, and the run's count."""
     if not twins:
         return {}
+    env, conn = push.env, push.conn
     bindings = env["biller_genie_qbo.binding"]._qbo_fetch_records(
-        conn, "account.move", [twin.key for twin in twins.values()]
+        conn, found._name, [twin.key for twin in twins.values()]
     )
     words = {
         "number": env._("number"),
         "total": env._("total"),
+        "amount": env._("amount"),
         "date": env._("date"),
+        "reference": env._("reference"),
     }
     held, items = {}, []
-    for move in todo.filtered(lambda m: m.id in twins):
-        twin = twins[move.id]
+    for record in records.filtered(lambda r: r.id in twins):
+        twin = twins[record.id]
         other = found.browse(twin.key)
         qbo_id = bindings[other.id].qbo_id
-        held[move.id] = env._(
-            "%(record)s looks like %(twin)s, which is QuickBooks Online invoice %(qbo_id)s "
-            "already (same customer, %(keys)s): not sent. Link to this one (this invoice is "
-            "not sent: cancel it in Odoo if it is a duplicate) or Create anyway.",
-            record=move.display_name,
-            twin=other.display_name,
-            qbo_id=qbo_id,
-            keys=env._(" and ").join(words[k] for k in twin.keys),
-        )
+        keys = env._(" and ").join(words[k] for k in twin.keys)
+        held[record.id] = message(record, other, qbo_id, keys)
         items.append(
             {
-                "qbo_entity": "Invoice",
+                "qbo_entity": entity,
                 "qbo_id": False,
-                "res_model": "account.move",
-                "res_id": move.id,
+                "res_model": records._name,
+                "res_id": record.id,
                 "direction": "push",
                 "code": SUSPECT_CODE,
-                "twin_model": "account.move",
+                "twin_model": found._name,
                 "twin_res_id": other.id,
                 "twin_qbo_id": qbo_id,
                 "twin_name": other.display_name,
-                "message": held[move.id],
+                "message": held[record.id],
             }
         )
     known = set(
         active_suspects(
-            env, conn, [("res_model", "=", "account.move"), ("res_id", "in", list(held))]
+            env, conn, [("res_model", "=", records._name), ("res_id", "in", list(held))]
         ).mapped("res_id")
     )
     items = [item for item in items if item["res_id"] not in known]
     if push.run:
         if items:
             push.run._qbo_add_errors(items)
-        push.run._qbo_add_counts("Invoice", push=True, held=len(held))
+        push.run._qbo_add_counts(entity, push=True, held=len(held))
     return held
 
 
 # ----------------------------------------------------------------------
 # QuickBooks -> Odoo
 # ----------------------------------------------------------------------
+def pull_decisions(sync, entity, qbo_ids):
+    """The user's decisions on these new QBO records of ``entity``: ({qbo id: Odoo id} to
+    link, {qbo ids} to create anyway), from the context of the decision's import and from the
+    queue items decided "create" before (one query)."""
+    env = sync.env
+    links, creates = {}, set()
+    for key, res_id in (env.context.get(LINK_KEY) or {}).items():
+        kind, _sep, qbo_id = key.partition(":")
+        if kind == entity and qbo_id in qbo_ids:
+            links[qbo_id] = res_id
+    for key in env.context.get(CREATE_KEY) or []:
+        kind, _sep, qbo_id = key.partition(":")
+        if kind == entity:
+            creates.add(qbo_id)
+    creates |= set(
+        env["biller_genie_qbo.sync.error"]
+        .sudo()
+        .search(
+            [
+                ("connection_id", "=", sync.conn.id),
+                ("code", "=", SUSPECT_CODE),
+                ("twin_decision", "=", "create"),
+                ("qbo_entity", "=", entity),
+                ("qbo_id", "in", list(qbo_ids)),
+            ]
+        )
+        .mapped("qbo_id")
+    )
+    return links, creates
+
+
 def review_pull_customers(sync, to_create, result):
     """{qbo id: partner} the new QBO customers of ``to_create`` [(remote, vals)] are linked
     to (strong matches, and the user's links), and the set of the held qbo ids (one queue
@@ -346,27 +454,9 @@ def review_pull_customers(sync, to_create, result):
     if not to_create:
         return {}, set()
     Partner = sync.Model.with_context(active_test=False)
-    linked_by_user = {str(k): v for k, v in (env.context.get(LINK_KEY) or {}).items()}
-    decided = {str(i) for i in env.context.get(CREATE_KEY) or []}
     qbo_ids = [str(remote["Id"]) for remote, _vals in to_create]
-    decided |= set(
-        env["biller_genie_qbo.sync.error"]
-        .sudo()
-        .search(
-            [
-                ("connection_id", "=", conn.id),
-                ("code", "=", SUSPECT_CODE),
-                ("twin_decision", "=", "create"),
-                ("qbo_entity", "=", "Customer"),
-                ("qbo_id", "in", qbo_ids),
-            ]
-        )
-        .mapped("qbo_id")
-    )
-    matches = {}
-    for qbo_id, partner_id in linked_by_user.items():
-        if qbo_id in qbo_ids:
-            matches[qbo_id] = Partner.browse(partner_id)
+    links, decided = pull_decisions(sync, "Customer", qbo_ids)
+    matches = {qbo_id: Partner.browse(res_id) for qbo_id, res_id in links.items()}
     todo = [
         (remote, vals)
         for remote, vals in to_create
@@ -443,6 +533,98 @@ def review_pull_customers(sync, to_create, result):
     return matches, held
 
 
+def review_pull_invoices(sync, to_create, result):
+    """{qbo id: move} the new QBO invoices of ``to_create`` [Triaged] are linked to (strong
+    matches among the unbound Odoo invoices of the same customer, and the user's links), and
+    the set of the held qbo ids (a queue item each, in ``result``)."""
+    env, conn = sync.env, sync.conn
+    Move = env["account.move"].sudo()
+    qbo_ids = [str(item.remote["Id"]) for item in to_create]
+    links, decided = pull_decisions(sync, "Invoice", qbo_ids)
+    matches = {qbo_id: Move.browse(res_id) for qbo_id, res_id in links.items()}
+    todo = [
+        item
+        for item in to_create
+        if str(item.remote["Id"]) not in decided and str(item.remote["Id"]) not in matches
+    ]
+    if not todo:
+        return matches, set()
+    partners = env["res.partner"].browse([item.vals["partner_id"] for item in todo])
+    totals = [float(item.expected["total"]) for item in todo]
+    numbers = [item.remote.get("DocNumber") for item in todo if item.remote.get("DocNumber")]
+    found = Move.search(
+        [
+            ("company_id", "=", conn.company_id.id),
+            ("move_type", "=", "out_invoice"),
+            ("state", "in", ("draft", "posted")),
+            ("commercial_partner_id", "in", partners.commercial_partner_id.ids),
+            ("id", "not in", [m.id for m in matches.values()]),
+            "|",
+            ("amount_total", "in", totals),
+            ("name", "in", numbers),
+        ]
+    )
+    bound = env["biller_genie_qbo.binding"]._qbo_fetch_records(conn, "account.move", found.ids)
+    found = found.filtered(lambda m: m.id not in bound)
+    twins = invoice_twins(
+        [
+            (
+                str(item.remote["Id"]),
+                env["res.partner"].browse(item.vals["partner_id"]).commercial_partner_id.id,
+                item.remote.get("DocNumber") or "",
+                float(item.expected["total"]),
+                fields.Date.to_date(item.remote.get("TxnDate")),
+            )
+            for item in todo
+        ],
+        [(m.id, m.commercial_partner_id.id, m.name, m.amount_total, m.invoice_date) for m in found],
+    )
+    held = set()
+    for item in todo:
+        qbo_id = str(item.remote["Id"])
+        twin = twins.get(qbo_id)
+        if not twin:
+            continue
+        move = found.browse(twin.key)
+        number = item.remote.get("DocNumber") or qbo_id
+        if twin.strong:
+            matches[qbo_id] = move
+            move._message_log(
+                body=env._(
+                    "Linked to the QuickBooks Online invoice %(number)s (%(qbo_id)s): same "
+                    "customer, number and total.",
+                    number=number,
+                    qbo_id=qbo_id,
+                )
+            )
+            continue
+        held.add(qbo_id)
+        result.count("held")
+        result.errors.append(
+            {
+                "qbo_entity": "Invoice",
+                "qbo_id": qbo_id,
+                "code": SUSPECT_CODE,
+                "twin_model": "account.move",
+                "twin_res_id": move.id,
+                "twin_name": move.display_name,
+                "message": env._(
+                    "The QuickBooks Online invoice %(number)s (%(qbo_id)s) looks like the Odoo "
+                    "invoice %(twin)s (same customer, %(keys)s): not imported. Link to this one, "
+                    "or Create anyway.",
+                    number=number,
+                    qbo_id=qbo_id,
+                    twin=move.display_name,
+                    keys=env._(" and ").join(
+                        {"number": env._("number"), "total": env._("total")}.get(k, env._("date"))
+                        for k in twin.keys
+                    ),
+                ),
+            }
+        )
+    return matches, held
+
+
 def matches_ids(matches):
     return {partner.id for partner in matches.values()}
 
@@ -455,12 +637,20 @@ def decide(item, decision):
     env, conn = item.env, item.connection_id
     item.write({"twin_decision": decision, "state": "resolved", "next_retry_at": False})
     if item.direction == "pull":
-        key = LINK_KEY if decision == "link" else CREATE_KEY
-        value = {item.qbo_id: item.twin_res_id} if decision == "link" else [item.qbo_id]
-        conn.with_context(**{key: value})._qbo_sync_ids({"Customer": [item.qbo_id]}, "retry")
+        ref = f"{item.qbo_entity}:{item.qbo_id}"
+        if decision == "link":
+            conn = conn.with_context(**{LINK_KEY: {ref: item.twin_res_id}})
+        else:
+            conn = conn.with_context(**{CREATE_KEY: [ref]})
+            if item.twin_model in ("account.move", "account.payment"):
+                # Two records: the Odoo one is not asked about again on its way out.
+                env[item.twin_model].browse(item.twin_res_id).exists().with_context(
+                    **{NO_PUSH_KEY: True}
+                ).write({"qbo_not_duplicate": True})
+        conn._qbo_sync_ids({item.qbo_entity: [item.qbo_id]}, "retry")
         return
-    if item.res_model == "account.move":
-        decide_invoice(item, decision)
+    if item.res_model in ("account.move", "account.payment"):
+        decide_document(item, decision)
         return
     partner = env["res.partner"].browse(item.res_id).exists()
     if not partner:
@@ -509,25 +699,27 @@ def decide(item, decision):
     send_documents(conn, partner)
 
 
-def decide_invoice(item, decision):
-    """An Odoo invoice like an imported one: not sent (link), or sent (create anyway)."""
+def decide_document(item, decision):
+    """An Odoo invoice or payment like an imported one: not sent (link), or sent (create
+    anyway)."""
     env, conn = item.env, item.connection_id
-    move = env["account.move"].browse(item.res_id).exists()
-    if not move:
+    record = env[item.res_model].browse(item.res_id).exists()
+    if not record:
         return
-    quiet = move.with_context(**{NO_PUSH_KEY: True})
+    quiet = record.with_context(**{NO_PUSH_KEY: True})
     if decision == "create":
         quiet.write({"qbo_not_duplicate": True, "qbo_push_state": "pending"})
-        conn._qbo_run_push("retry", only={"account.move": move.ids})
+        conn._qbo_run_push("retry", only={record._name: record.ids})
         return
     note = env._(
-        "The same invoice as %(twin)s (QuickBooks Online invoice %(qbo_id)s, duplicate review): "
-        "not sent to QuickBooks. Cancel it in Odoo if it was entered twice.",
+        "The same as %(twin)s (QuickBooks Online %(entity)s %(qbo_id)s, duplicate review): not "
+        "sent to QuickBooks. Cancel it in Odoo if it was entered twice.",
         twin=item.twin_name,
+        entity=item.qbo_entity,
         qbo_id=item.twin_qbo_id,
     )
     quiet.write({"qbo_push_dirty": False, "qbo_push_state": "skipped", "qbo_push_message": note})
-    move._message_log(body=note)
+    record._message_log(body=note)
 
 
 def send_documents(conn, partner):

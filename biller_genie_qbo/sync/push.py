@@ -440,15 +440,19 @@ class PushEngine(Engine):
         )
         if ready:
             self.customers(ready)
-        qbo_invoice_ids = {inv_id: b.qbo_id for inv_id, b in invoice_bindings.items()}
-        self.send(
-            ready,
-            lambda payment: self.payment_sync.to_qbo(
-                payment, self.lookups, applied[payment.id], qbo_invoice_ids
-            ),
-            bindings,
-            problems,
+        suspects = duplicates.review_push_payments(
+            self, ready.filtered(lambda p: p.id not in bindings)
         )
+        qbo_invoice_ids = {inv_id: b.qbo_id for inv_id, b in invoice_bindings.items()}
+
+        def prepare(payment):
+            if payment.id in suspects:
+                raise QboPushProblem(suspects[payment.id], code=SUSPECT_CODE, held=True)
+            return self.payment_sync.to_qbo(
+                payment, self.lookups, applied[payment.id], qbo_invoice_ids
+            )
+
+        self.send(ready, prepare, bindings, problems)
 
     def send(self, records, prepare, bindings, problems):
         """Check the customer and build the body (``prepare(record)``) of these payments or

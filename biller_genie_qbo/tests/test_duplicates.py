@@ -194,6 +194,99 @@ class TestDuplicatesOut(QboPushCommon):
         self.assertEqual(move.qbo_push_state, "done")
         self.assertFalse(suspects(self.env, self.conn, res_model="account.move"))
 
+    def test_payment_like_an_imported_one_is_held_then_linked_or_created(self):
+        bindings = (
+            self.env["biller_genie_qbo.binding"]
+            .sudo()
+            .search([("connection_id", "=", self.conn.id), ("qbo_entity", "=", "Payment")])
+        )
+        imported = (
+            self.env["account.payment"]
+            .browse(bindings.filtered(lambda b: b.res_model == "account.payment").mapped("res_id"))
+            .filtered(lambda p: p.amount and p.currency_id == self.env.company.currency_id)
+        )
+        other = imported[:1]
+        partner = other.partner_id.commercial_partner_id
+        invoice = self.make_invoice(
+            lines=[(self.product_services, 1, other.amount * 2 + 0.37, None)], partner=partner
+        )
+        self.push()
+        before = len(self.qbo_entities("Payment"))
+        first = self.pay(invoice, other.amount, payment_date=other.date, communication="")
+        self.push(allow_errors=True)
+        self.assertEqual(first.qbo_push_state, "held", first.qbo_push_message)
+        self.assertEqual(len(self.qbo_entities("Payment")), before, "not duplicated")
+        item = suspects(self.env, self.conn, res_model="account.payment", res_id=first.id)
+        self.assertEqual(item.twin_res_id, other.id)
+        item.action_twin_link()
+        self.assertEqual(first.qbo_push_state, "skipped")
+        self.assertEqual(len(self.qbo_entities("Payment")), before)
+
+        second = self.pay(invoice, other.amount, payment_date=other.date, communication="")
+        self.push(allow_errors=True)
+        item = suspects(self.env, self.conn, res_model="account.payment", res_id=second.id)
+        item.action_twin_create()
+        self.assertEqual(second.qbo_push_state, "done", second.qbo_push_message)
+        self.assertEqual(len(self.qbo_entities("Payment")), before + 1)
+
+    def qbo_invoice_like(self, move):
+        """A QuickBooks invoice of the same customer, total and date as this Odoo one."""
+        made = self.control.create_entity(
+            self.realm_id,
+            "Invoice",
+            {
+                "CustomerRef": {"value": self.binding_of(self.customer).qbo_id},
+                "TxnDate": str(move.invoice_date),
+                "Line": [
+                    {
+                        "DetailType": "SalesItemLineDetail",
+                        "Amount": move.amount_total,
+                        "SalesItemLineDetail": {
+                            "ItemRef": {"value": self.items["Services"].qbo_id},
+                            "Qty": 1,
+                            "UnitPrice": move.amount_total,
+                        },
+                    }
+                ],
+            },
+        )
+        return made.get("Invoice", made)
+
+    def test_quickbooks_invoice_like_an_unsent_odoo_one_is_held_then_linked(self):
+        move = self.make_invoice(lines=[(self.product_services, 1, 321.09, None)])
+        remote = self.qbo_invoice_like(move)
+        before = len(self.qbo_entities("Invoice"))
+        run = self.qbo_sync()  # pulls, then pushes
+        self.assertRunOk(run, allow_errors=True)
+        self.assertIsNone(self.bound("Invoice", remote["Id"]), "held: not imported")
+        self.assertEqual(len(self.qbo_entities("Invoice")), before, "nor the Odoo one sent")
+        self.assertEqual(move.qbo_push_state, "held", move.qbo_push_message)
+        item = suspects(self.env, self.conn, direction="pull", qbo_id=str(remote["Id"]))
+        self.assertEqual(item.twin_res_id, move.id)
+        moves = self.env["account.move"].search_count([("move_type", "=", "out_invoice")])
+        item.action_twin_link()
+        self.assertEqual(self.bound("Invoice", remote["Id"]), move)
+        self.assertFalse(move.qbo_push_dirty)
+        self.assertEqual(len(self.qbo_entities("Invoice")), before)
+        self.assertEqual(
+            self.env["account.move"].search_count([("move_type", "=", "out_invoice")]), moves
+        )
+
+    def test_quickbooks_invoice_create_anyway_imports_it_and_sends_the_odoo_one(self):
+        move = self.make_invoice(lines=[(self.product_services, 1, 321.09, None)])
+        remote = self.qbo_invoice_like(move)
+        before = len(self.qbo_entities("Invoice"))
+        self.assertRunOk(self.qbo_sync(), allow_errors=True)
+        item = suspects(self.env, self.conn, direction="pull", qbo_id=str(remote["Id"]))
+        item.action_twin_create()
+        imported = self.bound("Invoice", remote["Id"])
+        self.assertTrue(imported)
+        self.assertNotEqual(imported, move)
+        self.assertTrue(move.qbo_not_duplicate)
+        self.push(allow_errors=True)
+        self.assertEqual(move.qbo_push_state, "done", move.qbo_push_message)
+        self.assertEqual(len(self.qbo_entities("Invoice")), before + 1)
+
     def test_link_and_create_are_for_managers(self):
         twin = self.env["res.partner"].create({"name": "Amy's Bird Sanctuary"})
         self.make_invoice(partner=twin)
