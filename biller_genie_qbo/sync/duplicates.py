@@ -1,4 +1,5 @@
-"""Duplicate-suspect review of customers (issue 17), both directions, and the user's decision.
+"""Duplicate-suspect review (issue 17): customers both ways, invoices both ways, payments
+outbound, and the user's decision.
 
 The rules are :mod:`.twins`; this module looks the candidates up (batched ORM searches of
 Odoo's database, where the pulled QuickBooks customers are bound: no API read per record) and
@@ -11,10 +12,15 @@ holds the suspects as failures-queue items (code ``duplicate_suspect``) naming b
   email agrees too (strong), held otherwise.
 - QuickBooks -> Odoo: a new QuickBooks customer that looks like an unbound Odoo contact is
   linked to it when email and name agree unambiguously (strong), otherwise held (not imported).
+- Invoices and payments out: compared with the documents imported from QuickBooks (bound,
+  never sent from Odoo); such a twin is an Odoo document of its own: always held. Invoices in:
+  compared with the unbound Odoo invoices of the customer; strong -> bound as they are, weak ->
+  held (and the Odoo one's push with it).
 
 "Link to this one" binds (or merges, for two Odoo contacts) without writing to QuickBooks;
-"Create anyway" remembers the decision (``qbo_not_duplicate`` on the contact, the decision on
-the queue item for a QuickBooks customer) and sends or imports the record again.
+"Create anyway" remembers the decision (``qbo_not_duplicate`` on the Odoo record, the decision
+on the queue item for a QuickBooks record: the next import of it follows it) and sends or
+imports the record again.
 """
 
 from odoo import fields
@@ -429,20 +435,25 @@ def pull_decisions(sync, entity, qbo_ids):
         kind, _sep, qbo_id = key.partition(":")
         if kind == entity:
             creates.add(qbo_id)
-    creates |= set(
+    decided = (
         env["biller_genie_qbo.sync.error"]
         .sudo()
         .search(
             [
                 ("connection_id", "=", sync.conn.id),
                 ("code", "=", SUSPECT_CODE),
-                ("twin_decision", "=", "create"),
+                ("twin_decision", "!=", False),
                 ("qbo_entity", "=", entity),
                 ("qbo_id", "in", list(qbo_ids)),
-            ]
+            ],
+            order="id",
         )
-        .mapped("qbo_id")
     )
+    for item in decided:
+        if item.twin_decision == "create":
+            creates.add(item.qbo_id)
+        elif item.twin_res_id:
+            links.setdefault(item.qbo_id, item.twin_res_id)
     return links, creates
 
 
@@ -648,6 +659,11 @@ def decide(item, decision):
                     **{NO_PUSH_KEY: True}
                 ).write({"qbo_not_duplicate": True})
         conn._qbo_sync_ids({item.qbo_entity: [item.qbo_id]}, "retry")
+        binding = env["biller_genie_qbo.binding"]._qbo_fetch(conn, item.qbo_entity, [item.qbo_id])
+        if not binding:
+            # Not imported (another sync held the lock, QuickBooks failed): the decision is
+            # kept (the next import of that record follows it) and the item stays to do.
+            item.write({"state": "open"})
         return
     if item.res_model in ("account.move", "account.payment"):
         decide_document(item, decision)

@@ -241,6 +241,16 @@ class TestSecurityRpc(QboPushCommon, HttpCase):
                 if user == self.qbo_user:
                     continue  # QuickBooks users of the company may retry and dismiss
                 self.assertRefused(answer, f"{user.login}: {method}")
+            for method in ("action_twin_link", "action_twin_create"):
+                # The duplicate review's decisions (link, merge, create): managers only.
+                answer = self.rpc(
+                    "biller_genie_qbo.sync.error",
+                    method,
+                    [self.failure.ids],
+                    route="call_button",
+                    company=company,
+                )
+                self.assertRefused(answer, f"{user.login}: {method}")
             answer = self.rpc(
                 "account.move",
                 "action_qbo_push_retry",
