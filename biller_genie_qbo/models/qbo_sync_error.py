@@ -68,7 +68,7 @@ class QboSyncError(models.Model):
     create_date = fields.Datetime("Date", readonly=True)
     # Duplicate-suspect review (sync/duplicates.py): the likely twin of the record, on the
     # other side, that the user links to or creates anyway.
-    twin_model = fields.Char("Twin Model", readonly=True)
+    twin_model = fields.Char(readonly=True)
     twin_res_id = fields.Many2oneReference("Twin Record", model_field="twin_model", readonly=True)
     twin_qbo_id = fields.Char("Twin QuickBooks ID", readonly=True)
     twin_sync_token = fields.Char("Twin SyncToken", readonly=True)

@@ -43,8 +43,33 @@ CREATE_KEY = "qbo_twin_create"  # context: ["Entity:Id"] the user creates anyway
 
 
 def key_words(env, keys):
-    words = {"email": env._("email"), "name": env._("name")}
+    """The agreeing keys of a twin (:class:`.twins.Twin`), in words: 'email and name'."""
+    words = {
+        "email": env._("email"),
+        "name": env._("name"),
+        "number": env._("number"),
+        "total": env._("total"),
+        "amount": env._("amount"),
+        "date": env._("date"),
+        "reference": env._("reference"),
+    }
     return env._(" and ").join(words.get(k, k) for k in keys)
+
+
+def hold_pull(result, entity, qbo_id, twin, message):
+    """A new QuickBooks record held (not imported): its queue item, in the page's result."""
+    result.count("held")
+    result.errors.append(
+        {
+            "qbo_entity": entity,
+            "qbo_id": qbo_id,
+            "code": SUSPECT_CODE,
+            "twin_model": twin._name,
+            "twin_res_id": twin.id,
+            "twin_name": twin.display_name,
+            "message": message,
+        }
+    )
 
 
 def ids_by_name(env, names):
@@ -376,20 +401,12 @@ def hold_documents(push, entity, records, found, twins, message):
     bindings = env["biller_genie_qbo.binding"]._qbo_fetch_records(
         conn, found._name, [twin.key for twin in twins.values()]
     )
-    words = {
-        "number": env._("number"),
-        "total": env._("total"),
-        "amount": env._("amount"),
-        "date": env._("date"),
-        "reference": env._("reference"),
-    }
     held, items = {}, []
     for record in records.filtered(lambda r: r.id in twins):
         twin = twins[record.id]
         other = found.browse(twin.key)
         qbo_id = bindings[other.id].qbo_id
-        keys = env._(" and ").join(words[k] for k in twin.keys)
-        held[record.id] = message(record, other, qbo_id, keys)
+        held[record.id] = message(record, other, qbo_id, key_words(env, twin.keys))
         items.append(
             {
                 "qbo_entity": entity,
@@ -521,25 +538,20 @@ def review_pull_customers(sync, to_create, result):
             )
             continue
         held.add(qbo_id)
-        result.count("held")
-        result.errors.append(
-            {
-                "qbo_entity": "Customer",
-                "qbo_id": qbo_id,
-                "code": SUSPECT_CODE,
-                "twin_model": "res.partner",
-                "twin_res_id": partner.id,
-                "twin_name": partner.display_name,
-                "message": env._(
-                    "The QuickBooks Online customer %(name)s (%(qbo_id)s) looks like the Odoo "
-                    "contact %(twin)s (same %(keys)s): not imported. Link to this one, or "
-                    "Create anyway.",
-                    name=vals["name"],
-                    qbo_id=qbo_id,
-                    twin=partner.display_name,
-                    keys=key_words(env, twin.keys),
-                ),
-            }
+        hold_pull(
+            result,
+            "Customer",
+            qbo_id,
+            partner,
+            env._(
+                "The QuickBooks Online customer %(name)s (%(qbo_id)s) looks like the Odoo "
+                "contact %(twin)s (same %(keys)s): not imported. Link to this one, or "
+                "Create anyway.",
+                name=vals["name"],
+                qbo_id=qbo_id,
+                twin=partner.display_name,
+                keys=key_words(env, twin.keys),
+            ),
         )
     return matches, held
 
@@ -610,28 +622,20 @@ def review_pull_invoices(sync, to_create, result):
             )
             continue
         held.add(qbo_id)
-        result.count("held")
-        result.errors.append(
-            {
-                "qbo_entity": "Invoice",
-                "qbo_id": qbo_id,
-                "code": SUSPECT_CODE,
-                "twin_model": "account.move",
-                "twin_res_id": move.id,
-                "twin_name": move.display_name,
-                "message": env._(
-                    "The QuickBooks Online invoice %(number)s (%(qbo_id)s) looks like the Odoo "
-                    "invoice %(twin)s (same customer, %(keys)s): not imported. Link to this one, "
-                    "or Create anyway.",
-                    number=number,
-                    qbo_id=qbo_id,
-                    twin=move.display_name,
-                    keys=env._(" and ").join(
-                        {"number": env._("number"), "total": env._("total")}.get(k, env._("date"))
-                        for k in twin.keys
-                    ),
-                ),
-            }
+        hold_pull(
+            result,
+            "Invoice",
+            qbo_id,
+            move,
+            env._(
+                "The QuickBooks Online invoice %(number)s (%(qbo_id)s) looks like the Odoo "
+                "invoice %(twin)s (same customer, %(keys)s): not imported. Link to this one, "
+                "or Create anyway.",
+                number=number,
+                qbo_id=qbo_id,
+                twin=move.display_name,
+                keys=key_words(env, twin.keys),
+            ),
         )
     return matches, held
 
