@@ -67,3 +67,6 @@ NOTIFICATION_DAYS_MAX = 365
 # back as one word): no space; UNSPSC codes have 8 digits, NIGP and HS codes up to 11-13.
 COMMODITY_CODE_MAX = 20
 COMMODITY_CODE_RE = re.compile(rf"[A-Za-z0-9.\-]{{1,{COMMODITY_CODE_MAX}}}")
+
+# The failures-queue code of a duplicate suspect (sync/duplicates.py, sync/twins.py).
+SUSPECT_CODE = "duplicate_suspect"

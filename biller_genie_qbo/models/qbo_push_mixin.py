@@ -31,6 +31,7 @@ ENGINE_FIELDS = frozenset(
         "qbo_push_message",
         "qbo_push_seq",
         "qbo_push_request_id",
+        "qbo_not_duplicate",
     }
 )
 
@@ -68,6 +69,14 @@ class QboPushMixin(models.AbstractModel):
         help="The requestid of a write whose answer was lost (timeout): the next attempt "
         "re-sends it with the same requestid, so QuickBooks replays its first answer instead "
         "of creating a second record.",
+    )
+
+    qbo_not_duplicate = fields.Boolean(
+        "Not a QuickBooks Duplicate",
+        copy=False,
+        readonly=True,
+        help="The user decided, in the duplicate review, that this record is not the one it "
+        "looks like on the other side ('Create anyway'): it is sent without being asked again.",
     )
 
     # ------------------------------------------------------------------

@@ -19,6 +19,7 @@ from .qbo_binding import QBO_ENTITIES
 _logger = logging.getLogger(__name__)
 
 ACTIVE_STATES = const.ACTIVE_STATES
+SUSPECT_CODE = const.SUSPECT_CODE
 MAX_ATTEMPTS = 5
 RETRY_BASE = timedelta(minutes=5)  # 5 min, 20 min, 80 min, 5 h 20 min, then given up
 RETRY_FACTOR = 4
@@ -65,6 +66,18 @@ class QboSyncError(models.Model):
         index=True,
     )
     create_date = fields.Datetime("Date", readonly=True)
+    # Duplicate-suspect review (sync/duplicates.py): the likely twin of the record, on the
+    # other side, that the user links to or creates anyway.
+    twin_model = fields.Char(readonly=True)
+    twin_res_id = fields.Many2oneReference("Twin Record", model_field="twin_model", readonly=True)
+    twin_qbo_id = fields.Char("Twin QuickBooks ID", readonly=True)
+    twin_sync_token = fields.Char("Twin SyncToken", readonly=True)
+    twin_name = fields.Char("Looks Like", readonly=True, help="The likely twin, in plain words.")
+    twin_decision = fields.Selection(
+        [("link", "Linked to the twin"), ("create", "Created anyway")],
+        readonly=True,
+        help="The user's decision on a duplicate suspect (never asked again).",
+    )
 
     @api.depends("qbo_entity", "qbo_id", "message")
     def _compute_display_name(self):
@@ -173,6 +186,13 @@ class QboSyncError(models.Model):
                 "Duplicate name: another customer, vendor or employee in QuickBooks Online "
                 "already uses this name (names must be unique across these lists). Rename one "
                 "of them, then retry."
+            ),
+            "duplicate_suspect": self.env._(
+                "Possible duplicate: a record that looks like this one (same email or name; "
+                "same customer and number or amount and date) already exists on the other "
+                "side, so nothing was created. 'Link to this one' treats them as the same "
+                "record (nothing is written to QuickBooks); 'Create anyway' creates it and "
+                "never asks again."
             ),
             "currency_inactive": self.env._(
                 "The QuickBooks transaction is in a currency that is not active in Odoo. "
@@ -305,10 +325,42 @@ class QboSyncError(models.Model):
         )
         return True
 
-    def _qbo_check_user(self):
+    # ------------------------------------------------------------------
+    # Duplicate suspects: Link to this one / Create anyway
+    # ------------------------------------------------------------------
+    def action_twin_link(self):
+        """The suspect and its twin are the same record: bind them (no API write)."""
+        return self._qbo_twin_decide("link")
+
+    def action_twin_create(self):
+        """The suspect is not a duplicate: create it, and never ask again."""
+        return self._qbo_twin_decide("create")
+
+    def _qbo_twin_decide(self, decision):
+        self._qbo_check_user(group="biller_genie_qbo.group_qbo_manager")
+        todo = self.filtered(lambda e: e.code == SUSPECT_CODE and e.state in ACTIVE_STATES)
+        connection = (todo or self).connection_id[:1]
+        if not todo:
+            return connection._qbo_notify(
+                self.env._("Nothing to decide: these are not open duplicate suspects."), "info"
+            )
+        from ..sync import duplicates  # (the sync package imports the models' helpers)
+
+        for item in todo.sudo():
+            duplicates.decide(item, decision)
+        still = todo.exists().filtered(lambda e: e.state in ACTIVE_STATES)
+        if still:
+            return connection._qbo_notify(still[:1].message or "", "warning")
+        if decision == "link":
+            text = self.env._("Linked %(count)s record(s) to their twin.", count=len(todo))
+        else:
+            text = self.env._("Created %(count)s record(s) anyway.", count=len(todo))
+        return connection._qbo_notify(text, "success")
+
+    def _qbo_check_user(self, group="biller_genie_qbo.group_qbo_user"):
         """Retry and Dismiss: QuickBooks Online users of the failures' companies only."""
         Connection = self.env["biller_genie_qbo.connection"]
-        Connection._qbo_check_scope(self.sudo().company_id)
+        Connection._qbo_check_scope(self.sudo().company_id, group=group)
         try:
             self.check_access("read")
         except AccessError:
@@ -358,6 +410,7 @@ class QboSyncError(models.Model):
         due = self.sudo().search(
             [
                 ("state", "in", ("open", "retrying")),
+                ("code", "!=", SUSPECT_CODE),  # waits for the user's decision
                 ("attempts", "<", MAX_ATTEMPTS),
                 "|",
                 ("next_retry_at", "=", False),

@@ -39,6 +39,15 @@ class ResPartner(models.Model):
         "each customer in one currency; its documents are in that currency).",
     )
 
+    # Duplicate review (sync/duplicates.py): "Create anyway" of a contact of the same name.
+    qbo_display_name = fields.Char(
+        "QuickBooks Display Name",
+        readonly=True,
+        copy=False,
+        help="The name this contact has in QuickBooks Online when it differs from Odoo's "
+        "(QuickBooks requires unique customer names).",
+    )
+
     @api.depends("qbo_binding_ids.qbo_id")
     def _compute_qbo_customer_id(self):
         for partner in self:
@@ -55,6 +64,9 @@ class ResPartner(models.Model):
         if self.id in lookups.customers:
             return self
         return self.commercial_partner_id
+
+    def _qbo_engine_fields(self):
+        return super()._qbo_engine_fields() | {"qbo_display_name"}
 
     def _qbo_synced_fields(self):
         return {

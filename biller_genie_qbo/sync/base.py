@@ -15,6 +15,7 @@ the pure mappers); the API client is passed in, it never does HTTP itself.
 
 from odoo import fields
 
+from ..const import ACTIVE_STATES, SUSPECT_CODE
 from ..models.qbo_mapping import QboMappingError, is_deleted, is_voided, ref_name, ref_value
 from ..models.qbo_push_mixin import NO_PUSH_KEY
 from . import ENTITY_ORDER, FULL_SCAN_WHERE, audit
@@ -86,6 +87,9 @@ class EntitySync:
             if not ids:
                 continue
             missing = ids - set(Binding._qbo_fetch(self.conn, entity, ids))
+            # Held for the duplicate review: not read again (Intuit bills every read) until
+            # the user decides.
+            missing -= self.held_ids(entity, missing)
             if not missing:
                 continue
             records = self.client.read_many(
@@ -97,6 +101,26 @@ class EntitySync:
                 sub.deps = []
                 result.deps.append((entity, sub))
         return remotes
+
+    def held_ids(self, entity, qbo_ids):
+        """The ids of ``qbo_ids`` held for the duplicate review (one query)."""
+        if not qbo_ids:
+            return set()
+        held = (
+            self.env["biller_genie_qbo.sync.error"]
+            .sudo()
+            .search(
+                [
+                    ("connection_id", "=", self.conn.id),
+                    ("code", "=", SUSPECT_CODE),
+                    ("direction", "=", "pull"),
+                    ("state", "in", ACTIVE_STATES),
+                    ("qbo_entity", "=", entity),
+                    ("qbo_id", "in", list(qbo_ids)),
+                ]
+            )
+        )
+        return set(held.mapped("qbo_id"))
 
     def lookups(self, entity, remotes):
         """The :class:`~.common.Lookups` of a page (what the mapper needs, in a handful of

@@ -217,6 +217,7 @@ class PushContext:
     ctn: bool = False  # Custom Transaction Numbers: Odoo's numbers are sent
     customers: dict = field(default_factory=dict)  # partner id -> QBO Customer id
     customer_errors: dict = field(default_factory=dict)  # partner id -> why it is not in QBO
+    customer_held: dict = field(default_factory=dict)  # partner id -> its duplicate suspicion
     items: dict = field(default_factory=dict)  # product id -> {qbo_id, name, active}
     system: dict = field(default_factory=dict)  # product id of a system item -> its QBO item
     refund_item: dict | None = None  # the QBO item mapped to "Refunds"

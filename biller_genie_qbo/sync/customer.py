@@ -1,14 +1,13 @@
 """QuickBooks Customers <-> contacts (``res.partner``), both directions.
 
 Inbound: QBO Customers -> contacts (sub-customers as child contacts, inactive ones archived);
-a new QBO customer is linked to an unbound Odoo contact of the same email (or exact name).
+a new QBO customer is linked to an unbound Odoo contact of the same email and name, or held for
+the duplicate review when only one of them agrees (sync/duplicates.py).
 
 Outbound: contacts -> QuickBooks Online Customers: CC emails, sparse updates.
 """
 
 import re
-
-from odoo.tools import email_normalize
 
 from ..models.qbo_mapping import (
     country_code,
@@ -17,7 +16,7 @@ from ..models.qbo_mapping import (
     values_digest,
 )
 from ..models.qbo_push_mixin import QboPushProblem
-from . import audit
+from . import audit, duplicates
 from .base import EntitySync
 from .common import Lookups, Triaged
 from .currency import currency_lookups
@@ -65,6 +64,11 @@ class CustomerSync(EntitySync):
             partners, {item.record.id: item.binding.qbo_sync_token for item in to_update}
         )
         for item in to_update:
+            if item.record.qbo_display_name and item.vals.get("name") == (
+                item.record.qbo_display_name
+            ):
+                # Sent under a distinct name (duplicate review): Odoo keeps its own.
+                item.vals["name"] = item.record.name
             parent = ref_value(item.remote.get("ParentRef"))
             item.vals["parent_id"] = lookups.partners.get(parent, False) if parent else False
             item.record.write(item.vals)
@@ -136,11 +140,16 @@ class CustomerSync(EntitySync):
         """Link the new QBO customers to matching Odoo contacts, create the others (parents
         first); ``partner_ids`` {qbo id: partner id} grows with them. Returns the triaged items
         to bind, with their ``record``."""
-        # An existing, unbound Odoo contact with the same email (or exact name) is linked.
-        matches = self.match_existing([(t.remote, t.vals) for t in to_create])
+        # An unbound Odoo contact of the same email and name is linked; a weaker match is held
+        # for the user's review (sync/duplicates.py).
+        matches, held = duplicates.review_pull_customers(
+            self, [(t.remote, t.vals) for t in to_create], result
+        )
         new_bindings, remaining = [], []
         for item in to_create:
             remote, vals = item.remote, item.vals
+            if str(remote["Id"]) in held:
+                continue
             partner = matches.get(str(remote["Id"]))
             if not partner:
                 remaining.append(item)
@@ -194,61 +203,6 @@ class CustomerSync(EntitySync):
             current = by_id.get(ref_value(current["ParentRef"])) or {}
             depth += 1
         return depth
-
-    def match_existing(self, to_create):
-        """{qbo_id: partner} for new QBO customers matching an unbound Odoo contact of the
-        company by email, else by exact name; a contact is linked at most once."""
-        if not to_create:
-            return {}
-        emails = {}
-        names = {}
-        for remote, vals in to_create:
-            email = email_normalize(vals.get("email") or "", strict=True)
-            if email:
-                emails[str(remote["Id"])] = email
-            names[str(remote["Id"])] = vals["name"]
-        company = self.conn.company_id
-        domain_company = [("company_id", "in", [False, company.id])]
-        excluded = (
-            self.env["res.company"]
-            .sudo()
-            .with_context(active_test=False)
-            .search([("partner_id", "!=", False)])
-            .partner_id.ids
-        )
-        candidates = self.Model.with_context(active_test=False).search(
-            [
-                *domain_company,
-                ("id", "not in", excluded),
-                ("user_ids", "=", False),
-                "|",
-                ("email_normalized", "in", list(set(emails.values()))),
-                ("name", "in", list(set(names.values()))),
-            ],
-            order="id",
-        )
-        if not candidates:
-            return {}
-        bound = self.env["biller_genie_qbo.binding"]._qbo_fetch_records(
-            self.conn, self.model, candidates.ids
-        )
-        candidates = candidates.filtered(lambda p: p.id not in bound)
-        by_email, by_name = {}, {}
-        for partner in candidates:
-            if partner.email_normalized:
-                by_email.setdefault(partner.email_normalized, partner)
-            by_name.setdefault(partner.name, partner)
-        used = set()
-        matches = {}
-        for remote, _vals in to_create:
-            qbo_id = str(remote["Id"])
-            partner = by_email.get(emails.get(qbo_id))
-            if not partner or partner.id in used:
-                partner = by_name.get(names[qbo_id])
-            if partner and partner.id not in used:
-                used.add(partner.id)
-                matches[qbo_id] = partner
-        return matches
 
     def map_remote(self, remote, lookups):
         """A QBO Customer mapped for the binding's triage."""
@@ -324,7 +278,7 @@ class CustomerSync(EntitySync):
         """The QBO Customer fields of this contact (create or sparse update body, without Id
         and SyncToken). ``sync_cc_emails``: the page's setting ('yes'/'no')."""
         partner.ensure_one()
-        name = (partner.name or "").strip() or partner.display_name
+        name = (partner.qbo_display_name or partner.name or "").strip() or partner.display_name
         if ":" in name:
             raise QboPushProblem(
                 self.env._(

@@ -2,11 +2,13 @@
 writes to QuickBooks), and nothing is sent before a manager saw what the first push would do
 ("would create N customers, M invoices, K payments; X matched to existing records") and
 confirmed it. The preview costs no API call: it counts Odoo's records and the bindings the
-first import made (a QuickBooks customer met again is bound, never created twice)."""
+first import made (a QuickBooks customer met again is bound, never created twice), and the
+contacts that look like a bound customer (held for the duplicate review, sync/duplicates.py)."""
 
 from odoo import fields
 
 from .common import Engine
+from .duplicates import bound_twins
 
 
 def may_write(conn):
@@ -40,8 +42,10 @@ class FirstPush(Engine):
             docs |= new if model == "account.move" else new.move_id
         partners = docs.partner_id.commercial_partner_id
         bound = Binding._qbo_fetch_records(self.conn, "res.partner", partners.ids)
+        twins = bound_twins(self.env, self.conn, partners.filtered(lambda p: p.id not in bound))
         out["matched"] = len(bound)
-        out["customers"] = len(partners) - len(bound)
+        out["suspects"] = len(twins)
+        out["customers"] = len(partners) - len(bound) - len(twins)
         return out
 
     def message(self):
@@ -55,13 +59,20 @@ class FirstPush(Engine):
         if conn.qbo_push_confirmed_at or conn.state != "connected":
             return ""
         c = self.counts()
-        return self.env._(
+        text = self.env._(
             "Nothing is sent to QuickBooks Online before you confirm. The first push would "
             "create %(customers)s customers, %(invoices)s invoices, %(refunds)s credit notes "
             "and %(payments)s payments; %(matched)s customers are matched to existing "
             "QuickBooks customers (linked, not created).",
             **c,
         )
+        if c["suspects"]:
+            text += " " + self.env._(
+                "%(suspects)s customers look like existing QuickBooks customers: they are held "
+                "for your review in the failures queue (Link to this one / Create anyway).",
+                suspects=c["suspects"],
+            )
+        return text
 
     def confirm(self):
         """The manager saw the preview: the push may write from now on."""

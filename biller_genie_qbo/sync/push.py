@@ -21,9 +21,8 @@ from odoo import fields
 from odoo.tools import SQL
 
 from ..models.qbo_push_mixin import CRON_PUSH, NO_PUSH_KEY, RUNNABLE_STATES, QboPushProblem
-from ..tools.qbo_client import quote
 from ..tools.qbo_errors import QboDuplicate, QboError
-from . import APPLICATION, PUSH_ORDER, live
+from . import APPLICATION, PUSH_ORDER, duplicates, live
 from .analytic import ensure_qbo_analytics
 from .batch_writer import BatchWriter
 from .common import Engine, PushContext
@@ -41,6 +40,7 @@ from .payment import PaymentSync
 from .payment_term import ensure_qbo_terms, load_qbo_terms
 from .pull import preference_vals
 from .sales_document import SalesDocumentSync
+from .twins import SUSPECT_CODE
 
 _logger = logging.getLogger(__name__)
 
@@ -190,9 +190,14 @@ class PushEngine(Engine):
         for doc in docs:
             if doc._qbo_customer(self.lookups).id not in self.lookups.customers:
                 missing |= doc.partner_id.commercial_partner_id
-        missing = missing.filtered(lambda p: p.id not in self.lookups.customer_errors)
+        missing = missing.filtered(
+            lambda p: (
+                p.id not in self.lookups.customer_errors and p.id not in self.lookups.customer_held
+            )
+        )
         if not missing:
             return
+        missing = duplicates.review_push_customers(self, missing)
         jobs = []
         for partner in missing.with_context(**{NO_PUSH_KEY: True}):
             try:
@@ -210,44 +215,13 @@ class PushEngine(Engine):
             store_customer_currencies(self.env, pairs)
 
         failures = self.writer.write_jobs("Customer", jobs, on_done, record_errors=False)
-        duplicates = [job for job, error in failures if isinstance(error, QboDuplicate)]
-        linked = self.link_duplicates(duplicates)
+        refused = [job for job, error in failures if isinstance(error, QboDuplicate)]
+        reviewed = duplicates.review_duplicate_name(self, refused)
         for job, error in failures:
-            if job.record.id not in linked:
+            if job.record.id not in reviewed:
                 self.lookups.customer_errors[job.record.id] = error.message + (
                     f" ({error.detail})" if error.detail else ""
                 )
-
-    def link_duplicates(self, jobs):
-        """A customer of the same name exists in QuickBooks already: link it (one batch of
-        queries) unless it is bound to another contact."""
-        if not jobs:
-            return set()
-        queries = [
-            {
-                "bId": str(job.record.id),
-                "query": "SELECT * FROM Customer WHERE DisplayName = "  # noqa: S608
-                + quote(job.payload["DisplayName"]),
-            }
-            for job in jobs
-        ]
-        results = self.client.batch(queries)
-        found = {}
-        for result in results:
-            rows = (result.entity or {}).get("Customer") or []
-            if result.ok and rows:
-                found[int(result.bId)] = rows[0]
-        Binding = self.env["biller_genie_qbo.binding"]
-        taken = Binding._qbo_fetch(self.conn, "Customer", [str(r["Id"]) for r in found.values()])
-        pairs = [
-            (job, found[job.record.id])
-            for job in jobs
-            if job.record.id in found and str(found[job.record.id]["Id"]) not in taken
-        ]
-        self.writer.bind(pairs)
-        for job, remote in pairs:
-            self.lookups.customers[job.record.id] = str(remote["Id"])
-        return {job.record.id for job, _remote in pairs}
 
     def moves(self, only, move_type):
         """Invoices (QBO Invoice) or credit notes (QBO RefundReceipt once paid back, CreditMemo
@@ -298,10 +272,15 @@ class PushEngine(Engine):
         ensure_qbo_analytics(self, posted)
         self.items(posted.invoice_line_ids.product_id)
         self.customers(posted)
+        suspects = duplicates.review_push_invoices(
+            self, posted.filtered(lambda m: m.id not in bindings and entity_of(m) == "Invoice")
+        )
         jobs, problems = {}, []
         for move in posted:
             entity = entity_of(move)
             try:
+                if move.id in suspects:
+                    raise QboPushProblem(suspects[move.id], code=SUSPECT_CODE, held=True)
                 self.check_customer(move)
                 body = self.move_sync.to_qbo(move, self.lookups, entity)
             except QboPushProblem as problem:
@@ -338,6 +317,18 @@ class PushEngine(Engine):
 
     def check_customer(self, doc):
         partner = doc._qbo_customer(self.lookups)
+        held = self.lookups.customer_held.get(partner.id) or self.lookups.customer_held.get(
+            partner.commercial_partner_id.id
+        )
+        if held and partner.id not in self.lookups.customers:
+            raise QboPushProblem(
+                self.env._(
+                    "Held for the duplicate review of its customer: %(suspicion)s",
+                    suspicion=held,
+                ),
+                code=SUSPECT_CODE,
+                held=True,
+            )
         if partner.id not in self.lookups.customers:
             raise QboPushProblem(
                 self.env._(
@@ -449,15 +440,19 @@ class PushEngine(Engine):
         )
         if ready:
             self.customers(ready)
-        qbo_invoice_ids = {inv_id: b.qbo_id for inv_id, b in invoice_bindings.items()}
-        self.send(
-            ready,
-            lambda payment: self.payment_sync.to_qbo(
-                payment, self.lookups, applied[payment.id], qbo_invoice_ids
-            ),
-            bindings,
-            problems,
+        suspects = duplicates.review_push_payments(
+            self, ready.filtered(lambda p: p.id not in bindings)
         )
+        qbo_invoice_ids = {inv_id: b.qbo_id for inv_id, b in invoice_bindings.items()}
+
+        def prepare(payment):
+            if payment.id in suspects:
+                raise QboPushProblem(suspects[payment.id], code=SUSPECT_CODE, held=True)
+            return self.payment_sync.to_qbo(
+                payment, self.lookups, applied[payment.id], qbo_invoice_ids
+            )
+
+        self.send(ready, prepare, bindings, problems)
 
     def send(self, records, prepare, bindings, problems):
         """Check the customer and build the body (``prepare(record)``) of these payments or

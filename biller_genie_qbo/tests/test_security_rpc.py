@@ -230,7 +230,13 @@ class TestSecurityRpc(QboPushCommon, HttpCase):
                 company=company,
             )
             self.assertRefused(answer, f"{user.login}: remove mapping")
-            for method in ("action_retry", "action_dismiss"):
+            # The duplicate review's decisions (link, merge, create) are for managers only.
+            for method in (
+                "action_retry",
+                "action_dismiss",
+                "action_twin_link",
+                "action_twin_create",
+            ):
                 answer = self.rpc(
                     "biller_genie_qbo.sync.error",
                     method,
@@ -238,7 +244,7 @@ class TestSecurityRpc(QboPushCommon, HttpCase):
                     route="call_button",
                     company=company,
                 )
-                if user == self.qbo_user:
+                if user == self.qbo_user and method in ("action_retry", "action_dismiss"):
                     continue  # QuickBooks users of the company may retry and dismiss
                 self.assertRefused(answer, f"{user.login}: {method}")
             answer = self.rpc(

@@ -1,0 +1,766 @@
+"""Duplicate-suspect review (issue 17): customers both ways, invoices both ways, payments
+outbound, and the user's decision.
+
+The rules are :mod:`.twins`; this module looks the candidates up (batched ORM searches of
+Odoo's database, where the pulled QuickBooks customers are bound: no API read per record) and
+holds the suspects as failures-queue items (code ``duplicate_suspect``) naming both records.
+
+- Odoo -> QuickBooks: a contact to create that looks like a contact already bound to a
+  QuickBooks customer is held (its documents too): linking would mean merging two Odoo
+  contacts, always the user's call. A create QuickBooks refuses as a duplicate name (6240) is
+  compared with the QuickBooks customer of that name (one batch of queries): linked when the
+  email agrees too (strong), held otherwise.
+- QuickBooks -> Odoo: a new QuickBooks customer that looks like an unbound Odoo contact is
+  linked to it when email and name agree unambiguously (strong), otherwise held (not imported).
+- Invoices and payments out: compared with the documents imported from QuickBooks (bound,
+  never sent from Odoo); such a twin is an Odoo document of its own: always held. Invoices in:
+  compared with the unbound Odoo invoices of the customer; strong -> bound as they are, weak ->
+  held (and the Odoo one's push with it).
+
+"Link to this one" binds (or merges, for two Odoo contacts) without writing to QuickBooks;
+"Create anyway" remembers the decision (``qbo_not_duplicate`` on the Odoo record, the decision
+on the queue item for a QuickBooks record: the next import of it follows it) and sends or
+imports the record again.
+"""
+
+from odoo import fields
+from odoo.tools import SQL
+
+from ..models.qbo_push_mixin import NO_PUSH_KEY
+from ..tools.qbo_client import quote
+from .twins import (
+    SUSPECT_CODE,
+    customer_twins,
+    invoice_twins,
+    norm_email,
+    norm_name,
+    payment_twins,
+)
+
+ACTIVE = ("open", "retrying", "given_up")
+LINK_KEY = "qbo_twin_link"  # context: {"Entity:Id": Odoo record id} the user linked
+CREATE_KEY = "qbo_twin_create"  # context: ["Entity:Id"] the user creates anyway
+
+
+def key_words(env, keys):
+    """The agreeing keys of a twin (:class:`.twins.Twin`), in words: 'email and name'."""
+    words = {
+        "email": env._("email"),
+        "name": env._("name"),
+        "number": env._("number"),
+        "total": env._("total"),
+        "amount": env._("amount"),
+        "date": env._("date"),
+        "reference": env._("reference"),
+    }
+    return env._(" and ").join(words.get(k, k) for k in keys)
+
+
+def hold_pull(result, entity, qbo_id, twin, message):
+    """A new QuickBooks record held (not imported): its queue item, in the page's result."""
+    result.count("held")
+    result.errors.append(
+        {
+            "qbo_entity": entity,
+            "qbo_id": qbo_id,
+            "code": SUSPECT_CODE,
+            "twin_model": twin._name,
+            "twin_res_id": twin.id,
+            "twin_name": twin.display_name,
+            "message": message,
+        }
+    )
+
+
+def ids_by_name(env, names):
+    """Ids of the contacts whose name, case and spaces ignored, is one of ``names`` (one
+    query)."""
+    names = sorted({n for n in names if n})
+    if not names:
+        return []
+    rows = env.execute_query(
+        SQL(
+            "SELECT id FROM res_partner WHERE lower(regexp_replace(btrim(name), '\\s+', ' ', "
+            "'g')) = ANY(%s)",
+            names,
+        )
+    )
+    return [row[0] for row in rows]
+
+
+def active_suspects(env, conn, domain):
+    return (
+        env["biller_genie_qbo.sync.error"]
+        .sudo()
+        .search(
+            [
+                ("connection_id", "=", conn.id),
+                ("code", "=", SUSPECT_CODE),
+                ("state", "in", ACTIVE),
+                *domain,
+            ]
+        )
+    )
+
+
+# ----------------------------------------------------------------------
+# Odoo -> QuickBooks
+# ----------------------------------------------------------------------
+def bound_twins(env, conn, partners):
+    """{partner id: (twin contact, Twin)} of the contacts of ``partners`` (to create in
+    QuickBooks) that look like a contact bound to a QuickBooks customer already (two
+    searches); a contact decided "not a duplicate" has none."""
+    todo = partners.filtered(lambda p: not p.qbo_not_duplicate)
+    if not todo:
+        return {}
+    Partner = env["res.partner"].sudo().with_context(active_test=False)
+    emails = [norm_email(p.email) for p in todo if norm_email(p.email)]
+    named = ids_by_name(env, [norm_name(p.name) for p in todo])
+    candidates = Partner.search(
+        [
+            ("qbo_binding_ids.connection_id", "=", conn.id),
+            ("id", "not in", todo.ids),
+            "|",
+            ("email_normalized", "in", emails),
+            ("id", "in", named),
+        ]
+    )
+    if not candidates:
+        return {}
+    twins = customer_twins(
+        [(p.id, p.name, p.email) for p in todo],
+        [(c.id, c.name, c.email) for c in candidates],
+    )
+    return {pid: (candidates.browse(twin.key), twin) for pid, twin in twins.items()}
+
+
+def review_push_customers(push, partners):
+    """The contacts of ``partners`` (to create in QuickBooks) that may be created; the others
+    are held (``push.lookups.customer_held``) with a queue item each (one per contact)."""
+    env, conn = push.env, push.conn
+    twins = bound_twins(env, conn, partners)
+    # The Odoo side of a QuickBooks customer waiting for its review: held too.
+    inbound = active_suspects(
+        env, conn, [("direction", "=", "pull"), ("twin_model", "=", "res.partner")]
+    )
+    waiting = {e.twin_res_id: e for e in inbound if e.twin_res_id in partners.ids}
+    if not twins and not waiting:
+        return partners
+    bindings = env["biller_genie_qbo.binding"]._qbo_fetch_records(
+        conn, "res.partner", [other.id for other, _twin in twins.values()]
+    )
+    held = {}
+    for partner in partners:
+        if partner.id in twins:
+            other, twin = twins[partner.id]
+            held[partner.id] = {
+                "twin_model": "res.partner",
+                "twin_res_id": other.id,
+                "twin_qbo_id": bindings[other.id].qbo_id,
+                "twin_name": other.display_name,
+                "message": env._(
+                    "%(record)s looks like %(twin)s, which is QuickBooks Online customer "
+                    "%(qbo_id)s already (same %(keys)s): nothing was created in QuickBooks. "
+                    "Link to this one (merges the two Odoo contacts) or Create anyway.",
+                    record=partner.display_name,
+                    twin=other.display_name,
+                    qbo_id=bindings[other.id].qbo_id,
+                    keys=key_words(env, twin.keys),
+                ),
+            }
+        elif partner.id in waiting and not partner.qbo_not_duplicate:
+            push.lookups.customer_held[partner.id] = waiting[partner.id].message
+    hold_push(push, partners.browse(list(held)), held)
+    return partners.filtered(lambda p: p.id not in held and p.id not in push.lookups.customer_held)
+
+
+def hold_push(push, partners, held):
+    """Hold these contacts (``held`` {partner id: twin values and message}): their documents
+    wait; a queue item is made unless one is open already."""
+    if not partners:
+        return
+    for partner in partners:
+        push.lookups.customer_held[partner.id] = held[partner.id]["message"]
+    known = set(
+        active_suspects(
+            push.env,
+            push.conn,
+            [("res_model", "=", "res.partner"), ("res_id", "in", partners.ids)],
+        ).mapped("res_id")
+    )
+    items = [
+        {
+            "qbo_entity": "Customer",
+            "qbo_id": False,
+            "res_model": "res.partner",
+            "res_id": partner.id,
+            "direction": "push",
+            "code": SUSPECT_CODE,
+            **held[partner.id],
+        }
+        for partner in partners
+        if partner.id not in known
+    ]
+    if items and push.run:
+        push.run._qbo_add_errors(items)
+    if push.run:
+        push.run._qbo_add_counts("Customer", push=True, held=len(partners))
+
+
+def review_duplicate_name(push, jobs):
+    """Creates QuickBooks refused as a duplicate name (6240): the QuickBooks customer of that
+    name (one batch of queries) is linked when its email agrees too and nobody else has it;
+    otherwise the contact is held for review. Returns the ids of the contacts linked or
+    held."""
+    if not jobs:
+        return set()
+    env = push.env
+    results = push.client.batch(
+        [
+            {
+                "bId": str(job.record.id),
+                "query": "SELECT * FROM Customer WHERE DisplayName = "  # noqa: S608
+                + quote(job.payload["DisplayName"]),
+            }
+            for job in jobs
+        ]
+    )
+    found = {}
+    for result in results:
+        rows = (result.entity or {}).get("Customer") or []
+        if result.ok and rows:
+            found[int(result.bId)] = rows[0]
+    Binding = env["biller_genie_qbo.binding"]
+    taken = Binding._qbo_fetch(push.conn, "Customer", [str(r["Id"]) for r in found.values()])
+    links, held = [], {}
+    for job in jobs:
+        remote = found.get(job.record.id)
+        if not remote:
+            continue
+        partner = job.record
+        qbo_id = str(remote["Id"])
+        email = (remote.get("PrimaryEmailAddr") or {}).get("Address")
+        twin = customer_twins(
+            [(partner.id, partner.name, partner.email)],
+            [(qbo_id, remote.get("DisplayName"), email)],
+        ).get(partner.id)
+        if qbo_id in taken:
+            other = env["res.partner"].browse(taken[qbo_id].res_id)
+            held[partner.id] = {
+                "twin_model": "res.partner",
+                "twin_res_id": other.id,
+                "twin_qbo_id": qbo_id,
+                "twin_name": other.display_name,
+            }
+        elif twin and twin.strong:
+            links.append((job, remote))
+            continue
+        else:
+            held[partner.id] = {
+                "twin_qbo_id": qbo_id,
+                "twin_sync_token": remote.get("SyncToken"),
+                "twin_name": remote.get("DisplayName"),
+            }
+        held[partner.id]["message"] = env._(
+            "%(record)s: QuickBooks Online has a customer of that name already (%(twin)s, "
+            "customer %(qbo_id)s): nothing was created. Link to this one, or Create anyway "
+            "(sent under a distinct name: QuickBooks requires unique names).",
+            record=partner.display_name,
+            twin=held[partner.id]["twin_name"],
+            qbo_id=qbo_id,
+        )
+    push.writer.bind(links)
+    for job, remote in links:
+        push.lookups.customers[job.record.id] = str(remote["Id"])
+        job.record._message_log(
+            body=env._(
+                "Linked to the existing QuickBooks Online customer %(name)s (%(qbo_id)s): same "
+                "name and email.",
+                name=remote.get("DisplayName"),
+                qbo_id=remote["Id"],
+            )
+        )
+    hold_push(push, env["res.partner"].browse(list(held)), held)
+    return {job.record.id for job, _remote in links} | set(held)
+
+
+def review_push_invoices(push, moves):
+    """{move id: message} of the new invoices of ``moves`` (to create in QuickBooks) that look
+    like an invoice imported from QuickBooks (bound, never sent from Odoo: two invoices made in
+    Odoo are two invoices) already: same customer and number, or same customer, total and
+    date (one search); held with a queue item each (once). A bound twin is an Odoo invoice of
+    its own, so the match is always held, never linked by itself."""
+    todo = moves.filtered(lambda m: not m.qbo_not_duplicate)
+    if not todo:
+        return {}
+    env = push.env
+    numbers = [m.name for m in todo if push.lookups.ctn and m.name]
+    found = (
+        env["account.move"]
+        .sudo()
+        .search(
+            [
+                ("company_id", "=", push.conn.company_id.id),
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("id", "not in", todo.ids),
+                ("commercial_partner_id", "in", todo.commercial_partner_id.ids),
+                ("qbo_binding_ids.connection_id", "=", push.conn.id),
+                ("qbo_push_state", "=", False),  # imported from QuickBooks, never sent
+                "|",
+                ("amount_total", "in", list(set(todo.mapped("amount_total")))),
+                ("qbo_doc_number", "in", numbers),
+            ]
+        )
+    )
+
+    def row(move, number):
+        cp = move.commercial_partner_id.id
+        return (move.id, cp, number, move.amount_total, move.invoice_date)
+
+    twins = invoice_twins(
+        [row(m, m.name if push.lookups.ctn else "") for m in todo],
+        [row(m, m.qbo_doc_number or m.name) for m in found],
+    )
+
+    def message(record, other, qbo_id, keys):
+        return env._(
+            "%(record)s looks like %(twin)s, which is QuickBooks Online invoice %(qbo_id)s "
+            "already (same customer, %(keys)s): not sent. Link to this one (this invoice is "
+            "not sent: cancel it in Odoo if it is a duplicate) or Create anyway.",
+            record=record.display_name,
+            twin=other.display_name,
+            qbo_id=qbo_id,
+            keys=keys,
+        )
+
+    held = hold_documents(push, "Invoice", todo, found, twins, message)
+    # The Odoo side of a QuickBooks invoice waiting for its review: held too (no new item).
+    for item in active_suspects(
+        env,
+        push.conn,
+        [("direction", "=", "pull"), ("twin_model", "=", "account.move")],
+    ):
+        if item.twin_res_id in todo.ids:
+            held.setdefault(item.twin_res_id, item.message)
+    return held
+
+
+def review_push_payments(push, payments):
+    """{payment id: message} of the new payments of ``payments`` that look like a payment
+    imported from QuickBooks already (same customer, amount and date; the references compared
+    when both have one; one search): held as invoices are (:func:`review_push_invoices`)."""
+    todo = payments.filtered(lambda p: not p.qbo_not_duplicate)
+    if not todo:
+        return {}
+    env = push.env
+    found = (
+        env["account.payment"]
+        .sudo()
+        .search(
+            [
+                ("company_id", "=", push.conn.company_id.id),
+                ("partner_type", "=", "customer"),
+                ("state", "not in", ("draft", "canceled", "rejected")),
+                ("id", "not in", todo.ids),
+                ("partner_id", "in", todo.partner_id.ids),
+                ("date", "in", list(set(todo.mapped("date")))),
+                ("qbo_binding_ids.connection_id", "=", push.conn.id),
+                ("qbo_push_state", "=", False),  # imported from QuickBooks, never sent
+            ]
+        )
+    )
+
+    def row(payment):
+        cp = payment.partner_id.commercial_partner_id.id
+        return (payment.id, cp, payment.amount, payment.date, payment.memo)
+
+    twins = payment_twins([row(p) for p in todo], [row(p) for p in found])
+
+    def message(record, other, qbo_id, keys):
+        return env._(
+            "%(record)s looks like %(twin)s, which is QuickBooks Online payment %(qbo_id)s "
+            "already (same customer, %(keys)s): not sent. Link to this one (this payment is "
+            "not sent: cancel it in Odoo if it is a duplicate) or Create anyway.",
+            record=record.display_name,
+            twin=other.display_name,
+            qbo_id=qbo_id,
+            keys=keys,
+        )
+
+    return hold_documents(push, "Payment", todo, found, twins, message)
+
+
+def hold_documents(push, entity, records, found, twins, message):
+    """Hold the ``records`` with a twin among ``found`` (bound documents): {record id:
+    ``message(record, twin, twin's QBO id, the agreeing keys in words)``}, a queue item each
+    unless one is open already, and the run's count."""
+    if not twins:
+        return {}
+    env, conn = push.env, push.conn
+    bindings = env["biller_genie_qbo.binding"]._qbo_fetch_records(
+        conn, found._name, [twin.key for twin in twins.values()]
+    )
+    held, items = {}, []
+    for record in records.filtered(lambda r: r.id in twins):
+        twin = twins[record.id]
+        other = found.browse(twin.key)
+        qbo_id = bindings[other.id].qbo_id
+        held[record.id] = message(record, other, qbo_id, key_words(env, twin.keys))
+        items.append(
+            {
+                "qbo_entity": entity,
+                "qbo_id": False,
+                "res_model": records._name,
+                "res_id": record.id,
+                "direction": "push",
+                "code": SUSPECT_CODE,
+                "twin_model": found._name,
+                "twin_res_id": other.id,
+                "twin_qbo_id": qbo_id,
+                "twin_name": other.display_name,
+                "message": held[record.id],
+            }
+        )
+    known = set(
+        active_suspects(
+            env, conn, [("res_model", "=", records._name), ("res_id", "in", list(held))]
+        ).mapped("res_id")
+    )
+    items = [item for item in items if item["res_id"] not in known]
+    if push.run:
+        if items:
+            push.run._qbo_add_errors(items)
+        push.run._qbo_add_counts(entity, push=True, held=len(held))
+    return held
+
+
+# ----------------------------------------------------------------------
+# QuickBooks -> Odoo
+# ----------------------------------------------------------------------
+def pull_decisions(sync, entity, qbo_ids):
+    """The user's decisions on these new QBO records of ``entity``: ({qbo id: Odoo id} to
+    link, {qbo ids} to create anyway), from the context of the decision's import and from the
+    queue items decided "create" before (one query)."""
+    env = sync.env
+    links, creates = {}, set()
+    for key, res_id in (env.context.get(LINK_KEY) or {}).items():
+        kind, _sep, qbo_id = key.partition(":")
+        if kind == entity and qbo_id in qbo_ids:
+            links[qbo_id] = res_id
+    for key in env.context.get(CREATE_KEY) or []:
+        kind, _sep, qbo_id = key.partition(":")
+        if kind == entity:
+            creates.add(qbo_id)
+    decided = (
+        env["biller_genie_qbo.sync.error"]
+        .sudo()
+        .search(
+            [
+                ("connection_id", "=", sync.conn.id),
+                ("code", "=", SUSPECT_CODE),
+                ("twin_decision", "!=", False),
+                ("qbo_entity", "=", entity),
+                ("qbo_id", "in", list(qbo_ids)),
+            ],
+            order="id",
+        )
+    )
+    for item in decided:
+        if item.twin_decision == "create":
+            creates.add(item.qbo_id)
+        elif item.twin_res_id:
+            links.setdefault(item.qbo_id, item.twin_res_id)
+    return links, creates
+
+
+def review_pull_customers(sync, to_create, result):
+    """{qbo id: partner} the new QBO customers of ``to_create`` [(remote, vals)] are linked
+    to (strong matches, and the user's links), and the set of the held qbo ids (one queue
+    item each, in ``result``)."""
+    env, conn = sync.env, sync.conn
+    if not to_create:
+        return {}, set()
+    Partner = sync.Model.with_context(active_test=False)
+    qbo_ids = [str(remote["Id"]) for remote, _vals in to_create]
+    links, decided = pull_decisions(sync, "Customer", qbo_ids)
+    matches = {qbo_id: Partner.browse(res_id) for qbo_id, res_id in links.items()}
+    todo = [
+        (remote, vals)
+        for remote, vals in to_create
+        if str(remote["Id"]) not in decided and str(remote["Id"]) not in matches
+    ]
+    if not todo:
+        return matches, set()
+    emails = [norm_email(vals.get("email")) for _r, vals in todo if norm_email(vals.get("email"))]
+    named = ids_by_name(env, [norm_name(vals["name"]) for _r, vals in todo])
+    company = conn.company_id
+    excluded = (
+        env["res.company"]
+        .sudo()
+        .with_context(active_test=False)
+        .search([("partner_id", "!=", False)])
+        .partner_id.ids
+    )
+    candidates = Partner.search(
+        [
+            ("company_id", "in", [False, company.id]),
+            ("id", "not in", excluded + list(matches_ids(matches))),
+            ("user_ids", "=", False),
+            "|",
+            ("email_normalized", "in", emails),
+            ("id", "in", named),
+        ],
+        order="id",
+    )
+    bound = env["biller_genie_qbo.binding"]._qbo_fetch_records(conn, "res.partner", candidates.ids)
+    candidates = candidates.filtered(lambda p: p.id not in bound)
+    twins = customer_twins(
+        [(str(remote["Id"]), vals["name"], vals.get("email")) for remote, vals in todo],
+        [(p.id, p.name, p.email) for p in candidates],
+    )
+    held = set()
+    for remote, vals in todo:
+        qbo_id = str(remote["Id"])
+        twin = twins.get(qbo_id)
+        if not twin:
+            continue
+        partner = candidates.browse(twin.key)
+        if twin.strong:
+            matches[qbo_id] = partner
+            partner._message_log(
+                body=env._(
+                    "Linked to the QuickBooks Online customer %(name)s (%(qbo_id)s): same name "
+                    "and email.",
+                    name=vals["name"],
+                    qbo_id=qbo_id,
+                )
+            )
+            continue
+        held.add(qbo_id)
+        hold_pull(
+            result,
+            "Customer",
+            qbo_id,
+            partner,
+            env._(
+                "The QuickBooks Online customer %(name)s (%(qbo_id)s) looks like the Odoo "
+                "contact %(twin)s (same %(keys)s): not imported. Link to this one, or "
+                "Create anyway.",
+                name=vals["name"],
+                qbo_id=qbo_id,
+                twin=partner.display_name,
+                keys=key_words(env, twin.keys),
+            ),
+        )
+    return matches, held
+
+
+def review_pull_invoices(sync, to_create, result):
+    """{qbo id: move} the new QBO invoices of ``to_create`` [Triaged] are linked to (strong
+    matches among the unbound Odoo invoices of the same customer, and the user's links), and
+    the set of the held qbo ids (a queue item each, in ``result``)."""
+    env, conn = sync.env, sync.conn
+    Move = env["account.move"].sudo()
+    qbo_ids = [str(item.remote["Id"]) for item in to_create]
+    links, decided = pull_decisions(sync, "Invoice", qbo_ids)
+    matches = {qbo_id: Move.browse(res_id) for qbo_id, res_id in links.items()}
+    todo = [
+        item
+        for item in to_create
+        if str(item.remote["Id"]) not in decided and str(item.remote["Id"]) not in matches
+    ]
+    if not todo:
+        return matches, set()
+    partners = env["res.partner"].browse([item.vals["partner_id"] for item in todo])
+    totals = [float(item.expected["total"]) for item in todo]
+    numbers = [item.remote.get("DocNumber") for item in todo if item.remote.get("DocNumber")]
+    found = Move.search(
+        [
+            ("company_id", "=", conn.company_id.id),
+            ("move_type", "=", "out_invoice"),
+            ("state", "in", ("draft", "posted")),
+            ("commercial_partner_id", "in", partners.commercial_partner_id.ids),
+            ("id", "not in", [m.id for m in matches.values()]),
+            "|",
+            ("amount_total", "in", totals),
+            ("name", "in", numbers),
+        ]
+    )
+    bound = env["biller_genie_qbo.binding"]._qbo_fetch_records(conn, "account.move", found.ids)
+    found = found.filtered(lambda m: m.id not in bound)
+    twins = invoice_twins(
+        [
+            (
+                str(item.remote["Id"]),
+                env["res.partner"].browse(item.vals["partner_id"]).commercial_partner_id.id,
+                item.remote.get("DocNumber") or "",
+                float(item.expected["total"]),
+                fields.Date.to_date(item.remote.get("TxnDate")),
+            )
+            for item in todo
+        ],
+        [(m.id, m.commercial_partner_id.id, m.name, m.amount_total, m.invoice_date) for m in found],
+    )
+    held = set()
+    for item in todo:
+        qbo_id = str(item.remote["Id"])
+        twin = twins.get(qbo_id)
+        if not twin:
+            continue
+        move = found.browse(twin.key)
+        number = item.remote.get("DocNumber") or qbo_id
+        if twin.strong:
+            matches[qbo_id] = move
+            move._message_log(
+                body=env._(
+                    "Linked to the QuickBooks Online invoice %(number)s (%(qbo_id)s): same "
+                    "customer, number and total.",
+                    number=number,
+                    qbo_id=qbo_id,
+                )
+            )
+            continue
+        held.add(qbo_id)
+        hold_pull(
+            result,
+            "Invoice",
+            qbo_id,
+            move,
+            env._(
+                "The QuickBooks Online invoice %(number)s (%(qbo_id)s) looks like the Odoo "
+                "invoice %(twin)s (same customer, %(keys)s): not imported. Link to this one, "
+                "or Create anyway.",
+                number=number,
+                qbo_id=qbo_id,
+                twin=move.display_name,
+                keys=key_words(env, twin.keys),
+            ),
+        )
+    return matches, held
+
+
+def matches_ids(matches):
+    return {partner.id for partner in matches.values()}
+
+
+# ----------------------------------------------------------------------
+# The user's decision
+# ----------------------------------------------------------------------
+def decide(item, decision):
+    """Apply "Link to this one" (``link``) or "Create anyway" (``create``) to a suspect."""
+    env, conn = item.env, item.connection_id
+    item.write({"twin_decision": decision, "state": "resolved", "next_retry_at": False})
+    if item.direction == "pull":
+        ref = f"{item.qbo_entity}:{item.qbo_id}"
+        if decision == "link":
+            conn = conn.with_context(**{LINK_KEY: {ref: item.twin_res_id}})
+        else:
+            conn = conn.with_context(**{CREATE_KEY: [ref]})
+            if item.twin_model in ("account.move", "account.payment"):
+                # Two records: the Odoo one is not asked about again on its way out.
+                env[item.twin_model].browse(item.twin_res_id).exists().with_context(
+                    **{NO_PUSH_KEY: True}
+                ).write({"qbo_not_duplicate": True})
+        conn._qbo_sync_ids({item.qbo_entity: [item.qbo_id]}, "retry")
+        binding = env["biller_genie_qbo.binding"]._qbo_fetch(conn, item.qbo_entity, [item.qbo_id])
+        if not binding:
+            # Not imported (another sync held the lock, QuickBooks failed): the decision is
+            # kept (the next import of that record follows it) and the item stays to do.
+            item.write({"state": "open"})
+        return
+    if item.res_model in ("account.move", "account.payment"):
+        decide_document(item, decision)
+        return
+    partner = env["res.partner"].browse(item.res_id).exists()
+    if not partner:
+        return
+    if decision == "create":
+        vals = {"qbo_not_duplicate": True}
+        if norm_name(item.twin_name) == norm_name(partner.name):
+            # QuickBooks requires unique names: this one is sent under a distinct name.
+            vals["qbo_display_name"] = f"{partner.name} ({partner.id})"
+        partner.with_context(**{NO_PUSH_KEY: True}).write(vals)
+    elif item.twin_model == "res.partner" and item.twin_res_id:
+        twin = env["res.partner"].browse(item.twin_res_id).exists()
+        if not twin:
+            return
+        name = partner.display_name
+        env["base.partner.merge.automatic.wizard"]._merge(
+            (partner | twin).ids, twin, extra_checks=False
+        )
+        twin._message_log(
+            body=env._(
+                "Merged the contact %(name)s into this one: the same QuickBooks Online "
+                "customer (duplicate review).",
+                name=name,
+            )
+        )
+        partner = twin
+    else:
+        env["biller_genie_qbo.binding"].create(
+            {
+                "connection_id": conn.id,
+                "qbo_entity": "Customer",
+                "qbo_id": item.twin_qbo_id,
+                "qbo_sync_token": item.twin_sync_token,
+                "res_model": "res.partner",
+                "res_id": partner.id,
+            }
+        )
+        partner._message_log(
+            body=env._(
+                "Linked to the QuickBooks Online customer %(name)s (%(qbo_id)s) from the "
+                "duplicate review.",
+                name=item.twin_name,
+                qbo_id=item.twin_qbo_id,
+            )
+        )
+    send_documents(conn, partner)
+
+
+def decide_document(item, decision):
+    """An Odoo invoice or payment like an imported one: not sent (link), or sent (create
+    anyway)."""
+    env, conn = item.env, item.connection_id
+    record = env[item.res_model].browse(item.res_id).exists()
+    if not record:
+        return
+    quiet = record.with_context(**{NO_PUSH_KEY: True})
+    if decision == "create":
+        quiet.write({"qbo_not_duplicate": True, "qbo_push_state": "pending"})
+        conn._qbo_run_push("retry", only={record._name: record.ids})
+        return
+    note = env._(
+        "The same as %(twin)s (QuickBooks Online %(entity)s %(qbo_id)s, duplicate review): not "
+        "sent to QuickBooks. Cancel it in Odoo if it was entered twice.",
+        twin=item.twin_name,
+        entity=item.qbo_entity,
+        qbo_id=item.twin_qbo_id,
+    )
+    quiet.write({"qbo_push_dirty": False, "qbo_push_state": "skipped", "qbo_push_message": note})
+    record._message_log(body=note)
+
+
+def send_documents(conn, partner):
+    """Send the held documents of this customer now (one push run)."""
+    env = conn.env
+    only = {}
+    for model in ("account.move", "account.payment"):
+        docs = (
+            env[model]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "child_of", partner.commercial_partner_id.ids),
+                    # (pending too: the merge's write on the contact released them already)
+                    ("qbo_push_state", "in", ("held", "error", "pending")),
+                    ("qbo_push_dirty", "=", True),
+                ]
+            )
+        )
+        if docs:
+            docs.with_context(**{NO_PUSH_KEY: True}).write({"qbo_push_state": "pending"})
+            only[model] = docs.ids
+    if only:
+        conn._qbo_run_push("retry", only=only)
