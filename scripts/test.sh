@@ -74,7 +74,7 @@ fi
 WORKERS="${BGQBO_TEST_WORKERS:-$(nproc)}"
 XDIST=()
 if [ "$WORKERS" -gt 1 ]; then
-    XDIST=(-n "$WORKERS" --dist loadfile)
+    XDIST=(-n "$WORKERS" --dist loadfile -p no:benchmark)
 fi
 echo "== pytest (${WORKERS} workers)"
 set +e
