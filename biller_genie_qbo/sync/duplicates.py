@@ -56,7 +56,7 @@ def key_words(env, keys):
     return env._(" and ").join(words.get(k, k) for k in keys)
 
 
-def hold_pull(result, entity, qbo_id, twin, message):
+def hold_pull(result, entity, qbo_id, twin, *, message):
     """A new QuickBooks record held (not imported): its queue item, in the page's result."""
     result.count("held")
     result.errors.append(
@@ -334,7 +334,7 @@ def review_push_invoices(push, moves):
             keys=keys,
         )
 
-    held = hold_documents(push, "Invoice", todo, found, twins, message)
+    held = hold_documents(push, "Invoice", todo, found, twins=twins, message=message)
     # The Odoo side of a QuickBooks invoice waiting for its review: held too (no new item).
     for item in active_suspects(
         env,
@@ -388,10 +388,10 @@ def review_push_payments(push, payments):
             keys=keys,
         )
 
-    return hold_documents(push, "Payment", todo, found, twins, message)
+    return hold_documents(push, "Payment", todo, found, twins=twins, message=message)
 
 
-def hold_documents(push, entity, records, found, twins, message):
+def hold_documents(push, entity, records, found, *, twins, message):
     """Hold the ``records`` with a twin among ``found`` (bound documents): {record id:
     ``message(record, twin, twin's QBO id, the agreeing keys in words)``}, a queue item each
     unless one is open already, and the run's count."""
@@ -543,7 +543,7 @@ def review_pull_customers(sync, to_create, result):
             "Customer",
             qbo_id,
             partner,
-            env._(
+            message=env._(
                 "The QuickBooks Online customer %(name)s (%(qbo_id)s) looks like the Odoo "
                 "contact %(twin)s (same %(keys)s): not imported. Link to this one, or "
                 "Create anyway.",
@@ -627,7 +627,7 @@ def review_pull_invoices(sync, to_create, result):
             "Invoice",
             qbo_id,
             move,
-            env._(
+            message=env._(
                 "The QuickBooks Online invoice %(number)s (%(qbo_id)s) looks like the Odoo "
                 "invoice %(twin)s (same customer, %(keys)s): not imported. Link to this one, "
                 "or Create anyway.",

@@ -33,8 +33,9 @@ def websocket_url(server):
     return f"ws://127.0.0.1:{server.gevent_port}/websocket?version={version}"
 
 
-def receive_until_notification(ws, seconds=180):
-    """The bus messages received until the end-of-sync notification (or the timeout)."""
+def receive_until_notification(ws, seconds=900):
+    """The bus messages received until the end-of-sync notification (or the timeout: generous,
+    as in the other real-process tests: the suite runs a pytest worker per core beside it)."""
     received = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
