@@ -68,10 +68,12 @@ if [ "$lint_rc" -ne 0 ]; then
     echo "error: pylint-odoo found problems (above)" >&2; exit 1
 fi
 
-# One pytest worker per core (BGQBO_TEST_WORKERS to change it; 0 runs in this process): each
-# worker tests in its own copy of the database (pytest-odoo), a whole file at a time (a file's
-# classes share their set-up and its real-process tests their database names).
-WORKERS="${BGQBO_TEST_WORKERS:-$(nproc)}"
+# BGQBO_TEST_WORKERS=N runs the suite in N pytest workers (pytest-xdist): each tests in its own
+# copy of the database (pytest-odoo), a whole file at a time (a file's classes share their
+# set-up, its real-process tests their database names). One by default: on 2 cores one test
+# process already keeps both busy (Odoo, PostgreSQL, the emulator), so two were no faster
+# (README, "Running the checks").
+WORKERS="${BGQBO_TEST_WORKERS:-1}"
 XDIST=()
 if [ "$WORKERS" -gt 1 ]; then
     XDIST=(-n "$WORKERS" --dist loadfile -p no:benchmark)
