@@ -120,6 +120,14 @@ class EmulatorControl:
     def file(self, realm_id, attachable_id):
         return self._call("GET", f"files/{realm_id}/{attachable_id}")
 
+    def save_realm(self, realm_id):
+        """Keep a copy of the company as it is now (restore_realm brings it back)."""
+        return self._call("POST", f"realms/{realm_id}/save")
+
+    def restore_realm(self, realm_id):
+        """The company as save_realm kept it (same id; the clock and tokens go on)."""
+        return self._call("POST", f"realms/{realm_id}/restore")
+
     def set_preferences(self, realm_id, **prefs):
         return self._call("POST", f"realms/{realm_id}/preferences", prefs)
 

@@ -308,6 +308,14 @@ class Meter:
         self.counts = Counter()
         self.by_endpoint = Counter()
 
+    def __deepcopy__(self, memo):
+        """A copy with its own lock (a saved company keeps its month's counts)."""
+        twin = Meter()
+        twin.month = self.month
+        twin.counts = Counter(self.counts)
+        twin.by_endpoint = Counter(self.by_endpoint)
+        return twin
+
     def _roll(self, month):
         if month != self.month:
             self.month = month

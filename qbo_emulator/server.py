@@ -121,6 +121,7 @@ class EmulatorState:
         self.latency = 0.0  # seconds added to every API request (a slow QuickBooks)
         self.counter_lock = threading.Lock()
         self.realm_seq = 1
+        self.saved = {}  # realm id -> a copy of that company (save_realm / restore_realm)
         if snapshot and os.path.exists(snapshot):
             self.load_snapshot(snapshot)
         else:
@@ -130,6 +131,7 @@ class EmulatorState:
     def reset(self):
         with self.store.lock:
             self.store.realms.clear()
+            self.saved.clear()
             self.oauth.reset()
             self.faults.clear()
             self.webhooks.clear()
@@ -176,6 +178,20 @@ class EmulatorState:
                 seed.base_company(r, name)
             r.events_enabled = True
             return r
+
+    def save_realm(self, realm_id):
+        """Keep a copy of the company as it is now, for restore_realm (a test class imports
+        a company once, and every test starts from that company again)."""
+        with self.store.lock:
+            self.saved[realm_id] = self.store.realms[realm_id].clone()
+
+    def restore_realm(self, realm_id):
+        """The company as save_realm kept it: same id, data, SyncTokens, change times and
+        meter; the clock and the OAuth grants go on (a token stays valid)."""
+        with self.store.lock:
+            if realm_id not in self.saved:
+                raise KeyError(f"realm {realm_id} was never saved")
+            self.store.realms[realm_id] = self.saved[realm_id].clone()
 
     # ---- snapshot ----
     def snapshot(self, path=None):
@@ -939,6 +955,8 @@ class Handler(BaseHTTPRequestHandler):
         ("POST", ("realms",), "_c_new_realm"),
         ("POST", ("realms", "{r}", "generate"), "_c_generate"),
         ("POST", ("realms", "{r}", "preferences"), "_c_prefs"),
+        ("POST", ("realms", "{r}", "save"), "_c_save_realm"),
+        ("POST", ("realms", "{r}", "restore"), "_c_restore_realm"),
         ("POST", ("realms", "{r}", "revoke"), "_c_revoke_realm"),
         ("POST", ("realms", "{r}", "hard_expiry"), "_c_hard_expiry"),
         ("GET", ("metering",), "_c_metering_all"),
@@ -1036,6 +1054,14 @@ class Handler(BaseHTTPRequestHandler):
             res = seed.generate(realm, **{k: data[k] for k in self.GENERATE_KEYS if k in data})
         res["seconds"] = round(time.time() - t0, 3)
         return res
+
+    def _c_save_realm(self, data, realm):
+        self.st.save_realm(realm.id)
+        return {"ok": True}
+
+    def _c_restore_realm(self, data, realm):
+        self.st.restore_realm(realm.id)
+        return {"ok": True}
 
     def _c_prefs(self, data, realm):
         with self.st.store.lock:

@@ -838,6 +838,11 @@ class Realm:
             out.append((ent, items))
         return out
 
+    def clone(self):
+        """A deep copy of this company as it is now (data, indexes, preferences, files, meter,
+        request ids), sharing the emulator's clock and store: what save / restore keep."""
+        return copy.deepcopy(self, {id(self.clock): self.clock, id(self.store): self.store})
+
     def export(self):
         return {
             "realm_id": self.id,

@@ -7,11 +7,29 @@ from .common import QboCommon
 
 
 class QboPushCommon(QboCommon):
+    """The demo company is imported once per class (a first import is 6-8 s of a test's
+    time); every test starts from that import: Odoo's side by the test's rollback, the
+    emulator's by ``restore_realm`` (the same company, ids, SyncTokens and change times)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.realm_id = cls.control.create_realm(seed=cls.emulator_seed)
+        cls.connection = cls._qbo_connect(cls.env.company, cls.realm_id)
+        run = cls.connection.sudo()._qbo_run_sync("button")
+        if run.state == "failed" or run.error_ids:
+            raise AssertionError(f"the class's first import failed: {run.message}")
+        cls.control.save_realm(cls.realm_id)
+
+    def _qbo_fresh_company(self):
+        self.control.restore_realm(self.realm_id)
+        # New tokens: an earlier test may have refreshed (rotated) the class's tokens.
+        self.connection.sudo()._qbo_store_tokens(self._qbo_tokens(self.realm_id))
+
     def setUp(self):
         super().setUp()
-        # The fresh demo company of this test, imported once: items and customers bound.
+        # The class's demo company, imported once: items and customers bound.
         self.conn = self.connection.sudo()
-        self.assertRunOk(self.conn._qbo_run_sync("button"))
         Item = self.env["biller_genie_qbo.item"].sudo()
         self.items = {
             item.name: item for item in Item.search([("connection_id", "=", self.conn.id)])

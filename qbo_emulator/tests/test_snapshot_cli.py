@@ -7,9 +7,11 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from qbo_emulator import DEMO_REALM_ID, Emulator
+from qbo_emulator.control import ControlError
 
 from .conftest import api, connect
 
@@ -117,3 +119,43 @@ def test_cli_starts_prints_and_exits_cleanly(tmp_path):
         p.wait(timeout=10)
     assert p.returncode == 0
     assert os.path.exists(snap)
+
+
+def test_save_and_restore_a_company(emu, ctl):
+    """restore_realm brings back the company as save_realm kept it: the same data, SyncTokens,
+    change times (CDC) and meter, while the clock and the tokens go on."""
+    rid = ctl.create_realm("demo")
+    ac, _qb = connect(emu, realm_id=rid)
+    api(emu, ac, rid, "GET", "invoice/8")
+    before = ctl.entity(rid, "Invoice", "8")
+    metered = ctl.metering(rid)["metered"]
+    ctl.save_realm(rid)
+    # Changes after the save: an edit, a new customer, a deletion, metered reads.
+    ctl.edit_entity(rid, "Invoice", "8", {"PrivateNote": "changed after the save"})
+    new_id = ctl.create_entity(rid, "Customer", {"DisplayName": "After The Save"})["Id"]
+    ctl.delete_entity(rid, "Invoice", "9")
+    api(emu, ac, rid, "GET", "invoice/8")
+    clock_before = ctl.clock()["now"]
+    ctl.restore_realm(rid)
+    restored = ctl.entity(rid, "Invoice", "8")
+    assert restored["SyncToken"] == before["SyncToken"]
+    assert restored.get("PrivateNote") == before.get("PrivateNote")
+    assert restored["MetaData"] == before["MetaData"]
+    assert ctl.entity(rid, "Invoice", "9").get("status") != "Deleted"
+    names = [c["DisplayName"] for c in ctl.entities(rid, "Customer")]
+    assert "After The Save" not in names
+    assert ctl.metering(rid)["metered"] == metered
+    assert ctl.clock()["now"] >= clock_before, "the clock goes on"
+    # The token still works; the next id is the saved company's next id again.
+    assert api(emu, ac, rid, "GET", "invoice/8").status_code == 200
+    again = ctl.create_entity(rid, "Customer", {"DisplayName": "After The Restore"})["Id"]
+    assert again == new_id
+    # A saved copy is kept apart: a second restore undoes the changes made since the first.
+    ctl.restore_realm(rid)
+    assert "After The Restore" not in [c["DisplayName"] for c in ctl.entities(rid, "Customer")]
+
+
+def test_restore_of_a_company_never_saved(emu, ctl):
+    rid = ctl.create_realm("none")
+    with pytest.raises(ControlError, match="never saved"):
+        ctl.restore_realm(rid)
