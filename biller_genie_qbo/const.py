@@ -7,6 +7,8 @@ OAUTH_CALLBACK_PATH = "/biller_genie_qbo/oauth/callback"
 WEBHOOK_PATH = "/biller_genie_qbo/webhook"
 DISCONNECT_PATH = "/biller_genie_qbo/disconnect"
 RECONNECT_PATH = "/biller_genie_qbo/reconnect"
+# The URL path of a company's page (/odoo/qbo-page/<connection id>; the form-only action's).
+PAGE_PATH = "qbo-page"
 
 # System parameters (instance level, readable by system administrators only).
 PARAM_CLIENT_ID = "biller_genie_qbo.client_id"

@@ -200,7 +200,7 @@ def main():
         conn_id = session.call("biller_genie_qbo.connection", "search", [[]], limit=1, order="id")[
             0
         ]
-        page = f"{odoo_url}/odoo/qbo-connections/{conn_id}"
+        page = f"{odoo_url}/odoo/qbo-page/{conn_id}"
 
         browser = Chromium()
         browser.send(

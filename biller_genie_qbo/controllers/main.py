@@ -65,6 +65,11 @@ def _reconnect_target(realm_id):
     return Connection.with_company(company)._qbo_get_or_create(company)
 
 
+def _page_url(conn):
+    """The connection's page (a form-only action: its breadcrumb is the page alone)."""
+    return f"/odoo/{const.PAGE_PATH}/{conn.id}"
+
+
 class QboOAuthController(http.Controller):
     @http.route(const.OAUTH_CALLBACK_PATH, type="http", auth="user", methods=["GET"])
     def qbo_oauth_callback(self, state=None, code=None, realmId=None, error=None, **kwargs):
@@ -73,7 +78,7 @@ class QboOAuthController(http.Controller):
         conn = request.env["biller_genie_qbo.connection"]._qbo_oauth_callback(
             state, code=code, realm_id=realmId, error=error
         )
-        return request.redirect(f"/odoo/qbo-connections/{conn.id}")
+        return request.redirect(_page_url(conn))
 
     @http.route(const.DISCONNECT_PATH, type="http", auth="public", methods=["GET"])
     def qbo_disconnect(self, realmId=None, **kwargs):
@@ -94,7 +99,7 @@ class QboOAuthController(http.Controller):
         conn = request.env["biller_genie_qbo.connection"]._qbo_handle_intuit_disconnect(realmId)
         if not conn:
             conn = request.env["biller_genie_qbo.connection"]._qbo_get_or_create()
-        return request.redirect(f"/odoo/qbo-connections/{conn.id}")
+        return request.redirect(_page_url(conn))
 
     @http.route(const.RECONNECT_PATH, type="http", auth="user", methods=["GET"])
     def qbo_reconnect(self, realmId=None, **kwargs):
@@ -117,5 +122,5 @@ class QboOAuthController(http.Controller):
         try:
             action = conn.action_qbo_connect()
         except UserError:  # no Intuit app configured: the page says what to do
-            return request.redirect(f"/odoo/qbo-connections/{conn.id}")
+            return request.redirect(_page_url(conn))
         return request.redirect(action["url"], local=False)

@@ -586,9 +586,9 @@ class QboConnection(models.Model):
         """Settings > Add-Ons > QuickBooks Online: the current company's page."""
         conn = self._qbo_get_or_create()
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "biller_genie_qbo.biller_genie_qbo_connection_action"
+            "biller_genie_qbo.biller_genie_qbo_connection_action_form"
         )
-        action.update({"res_id": conn.id, "view_mode": "form", "views": [(False, "form")]})
+        action.update({"res_id": conn.id, "views": [(False, "form")]})
         return action
 
     def action_qbo_sync_now(self):

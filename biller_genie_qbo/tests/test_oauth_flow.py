@@ -69,9 +69,7 @@ class TestOAuthFlow(HttpCase):
         callback = self._consent()
         response = self._callback(callback)
         self.assertIn(response.status_code, (302, 303))
-        self.assertTrue(
-            response.headers["Location"].endswith(f"/odoo/qbo-connections/{self.conn.id}")
-        )
+        self.assertTrue(response.headers["Location"].endswith(f"/odoo/qbo-page/{self.conn.id}"))
         conn = self.conn.sudo()
         self.assertEqual(conn.state, "connected")
         self.assertEqual(conn.realm_id, DEMO_REALM_ID)

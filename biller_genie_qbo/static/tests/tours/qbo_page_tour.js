@@ -43,6 +43,11 @@ registry.category("web_tour.tours").add("biller_genie_qbo_page_connect", {
                 'div[name="status_connected"]:contains("You are connected to QuickBooks Online company Genie Demo Company")',
         },
         {
+            content: "Back on the page by its URL: the breadcrumb is the page alone",
+            trigger:
+                '.o_breadcrumb:not(:has(.breadcrumb-item)) .o_last_breadcrumb_item:contains("QuickBooks Online")',
+        },
+        {
             content: "Sync",
             trigger: 'button[name="action_qbo_sync_now"]',
             run: "click",
