@@ -679,7 +679,8 @@ class QboConnection(models.Model):
             changed = self.filtered(lambda c: [c[f] for f in watched] != before[c.id])
             changed._qbo_release_held()
         if vals.get("last_success_at"):
-            notices.Notices(self).close(notices.ACTIVITY_STALE)
+            # Only a company told it was stale has that activity (no query on every tick).
+            notices.Notices(self.filtered("stale_notified_at")).close(notices.ACTIVITY_STALE)
         if vals.get("state") == "connected":
             notices.Notices(self).close(notices.ACTIVITY_RECONNECT)
         return result

@@ -76,6 +76,7 @@ class QboSyncRun(models.Model):
         ],
         compute="_compute_direction",
         store=True,
+        precompute=True,  # an idle run is inserted with it, without an UPDATE
         help="Which way records moved in this run.",
     )
     summary = fields.Text(compute="_compute_summary")

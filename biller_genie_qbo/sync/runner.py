@@ -621,7 +621,6 @@ def cron_sync(connections):
     remains; the lanes are triggered too, so idle cron workers take the other companies.
     Outside a cron job (tests, a shell) every waiting company is synced to the end."""
     env = connections.env
-    Connection = connections.sudo()
     budget = SliceBudget.for_env(env)
     pass_key = budget.started if budget.limited else None
     if pass_key and not budget.page_fits() and _PASS.get("key") == pass_key:
@@ -663,12 +662,6 @@ def cron_sync(connections):
         if run.state == "running":  # paused at the budget
             stopped = True
             break
-    # Requests on connections that are no longer connected are dropped.
-    Connection.search(
-        ["|", ("sync_requested", "=", True), ("sync_wanted_at", "!=", False)],
-    ).filtered(lambda c: c.state != "connected").write(
-        {"sync_requested": False, "sync_wanted_at": False}
-    )
     remaining = remaining_work(env)
     if remaining and stopped and (not pass_key or _PASS.get("woken") != pass_key):
         # Wake the cron workers, once per pass: NOTIFY at commit; this worker's next sleep
@@ -688,7 +681,8 @@ def cron_sync(connections):
 def mark_due(env):
     """The connected companies due for polling wait from now: never synced, or not since the
     polling interval (the main lane's interval; outside a cron job: every company). Another
-    lane marking (or syncing) one of them at the same moment wins: this one leaves it."""
+    lane marking (or syncing) one of them at the same moment wins: this one leaves it. The
+    requests of companies no longer connected are dropped."""
     try:
         with env.cr.savepoint():
             _mark_due(env)
@@ -704,31 +698,41 @@ def _mark_due(env):
         if cron:
             interval = _intervalTypes[cron.interval_type](cron.interval_number)
             due_before = now - interval + POLL_SLACK
-    due = (
+    # One query (an idle tick is counted): the connected companies due for polling or with a
+    # scan in progress (it always waits, e.g. after a kill, whatever its polling time), and
+    # the requests of companies no longer connected (dropped).
+    found = (
         env["biller_genie_qbo.connection"]
         .sudo()
-        .search(
+        .search_fetch(
             [
+                "|",
+                "&",
+                "&",
                 ("state", "=", "connected"),
                 ("sync_wanted_at", "=", False),
+                "|",
                 "|",
                 "|",
                 ("sync_requested", "=", True),
                 ("last_sync_at", "=", False),
                 ("last_sync_at", "<=", due_before),
-            ]
+                ("qbo_scan", "!=", False),
+                "&",
+                ("state", "!=", "connected"),
+                "|",
+                ("sync_requested", "=", True),
+                ("sync_wanted_at", "!=", False),
+            ],
+            ["state", "qbo_scan"],
         )
     )
+    gone = found.filtered(lambda c: c.state != "connected")
+    if gone:
+        gone.write({"sync_requested": False, "sync_wanted_at": False})
+    due = found - gone
     if in_cron:
-        due -= backed_off(due, now)
-    # A scan in progress always waits (e.g. after a kill, whatever its polling time).
-    due |= (
-        env["biller_genie_qbo.connection"]
-        .sudo()
-        .search(
-            [("state", "=", "connected"), ("sync_wanted_at", "=", False), ("qbo_scan", "!=", False)]
-        )
-    )
+        due -= backed_off(due.filtered(lambda c: not c.qbo_scan), now)
     due.write({"sync_wanted_at": now})
     due.flush_recordset(["sync_wanted_at"])
 

@@ -3,7 +3,7 @@ contact posts ONE chatter note saying what changed (old -> new) and that it came
 QuickBooks (entity, DocNumber, change time); cancellations too. A posted entry in a locked
 period is not changed: it is held with a clear error."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from odoo.tests import tagged
 
@@ -47,8 +47,11 @@ class TestSyncAudit(QboCommon):
         body = str(notes.body)
         self.assertIn(f"Changed in QuickBooks Online: Invoice #{remote['DocNumber']}", body)
         self.assertIn("UTC", body)
-        when = edited["MetaData"]["LastUpdatedTime"][:10]
-        self.assertIn(when, body, "the change time in QuickBooks")
+        # QuickBooks answers in the company's zone (-08:00): the note says it in UTC, to the
+        # second (on another day than QuickBooks' own between 16:00 and 24:00 Pacific).
+        when = datetime.fromisoformat(edited["MetaData"]["LastUpdatedTime"])
+        when = when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        self.assertIn(f"{when} UTC", body, "the change time in QuickBooks")
         self.assertIn("Total", body)
         self.assertIn(f"{old_total:,.2f}", body, "the old total")
         self.assertIn(f"{move.amount_total:,.2f}", body, "the new total")
