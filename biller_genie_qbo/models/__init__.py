@@ -1,5 +1,10 @@
 # One model per file. The models defined by this addon first; then the extensions of Odoo's
-# models, which may refer to them. The mixins first: models of both groups inherit them.
+# models, which may refer to them. The mixins first: models of both groups inherit them. The
+# header of a connection's records before all: the mixins import sync/, which imports models
+# that inherit it (sync/payment_term.py imports qbo_term).
+from . import qbo_connection_owned, qbo_list_entity
+
+# isort: split
 from . import qbo_first_contact, qbo_push_mixin, qbo_record_status, qbo_tax_settings
 
 # isort: split

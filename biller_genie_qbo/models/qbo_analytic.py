@@ -12,18 +12,11 @@ KINDS = [("Class", "Class"), ("Department", "Location")]
 
 class QboAnalytic(models.Model):
     _name = "biller_genie_qbo.analytic"
+    _inherit = "biller_genie_qbo.list.entity"
     _description = "QuickBooks Online Class or Location"
     _order = "kind, name, id"
-    _check_company_auto = True
 
-    connection_id = fields.Many2one(
-        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
-    )
-    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
     kind = fields.Selection(KINDS, required=True)
-    qbo_id = fields.Char("QuickBooks ID", required=True)
-    name = fields.Char(required=True)
-    active = fields.Boolean(default=True)
     analytic_account_id = fields.Many2one(
         "account.analytic.account",
         ondelete="set null",

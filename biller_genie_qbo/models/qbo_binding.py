@@ -24,15 +24,11 @@ QBO_ENTITIES = [
 
 class QboBinding(models.Model):
     _name = "biller_genie_qbo.binding"
+    _inherit = "biller_genie_qbo.connection.owned"
     _description = "QuickBooks Online Binding"
     _order = "connection_id, qbo_entity, id"
     _rec_names_search = ["qbo_id", "res_model"]
-    _check_company_auto = True
 
-    connection_id = fields.Many2one(
-        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
-    )
-    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
     qbo_entity = fields.Selection(QBO_ENTITIES, string="QuickBooks Entity", required=True)
     qbo_id = fields.Char("QuickBooks ID", required=True)
     res_model = fields.Char("Odoo Model", required=True, index=True)

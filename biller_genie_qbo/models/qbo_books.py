@@ -19,13 +19,8 @@ ENGINE_FIELDS = {
 
 class QboBooks(models.Model):
     _name = "biller_genie_qbo.books"
+    _inherit = "biller_genie_qbo.connection.owned"
     _description = "QuickBooks Online Books Settings"
-    _check_company_auto = True
-
-    connection_id = fields.Many2one(
-        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
-    )
-    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
 
     qbo_create_payment_terms = fields.Selection(
         YES_NO,

@@ -8,16 +8,10 @@ from odoo import api, fields, models
 
 class QboItem(models.Model):
     _name = "biller_genie_qbo.item"
+    _inherit = "biller_genie_qbo.list.entity"
     _description = "QuickBooks Online Item"
     _order = "name, id"
-    _check_company_auto = True
 
-    connection_id = fields.Many2one(
-        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
-    )
-    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
-    qbo_id = fields.Char("QuickBooks ID", required=True)
-    name = fields.Char(required=True)
     item_type = fields.Selection(
         [
             ("Service", "Service"),
@@ -34,7 +28,6 @@ class QboItem(models.Model):
     income_account_qbo_id = fields.Char("Income Account ID")
     income_account_name = fields.Char("Income Account")
     has_income_account = fields.Boolean(compute="_compute_has_income_account", store=True)
-    active = fields.Boolean(default=True)
 
     _sql_constraints = [
         (

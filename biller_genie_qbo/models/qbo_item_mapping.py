@@ -11,15 +11,11 @@ USER_FIELDS = frozenset({"qbo_item_id", "sequence"})
 
 class QboItemMapping(models.Model):
     _name = "biller_genie_qbo.item.mapping"
+    _inherit = "biller_genie_qbo.connection.owned"
     _description = "QuickBooks Online Item Mapping"
     _order = "sequence, id"
-    _check_company_auto = True
 
     sequence = fields.Integer(default=10)
-    connection_id = fields.Many2one(
-        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
-    )
-    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
     system_item = fields.Selection(const.SYSTEM_ITEMS, required=True)
     product_id = fields.Many2one(
         "product.product",

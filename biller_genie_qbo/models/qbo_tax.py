@@ -27,19 +27,12 @@ def cached(model, connection, qbo_ids):
 
 class QboTaxRate(models.Model):
     _name = "biller_genie_qbo.tax.rate"
+    _inherit = "biller_genie_qbo.list.entity"
     _description = "QuickBooks Online Tax Rate"
     _order = "name, id"
-    _check_company_auto = True
 
-    connection_id = fields.Many2one(
-        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
-    )
-    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
-    qbo_id = fields.Char("QuickBooks ID", required=True)
-    name = fields.Char(required=True)
     percent = fields.Float("Rate (%)", digits=(16, 4))
     agency = fields.Char("Tax Agency")
-    active = fields.Boolean(default=True)
     tax_id = fields.Many2one(
         "account.tax",
         string="Odoo Tax",
@@ -224,18 +217,11 @@ class QboTaxRate(models.Model):
 
 class QboTaxCode(models.Model):
     _name = "biller_genie_qbo.tax.code"
+    _inherit = "biller_genie_qbo.list.entity"
     _description = "QuickBooks Online Tax Code"
     _order = "name, id"
-    _check_company_auto = True
 
-    connection_id = fields.Many2one(
-        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
-    )
-    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
-    qbo_id = fields.Char("QuickBooks ID", required=True)
-    name = fields.Char(required=True)
     description = fields.Char()
-    active = fields.Boolean(default=True)
     taxable = fields.Boolean(default=True)
     is_group = fields.Boolean("Group of Rates")
     rate_ids = fields.Many2many(

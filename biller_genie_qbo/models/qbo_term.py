@@ -30,16 +30,10 @@ def term_days(term):
 
 class QboTerm(models.Model):
     _name = "biller_genie_qbo.term"
+    _inherit = "biller_genie_qbo.list.entity"
     _description = "QuickBooks Online Term"
     _order = "name, id"
-    _check_company_auto = True
 
-    connection_id = fields.Many2one(
-        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
-    )
-    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
-    qbo_id = fields.Char("QuickBooks ID", required=True)
-    name = fields.Char(required=True)
     term_type = fields.Selection(
         [("STANDARD", "Days after the date"), ("DATE_DRIVEN", "Day of the month")],
         string="Type",
@@ -48,7 +42,6 @@ class QboTerm(models.Model):
     )
     due_days = fields.Integer()
     day_of_month = fields.Integer("Day of Month Due")
-    active = fields.Boolean(default=True)
     payment_term_id = fields.Many2one(
         "account.payment.term",
         string="Odoo Payment Term",

@@ -44,15 +44,11 @@ def event_key(event_id):
 
 class QboWebhookEvent(models.Model):
     _name = "biller_genie_qbo.webhook.event"
+    _inherit = "biller_genie_qbo.connection.owned"
     _description = "QuickBooks Online Webhook Event"
     _order = "id desc"
     _rec_name = "event_id"
-    _check_company_auto = True
 
-    connection_id = fields.Many2one(
-        "biller_genie_qbo.connection", required=True, ondelete="cascade", index=True
-    )
-    company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
     event_id = fields.Char(
         "Event ID",
         required=True,

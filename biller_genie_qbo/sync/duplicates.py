@@ -40,6 +40,9 @@ from .twins import (
 ACTIVE = ("open", "retrying", "given_up")
 LINK_KEY = "qbo_twin_link"  # context: {"Entity:Id": Odoo record id} the user linked
 CREATE_KEY = "qbo_twin_create"  # context: ["Entity:Id"] the user creates anyway
+# The Odoo models whose records the import's review names as twins (review_pull_*): the Odoo
+# side of a QuickBooks record waiting for its review is not sent meanwhile.
+PULL_REVIEWED = ("account.move",)
 
 
 def key_words(env, keys):
@@ -284,29 +287,52 @@ def review_duplicate_name(push, jobs):
     return {job.record.id for job, _remote in links} | set(held)
 
 
-def review_push_invoices(push, moves):
-    """{move id: message} of the new invoices of ``moves`` (to create in QuickBooks) that look
-    like an invoice imported from QuickBooks (bound, never sent from Odoo: two invoices made in
-    Odoo are two invoices) already: same customer and number, or same customer, total and
-    date (one search); held with a queue item each (once). A bound twin is an Odoo invoice of
-    its own, so the match is always held, never linked by itself."""
-    todo = moves.filtered(lambda m: not m.qbo_not_duplicate)
+def review_push_documents(push, entity, records, *, match, message):
+    """{record id: message} of the new documents of ``records`` (invoices or payments to create
+    in QuickBooks as ``entity``) that look like a document imported from QuickBooks (bound,
+    never sent from Odoo: two documents made in Odoo are two documents) already:
+    ``match(push, todo, imported)`` gives the candidates (one search, ``imported`` being the
+    domain of those documents) and the twins by the entity's rule (:mod:`.twins`); held with
+    a queue item each (once), explained by ``message(env, record=, twin=, qbo_id=, keys=)``.
+    A bound twin is an Odoo document of its own, so the match is always held, never linked by
+    itself."""
+    todo = records.filtered(lambda r: not r.qbo_not_duplicate)
     if not todo:
         return {}
-    env = push.env
+    imported = [
+        ("company_id", "=", push.conn.company_id.id),
+        ("id", "not in", todo.ids),
+        ("qbo_binding_ids.connection_id", "=", push.conn.id),
+        ("qbo_push_state", "=", False),  # imported from QuickBooks, never sent
+    ]
+    found, twins = match(push, todo, imported)
+    held = hold_documents(push, entity, todo, found, twins=twins, message=message)
+    if records._name in PULL_REVIEWED:
+        # The Odoo side of a QuickBooks document waiting for its review: held too (no new item).
+        for item in active_suspects(
+            push.env,
+            push.conn,
+            [("direction", "=", "pull"), ("twin_model", "=", records._name)],
+        ):
+            if item.twin_res_id in todo.ids:
+                held.setdefault(item.twin_res_id, item.message)
+    return held
+
+
+def match_invoices(push, todo, imported):
+    """The invoices of ``imported`` (a domain) that the new invoices ``todo`` may repeat, and
+    the twins (:func:`.twins.invoice_twins`): same customer and number, or same customer,
+    total and date."""
     numbers = [m.name for m in todo if push.lookups.ctn and m.name]
     found = (
-        env["account.move"]
+        push.env["account.move"]
         .sudo()
         .search(
             [
-                ("company_id", "=", push.conn.company_id.id),
+                *imported,
                 ("move_type", "=", "out_invoice"),
                 ("state", "=", "posted"),
-                ("id", "not in", todo.ids),
                 ("commercial_partner_id", "in", todo.commercial_partner_id.ids),
-                ("qbo_binding_ids.connection_id", "=", push.conn.id),
-                ("qbo_push_state", "=", False),  # imported from QuickBooks, never sent
                 "|",
                 ("amount_total", "in", list(set(todo.mapped("amount_total")))),
                 ("qbo_doc_number", "in", numbers),
@@ -322,51 +348,32 @@ def review_push_invoices(push, moves):
         [row(m, m.name if push.lookups.ctn else "") for m in todo],
         [row(m, m.qbo_doc_number or m.name) for m in found],
     )
-
-    def message(record, other, qbo_id, keys):
-        return env._(
-            "%(record)s looks like %(twin)s, which is QuickBooks Online invoice %(qbo_id)s "
-            "already (same customer, %(keys)s): not sent. Link to this one (this invoice is "
-            "not sent: cancel it in Odoo if it is a duplicate) or Create anyway.",
-            record=record.display_name,
-            twin=other.display_name,
-            qbo_id=qbo_id,
-            keys=keys,
-        )
-
-    held = hold_documents(push, "Invoice", todo, found, twins=twins, message=message)
-    # The Odoo side of a QuickBooks invoice waiting for its review: held too (no new item).
-    for item in active_suspects(
-        env,
-        push.conn,
-        [("direction", "=", "pull"), ("twin_model", "=", "account.move")],
-    ):
-        if item.twin_res_id in todo.ids:
-            held.setdefault(item.twin_res_id, item.message)
-    return held
+    return found, twins
 
 
-def review_push_payments(push, payments):
-    """{payment id: message} of the new payments of ``payments`` that look like a payment
-    imported from QuickBooks already (same customer, amount and date; the references compared
-    when both have one; one search): held as invoices are (:func:`review_push_invoices`)."""
-    todo = payments.filtered(lambda p: not p.qbo_not_duplicate)
-    if not todo:
-        return {}
-    env = push.env
+def invoice_message(env, **values):
+    return env._(
+        "%(record)s looks like %(twin)s, which is QuickBooks Online invoice %(qbo_id)s "
+        "already (same customer, %(keys)s): not sent. Link to this one (this invoice is "
+        "not sent: cancel it in Odoo if it is a duplicate) or Create anyway.",
+        **values,
+    )
+
+
+def match_payments(push, todo, imported):
+    """The payments of ``imported`` (a domain) that the new payments ``todo`` may repeat, and
+    the twins (:func:`.twins.payment_twins`): same customer, amount and date; the references
+    compared when both have one."""
     found = (
-        env["account.payment"]
+        push.env["account.payment"]
         .sudo()
         .search(
             [
-                ("company_id", "=", push.conn.company_id.id),
+                *imported,
                 ("partner_type", "=", "customer"),
                 ("state", "not in", ("draft", "canceled", "rejected")),
-                ("id", "not in", todo.ids),
                 ("partner_id", "in", todo.partner_id.ids),
                 ("date", "in", list(set(todo.mapped("date")))),
-                ("qbo_binding_ids.connection_id", "=", push.conn.id),
-                ("qbo_push_state", "=", False),  # imported from QuickBooks, never sent
             ]
         )
     )
@@ -375,26 +382,23 @@ def review_push_payments(push, payments):
         cp = payment.partner_id.commercial_partner_id.id
         return (payment.id, cp, payment.amount, payment.date, payment.memo)
 
-    twins = payment_twins([row(p) for p in todo], [row(p) for p in found])
+    return found, payment_twins([row(p) for p in todo], [row(p) for p in found])
 
-    def message(record, other, qbo_id, keys):
-        return env._(
-            "%(record)s looks like %(twin)s, which is QuickBooks Online payment %(qbo_id)s "
-            "already (same customer, %(keys)s): not sent. Link to this one (this payment is "
-            "not sent: cancel it in Odoo if it is a duplicate) or Create anyway.",
-            record=record.display_name,
-            twin=other.display_name,
-            qbo_id=qbo_id,
-            keys=keys,
-        )
 
-    return hold_documents(push, "Payment", todo, found, twins=twins, message=message)
+def payment_message(env, **values):
+    return env._(
+        "%(record)s looks like %(twin)s, which is QuickBooks Online payment %(qbo_id)s "
+        "already (same customer, %(keys)s): not sent. Link to this one (this payment is "
+        "not sent: cancel it in Odoo if it is a duplicate) or Create anyway.",
+        **values,
+    )
 
 
 def hold_documents(push, entity, records, found, *, twins, message):
     """Hold the ``records`` with a twin among ``found`` (bound documents): {record id:
-    ``message(record, twin, twin's QBO id, the agreeing keys in words)``}, a queue item each
-    unless one is open already, and the run's count."""
+    ``message(env, record=, twin=, qbo_id=, keys=)``} (the names of both, the twin's QBO id,
+    the agreeing keys in words), a queue item each unless one is open already, and the run's
+    count."""
     if not twins:
         return {}
     env, conn = push.env, push.conn
@@ -406,7 +410,13 @@ def hold_documents(push, entity, records, found, *, twins, message):
         twin = twins[record.id]
         other = found.browse(twin.key)
         qbo_id = bindings[other.id].qbo_id
-        held[record.id] = message(record, other, qbo_id, key_words(env, twin.keys))
+        held[record.id] = message(
+            env,
+            record=record.display_name,
+            twin=other.display_name,
+            qbo_id=qbo_id,
+            keys=key_words(env, twin.keys),
+        )
         items.append(
             {
                 "qbo_entity": entity,

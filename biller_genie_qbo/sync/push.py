@@ -272,8 +272,12 @@ class PushEngine(Engine):
         ensure_qbo_analytics(self, posted)
         self.items(posted.invoice_line_ids.product_id)
         self.customers(posted)
-        suspects = duplicates.review_push_invoices(
-            self, posted.filtered(lambda m: m.id not in bindings and entity_of(m) == "Invoice")
+        suspects = duplicates.review_push_documents(
+            self,
+            "Invoice",
+            posted.filtered(lambda m: m.id not in bindings and entity_of(m) == "Invoice"),
+            match=duplicates.match_invoices,
+            message=duplicates.invoice_message,
         )
         jobs, problems = {}, []
         for move in posted:
@@ -440,8 +444,12 @@ class PushEngine(Engine):
         )
         if ready:
             self.customers(ready)
-        suspects = duplicates.review_push_payments(
-            self, ready.filtered(lambda p: p.id not in bindings)
+        suspects = duplicates.review_push_documents(
+            self,
+            "Payment",
+            ready.filtered(lambda p: p.id not in bindings),
+            match=duplicates.match_payments,
+            message=duplicates.payment_message,
         )
         qbo_invoice_ids = {inv_id: b.qbo_id for inv_id, b in invoice_bindings.items()}
 
