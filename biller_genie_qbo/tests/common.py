@@ -28,6 +28,7 @@ class QboCommon(AccountTestInvoicingCommon):
     class's own company brought back as it was after its first import (QboPushCommon)."""
 
     emulator_seed = "demo"
+    emulator_options = {}  # e.g. {"tax_mix": True}: create_realm's options
 
     @classmethod
     @AccountTestInvoicingCommon.setup_country("us")
@@ -78,7 +79,7 @@ class QboCommon(AccountTestInvoicingCommon):
 
     def _qbo_fresh_company(self):
         """A fresh QBO company per test (the emulator outlives the test's rollback)."""
-        self.realm_id = self.control.create_realm(seed=self.emulator_seed)
+        self.realm_id = self.control.create_realm(seed=self.emulator_seed, **self.emulator_options)
         self.connection = self._qbo_connect(self.env.company, self.realm_id)
 
     @classmethod
@@ -197,3 +198,26 @@ class QboCommon(AccountTestInvoicingCommon):
     @classmethod
     def _tax_commands(cls, *taxes):
         return [Command.set([t.id for t in taxes])]
+
+
+class QboImportedCommon(QboCommon):
+    """QboCommon with the demo company imported once per class (a first import is 6-8 s of a
+    test's time); every test starts from that import: Odoo's side by the test's rollback, the
+    emulator's by ``restore_realm`` (the same company, ids, SyncTokens and change times). For
+    tests of what comes after a first import; a test of the first import itself is a
+    QboCommon test."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.realm_id = cls.control.create_realm(seed=cls.emulator_seed, **cls.emulator_options)
+        cls.connection = cls._qbo_connect(cls.env.company, cls.realm_id)
+        run = cls.connection.sudo()._qbo_run_sync("button")
+        if run.state == "failed" or run.error_ids:
+            raise AssertionError(f"the class's first import failed: {run.message}")
+        cls.control.save_realm(cls.realm_id)
+
+    def _qbo_fresh_company(self):
+        self.control.restore_realm(self.realm_id)
+        # New tokens: an earlier test may have refreshed (rotated) the class's tokens.
+        self.connection.sudo()._qbo_store_tokens(self._qbo_tokens(self.realm_id))

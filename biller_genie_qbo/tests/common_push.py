@@ -3,28 +3,12 @@ create and post Odoo documents and to push them."""
 
 from odoo import Command, fields
 
-from .common import QboCommon
+from .common import QboImportedCommon
 
 
-class QboPushCommon(QboCommon):
-    """The demo company is imported once per class (a first import is 6-8 s of a test's
-    time); every test starts from that import: Odoo's side by the test's rollback, the
-    emulator's by ``restore_realm`` (the same company, ids, SyncTokens and change times)."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.realm_id = cls.control.create_realm(seed=cls.emulator_seed)
-        cls.connection = cls._qbo_connect(cls.env.company, cls.realm_id)
-        run = cls.connection.sudo()._qbo_run_sync("button")
-        if run.state == "failed" or run.error_ids:
-            raise AssertionError(f"the class's first import failed: {run.message}")
-        cls.control.save_realm(cls.realm_id)
-
-    def _qbo_fresh_company(self):
-        self.control.restore_realm(self.realm_id)
-        # New tokens: an earlier test may have refreshed (rotated) the class's tokens.
-        self.connection.sudo()._qbo_store_tokens(self._qbo_tokens(self.realm_id))
+class QboPushCommon(QboImportedCommon):
+    """The demo company imported once per class (QboImportedCommon), its items and customers
+    at hand, and helpers to make, post, pay and push Odoo documents."""
 
     def setUp(self):
         super().setUp()

@@ -4,7 +4,7 @@ from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.biller_genie_qbo.sync.item import ItemSync
 
-from .common import QboCommon
+from .common import QboCommon, QboImportedCommon
 
 
 @tagged("post_install", "-at_install")
@@ -54,8 +54,37 @@ class TestProductMapper(TransactionCase):
 
 @tagged("post_install", "-at_install")
 class TestSyncProduct(QboCommon):
-    def test_items_imported(self):
+    def test_product_deleted_in_odoo_comes_back_with_the_next_change(self):
+        income = next(a for a in self.qbo_entities("Account") if a["AccountType"] == "Income")
+        remote = self.control.create_entity(
+            self.realm_id,
+            "Item",
+            {
+                "Name": "Short Lived Service",
+                "Type": "Service",
+                "UnitPrice": 10,
+                "IncomeAccountRef": {"value": income["Id"]},
+            },
+        )
         self.assertRunOk(self.qbo_sync())
+        product = self.bound("Item", remote["Id"])
+        product.product_tmpl_id.unlink()
+        self.qbo_edit("Item", remote["Id"], UnitPrice=46)
+        self.assertRunOk(self.qbo_sync())
+        product = self.bound("Item", remote["Id"])
+        self.assertTrue(product.exists())
+        self.assertEqual(product.list_price, 46)
+        item = self.env["biller_genie_qbo.item"].search(
+            [("connection_id", "=", self.connection.id), ("qbo_id", "=", remote["Id"])]
+        )
+        self.assertEqual(item.product_id, product, "the item cache follows")
+
+
+@tagged("post_install", "-at_install")
+class TestSyncProductAfterImport(QboImportedCommon):
+    """What comes after the first import (imported once for the class)."""
+
+    def test_items_imported(self):
         items = {i["Name"]: i for i in self.qbo_entities("Item")}
         cache = {
             i.qbo_id: i
@@ -94,7 +123,6 @@ class TestSyncProduct(QboCommon):
         )
 
     def test_item_changes(self):
-        self.assertRunOk(self.qbo_sync())
         remote = next(i for i in self.qbo_entities("Item") if i["Name"] == "Gardening")
         self.qbo_edit("Item", remote["Id"], UnitPrice=45, Description="Twice a week")
         self.control.delete_entity(
@@ -119,28 +147,3 @@ class TestSyncProduct(QboCommon):
         )
         self.assertEqual(len(pest), 1)
         self.assertFalse(pest.active, "deleted in QBO: archived")
-
-    def test_product_deleted_in_odoo_comes_back_with_the_next_change(self):
-        income = next(a for a in self.qbo_entities("Account") if a["AccountType"] == "Income")
-        remote = self.control.create_entity(
-            self.realm_id,
-            "Item",
-            {
-                "Name": "Short Lived Service",
-                "Type": "Service",
-                "UnitPrice": 10,
-                "IncomeAccountRef": {"value": income["Id"]},
-            },
-        )
-        self.assertRunOk(self.qbo_sync())
-        product = self.bound("Item", remote["Id"])
-        product.product_tmpl_id.unlink()
-        self.qbo_edit("Item", remote["Id"], UnitPrice=46)
-        self.assertRunOk(self.qbo_sync())
-        product = self.bound("Item", remote["Id"])
-        self.assertTrue(product.exists())
-        self.assertEqual(product.list_price, 46)
-        item = self.env["biller_genie_qbo.item"].search(
-            [("connection_id", "=", self.connection.id), ("qbo_id", "=", remote["Id"])]
-        )
-        self.assertEqual(item.product_id, product, "the item cache follows")
