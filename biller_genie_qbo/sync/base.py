@@ -161,6 +161,29 @@ class EntitySync:
         )
         result.ok_ids += [str(item.remote["Id"]) for item, _record in pairs]
 
+    def review_twins(self, entity, to_create, result, *, review):
+        """The duplicate review of the new records (sync/duplicates.py): those like an unbound
+        Odoo record are linked to it (strong match, or the user's link: bound as they are, not
+        sent back) or held; returns the items still to create. ``review(sync, to_create,
+        result)`` -> ({qbo id: record} linked, {qbo ids} held)."""
+        matches, held = review(self, to_create, result)
+        linked = [
+            (item, matches[str(item.remote["Id"])])
+            for item in to_create
+            if str(item.remote["Id"]) in matches
+        ]
+        if linked:
+            self.bind(entity, linked, result)
+            self.Model.browse([record.id for _item, record in linked]).sudo().write(
+                {"qbo_push_dirty": False, "qbo_push_state": "done", "qbo_push_message": False}
+            )
+            result.count("updated", len(linked))
+        return [
+            item
+            for item in to_create
+            if str(item.remote["Id"]) not in matches and str(item.remote["Id"]) not in held
+        ]
+
     def page_done(self, entity, remotes, triaged, *, result):
         """What follows a page (receipts' payments, payments waiting for a document...)."""
 

@@ -1,5 +1,5 @@
-"""Duplicate-suspect review (issue 17): customers both ways, invoices both ways, payments
-outbound, and the user's decision.
+"""Duplicate-suspect review (issue 17): customers, invoices and payments both ways, and the
+user's decision.
 
 The rules are :mod:`.twins`; this module looks the candidates up (batched ORM searches of
 Odoo's database, where the pulled QuickBooks customers are bound: no API read per record) and
@@ -14,8 +14,9 @@ holds the suspects as failures-queue items (code ``duplicate_suspect``) naming b
   linked to it when email and name agree unambiguously (strong), otherwise held (not imported).
 - Invoices and payments out: compared with the documents imported from QuickBooks (bound,
   never sent from Odoo); such a twin is an Odoo document of its own: always held. Invoices in:
-  compared with the unbound Odoo invoices of the customer; strong -> bound as they are, weak ->
-  held (and the Odoo one's push with it).
+  compared with the unbound Odoo invoices of the customer; payments in: with the unbound Odoo
+  payments of the customer (same currency, amount and date); strong (number and total; the
+  reference too) -> bound as they are, weak -> held (and the Odoo one's push with it).
 
 "Link to this one" binds (or merges, for two Odoo contacts) without writing to QuickBooks;
 "Create anyway" remembers the decision (``qbo_not_duplicate`` on the Odoo record, the decision
@@ -42,7 +43,7 @@ LINK_KEY = "qbo_twin_link"  # context: {"Entity:Id": Odoo record id} the user li
 CREATE_KEY = "qbo_twin_create"  # context: ["Entity:Id"] the user creates anyway
 # The Odoo models whose records the import's review names as twins (review_pull_*): the Odoo
 # side of a QuickBooks record waiting for its review is not sent meanwhile.
-PULL_REVIEWED = ("account.move",)
+PULL_REVIEWED = ("account.move", "account.payment")
 
 
 def key_words(env, keys):
@@ -56,7 +57,10 @@ def key_words(env, keys):
         "date": env._("date"),
         "reference": env._("reference"),
     }
-    return env._(" and ").join(words.get(k, k) for k in keys)
+    named = [words.get(k, k) for k in keys]
+    if len(named) < 3:
+        return env._(" and ").join(named)
+    return ", ".join(named[:-1]) + env._(" and ") + named[-1]  # amount, date and reference
 
 
 def hold_pull(result, entity, qbo_id, twin, *, message):
@@ -644,6 +648,101 @@ def review_pull_invoices(sync, to_create, result):
                 number=number,
                 qbo_id=qbo_id,
                 twin=move.display_name,
+                keys=key_words(env, twin.keys),
+            ),
+        )
+    return matches, held
+
+
+def review_pull_payments(sync, to_create, result):
+    """{qbo id: payment} the new QBO payments of ``to_create`` [Triaged] are linked to (strong
+    matches among the unbound Odoo payments of the same customer: same currency, amount,
+    date and reference; and the user's links), and the set of the held qbo ids (a queue item
+    each, in ``result``). A voided QuickBooks payment is nobody's twin."""
+    env, conn = sync.env, sync.conn
+    Payment = env["account.payment"].sudo()
+    qbo_ids = [str(item.remote["Id"]) for item in to_create]
+    links, decided = pull_decisions(sync, "Payment", qbo_ids)
+    matches = {qbo_id: Payment.browse(res_id) for qbo_id, res_id in links.items()}
+    todo = [
+        item
+        for item in to_create
+        if str(item.remote["Id"]) not in decided
+        and str(item.remote["Id"]) not in matches
+        and not item.expected["voided"]
+    ]
+    if not todo:
+        return matches, set()
+    partners = env["res.partner"].browse([item.vals["partner_id"] for item in todo])
+    found = Payment.search(
+        [
+            ("company_id", "=", conn.company_id.id),
+            ("partner_type", "=", "customer"),
+            ("payment_type", "=", "inbound"),
+            ("state", "not in", ("draft", "canceled", "rejected")),
+            ("partner_id", "child_of", partners.commercial_partner_id.ids),
+            ("id", "not in", [p.id for p in matches.values()]),
+            ("date", "in", list({fields.Date.to_date(item.vals["date"]) for item in todo})),
+        ]
+    )
+    bound = env["biller_genie_qbo.binding"]._qbo_fetch_records(conn, "account.payment", found.ids)
+    found = found.filtered(lambda p: p.id not in bound)
+    # The customer key carries the currency: 100 EUR is not 100 USD.
+    twins = payment_twins(
+        [
+            (
+                str(item.remote["Id"]),
+                (
+                    env["res.partner"].browse(item.vals["partner_id"]).commercial_partner_id.id,
+                    item.vals["currency_id"],
+                ),
+                item.vals["amount"],
+                fields.Date.to_date(item.vals["date"]),
+                item.vals.get("memo") or "",
+            )
+            for item in todo
+        ],
+        [
+            (
+                p.id,
+                (p.partner_id.commercial_partner_id.id, p.currency_id.id),
+                p.amount,
+                p.date,
+                p.memo or "",
+            )
+            for p in found
+        ],
+    )
+    held = set()
+    for item in todo:
+        qbo_id = str(item.remote["Id"])
+        twin = twins.get(qbo_id)
+        if not twin:
+            continue
+        payment = found.browse(twin.key)
+        if twin.strong:
+            matches[qbo_id] = payment
+            payment._message_log(
+                body=env._(
+                    "Linked to the QuickBooks Online payment %(qbo_id)s: same customer, amount, "
+                    "date and reference.",
+                    qbo_id=qbo_id,
+                )
+            )
+            continue
+        held.add(qbo_id)
+        hold_pull(
+            result,
+            "Payment",
+            qbo_id,
+            payment,
+            message=env._(
+                "The QuickBooks Online payment %(qbo_id)s of %(amount)s looks like the Odoo "
+                "payment %(twin)s (same customer, %(keys)s): not imported. Link to this one, "
+                "or Create anyway.",
+                qbo_id=qbo_id,
+                amount=f"{item.vals['amount']:,.2f}",
+                twin=payment.display_name,
                 keys=key_words(env, twin.keys),
             ),
         )

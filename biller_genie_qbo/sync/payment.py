@@ -29,7 +29,7 @@ from ..models.qbo_mapping import (
     values_digest,
 )
 from ..models.qbo_push_mixin import QboPushProblem
-from . import audit
+from . import audit, duplicates
 from .base import EntitySync
 from .common import Lookups, Triaged
 from .currency import currency_lookups, document_currency, payment_line_balances, push_currency
@@ -181,6 +181,9 @@ class PaymentSync(EntitySync):
             payment._message_log(body=Markup("<p>%s</p>") % note)
 
     def create_records(self, entity, to_create, *, lookups, result):
+        to_create = self.review_twins(
+            entity, to_create, result, review=duplicates.review_pull_payments
+        )
         if not to_create:
             return
         payments = self.triage_records().create([item.vals for item in to_create])

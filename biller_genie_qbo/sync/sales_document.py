@@ -225,7 +225,9 @@ class SalesDocumentSync(SalesLines, EntitySync):
         if not to_create:
             return
         if entity == "Invoice":
-            to_create = self.review_twins(entity, to_create, result)
+            to_create = self.review_twins(
+                entity, to_create, result, review=duplicates.review_pull_invoices
+            )
             if not to_create:
                 return
         moves = self.Model.create([item.vals for item in to_create])
@@ -250,28 +252,6 @@ class SalesDocumentSync(SalesLines, EntitySync):
         to_cancel.button_cancel()
         self.bind(entity, pairs, result)
         result.count("created", len(pairs))
-
-    def review_twins(self, entity, to_create, result):
-        """The duplicate review (sync/duplicates.py): new invoices like an unbound Odoo invoice
-        are linked to it (strong match, or the user's link: bound as they are, not sent back)
-        or held; returns the items still to create."""
-        matches, held = duplicates.review_pull_invoices(self, to_create, result)
-        linked = [
-            (item, matches[str(item.remote["Id"])])
-            for item in to_create
-            if str(item.remote["Id"]) in matches
-        ]
-        if linked:
-            self.bind(entity, linked, result)
-            self.Model.browse([move.id for _item, move in linked]).sudo().write(
-                {"qbo_push_dirty": False, "qbo_push_state": "done", "qbo_push_message": False}
-            )
-            result.count("updated", len(linked))
-        return [
-            item
-            for item in to_create
-            if str(item.remote["Id"]) not in matches and str(item.remote["Id"]) not in held
-        ]
 
     def update_records(self, entity, to_update, *, lookups, result):
         for item in to_update:

@@ -1,7 +1,9 @@
-"""Duplicate-suspect review of customers (issue 17, item 5): an existing QuickBooks customer met
-again is offered for linking, never duplicated; a weak match is never linked silently; "Link to
-this one" binds (no API write), "Create anyway" creates and is not asked again."""
+"""Duplicate-suspect review (issue 17, item 5) of customers, invoices and payments, both ways: a
+record met again on the other side is offered for linking, never duplicated; a weak match is
+never linked silently; "Link to this one" binds (no API write), "Create anyway" creates and is
+not asked again."""
 
+from odoo import fields
 from odoo.tests import tagged
 
 from .common import QboCommon
@@ -286,6 +288,84 @@ class TestDuplicatesOut(QboPushCommon):
         self.push(allow_errors=True)
         self.assertEqual(move.qbo_push_state, "done", move.qbo_push_message)
         self.assertEqual(len(self.qbo_entities("Invoice")), before + 1)
+
+    def qbo_payment_like(self, invoice, amount, ref=None):
+        """A QuickBooks payment of the invoice's customer, of ``amount`` on today's date,
+        applied to the invoice (made in QuickBooks, as a bookkeeper would enter it twice)."""
+        payment = {
+            "CustomerRef": {"value": self.binding_of(invoice.partner_id).qbo_id},
+            "TotalAmt": amount,
+            "TxnDate": str(fields.Date.today()),
+            "Line": [
+                {
+                    "Amount": amount,
+                    "LinkedTxn": [{"TxnId": self.binding_of(invoice).qbo_id, "TxnType": "Invoice"}],
+                }
+            ],
+        }
+        if ref:
+            payment["PaymentRefNum"] = ref
+        made = self.control.create_entity(self.realm_id, "Payment", payment)
+        return made.get("Payment", made)
+
+    def odoo_payments(self):
+        return self.env["account.payment"].search_count([("partner_type", "=", "customer")])
+
+    def test_quickbooks_payment_like_an_unsent_odoo_one_is_linked_or_held(self):
+        """A payment entered in both places: with the same reference it is linked (one payment
+        in Odoo and in QuickBooks, nothing sent); without one it is held for the user; Link
+        binds the two, Create anyway imports it and sends the Odoo one."""
+        invoice = self.make_invoice(lines=[(self.product_services, 1, 600.0, None)])
+        self.push()
+        # 1. Same customer, amount, date and reference: linked, said, never sent.
+        strong = self.pay(invoice, 100.0, communication="CHK-4411")
+        remote = self.qbo_payment_like(invoice, 100.0, ref="chk-4411")
+        payments, in_qbo = self.odoo_payments(), len(self.qbo_entities("Payment"))
+        run = self.qbo_sync()  # pulls, then pushes
+        self.assertRunOk(run)
+        self.assertEqual(self.bound("Payment", remote["Id"]), strong)
+        self.assertEqual(self.odoo_payments(), payments, "no second payment in Odoo")
+        self.assertEqual(len(self.qbo_entities("Payment")), in_qbo, "nor in QuickBooks")
+        self.assertEqual(strong.qbo_push_state, "done")
+        self.assertIn("same customer, amount, date and reference", strong.message_ids[:1].body)
+
+        # 2. No reference: only amount and date agree: held, and the Odoo one is not sent.
+        weak = self.pay(invoice, 150.0, communication="")
+        remote = self.qbo_payment_like(invoice, 150.0)
+        payments, in_qbo = self.odoo_payments(), len(self.qbo_entities("Payment"))
+        run = self.qbo_sync()
+        self.assertRunOk(run, allow_errors=True)
+        self.assertIsNone(self.bound("Payment", remote["Id"]), "held: not imported")
+        self.assertEqual(weak.qbo_push_state, "held", weak.qbo_push_message)
+        self.assertEqual(len(self.qbo_entities("Payment")), in_qbo, "nor the Odoo one sent")
+        self.assertEqual(run.entity_counts["Payment"].get("held"), 1)
+        item = suspects(self.env, self.conn, direction="pull", qbo_id=str(remote["Id"]))
+        self.assertEqual((item.qbo_entity, item.twin_res_id), ("Payment", weak.id))
+        self.assertIn("150.00", item.message)
+        self.assertIn("same customer, amount and date", item.message)
+        item.action_twin_link()
+        self.assertEqual(self.bound("Payment", remote["Id"]), weak)
+        self.assertFalse(weak.qbo_push_dirty)
+        self.assertEqual(self.odoo_payments(), payments)
+        self.assertEqual(len(self.qbo_entities("Payment")), in_qbo)
+
+        # 3. Create anyway: two payments after all (the customer paid twice).
+        again = self.pay(invoice, 50.0, communication="")
+        remote = self.qbo_payment_like(invoice, 50.0)
+        self.assertRunOk(self.qbo_sync(), allow_errors=True)
+        item = suspects(self.env, self.conn, direction="pull", qbo_id=str(remote["Id"]))
+        item.action_twin_create()
+        imported = self.bound("Payment", remote["Id"])
+        self.assertTrue(imported)
+        self.assertNotEqual(imported, again)
+        self.assertAlmostEqual(imported.amount, 50.0)
+        self.assertTrue(again.qbo_not_duplicate)
+        self.push(allow_errors=True)
+        self.assertEqual(again.qbo_push_state, "done", again.qbo_push_message)
+        self.assertEqual(len(self.qbo_entities("Payment")), in_qbo + 2)
+        # Not asked again.
+        self.assertRunOk(self.qbo_sync(), allow_errors=True)
+        self.assertFalse(suspects(self.env, self.conn, direction="pull", qbo_entity="Payment"))
 
     def test_link_and_create_are_for_managers(self):
         twin = self.env["res.partner"].create({"name": "Amy's Bird Sanctuary"})
