@@ -731,6 +731,7 @@ def review_pull_payments(sync, to_create, result):
             )
             continue
         held.add(qbo_id)
+        amount = f"{item.vals['amount']:,.2f}"  # (formatted outside _(): Babel reads the call)
         hold_pull(
             result,
             "Payment",
@@ -741,7 +742,7 @@ def review_pull_payments(sync, to_create, result):
                 "payment %(twin)s (same customer, %(keys)s): not imported. Link to this one, "
                 "or Create anyway.",
                 qbo_id=qbo_id,
-                amount=f"{item.vals['amount']:,.2f}",
+                amount=amount,
                 twin=payment.display_name,
                 keys=key_words(env, twin.keys),
             ),
