@@ -871,6 +871,8 @@ class QboConnection(models.Model):
             "state": "connected",
             "oauth_error_message": False,
             "last_connected_at": fields.Datetime.now(),
+            # Nothing imported from this company yet: the user starts it (Sync), dates chosen.
+            "qbo_first_import_waits": not (self.sudo().qbo_cursor or self.sudo().qbo_scan),
         }
         vals.update(preference_vals(self.env, prefs))
         self.sudo().write(vals)

@@ -19,6 +19,14 @@ class QboFirstContact(models.AbstractModel):
         "Read-Only", tracking=True, help="Read QuickBooks Online, never write to it."
     )
     qbo_push_confirmed_at = fields.Datetime("First Push Confirmed", readonly=True, copy=False)
+    qbo_first_import_waits = fields.Boolean(
+        "First Import Waits",
+        readonly=True,
+        copy=False,
+        help="Connected, nothing imported yet: the first import waits for the Sync button, so "
+        "that the start dates of the historical import are chosen first (the polling cron "
+        "does not start it).",
+    )
     qbo_push_preview = fields.Char("Before Sending", compute="_compute_qbo_push_preview")
     qbo_import_summary = fields.Char("Completeness", compute="_compute_qbo_import_summary")
 

@@ -134,6 +134,11 @@ class QboSyncError(models.Model):
             "QuickBooks numbers its own transactions, then retry."
         )
         return {
+            const.HELD_CUSTOMER_CODE: self.env._(
+                "Its customer waits for your decision in the duplicate review (the item "
+                '"looks like" of that customer in this queue: Link to this one or Create '
+                "anyway). The document comes in right after the decision."
+            ),
             "610": self.env._(
                 "Object not found: the record, or something it refers to (customer, item, "
                 "account), was deleted or made inactive in QuickBooks Online. Reactivate it in "

@@ -15,7 +15,7 @@ the pure mappers); the API client is passed in, it never does HTTP itself.
 
 from odoo import fields
 
-from ..const import ACTIVE_STATES, SUSPECT_CODE
+from ..const import ACTIVE_STATES, HELD_CUSTOMER_CODE, SUSPECT_CODE
 from ..models.qbo_mapping import QboMappingError, is_deleted, is_voided, ref_name, ref_value
 from ..models.qbo_push_mixin import NO_PUSH_KEY
 from . import ENTITY_ORDER, FULL_SCAN_WHERE, audit
@@ -194,8 +194,19 @@ class EntitySync:
 
     def customer_id(self, remote, lookups):
         """The partner id of a transaction's customer (``lookups.partners``); QboMappingError
-        when Odoo does not have it."""
-        partner_id = lookups.partners.get(ref_value(remote.get("CustomerRef")))
+        when Odoo does not have it (``customer_held``: held for the duplicate review; a
+        query on that path only)."""
+        ref = ref_value(remote.get("CustomerRef"))
+        partner_id = lookups.partners.get(ref)
+        if not partner_id and ref and self.held_ids("Customer", {ref}):
+            raise QboMappingError(
+                self.env._(
+                    "The customer %(customer)s is held for the duplicate review: this document "
+                    "comes in as soon as you decide (Link to this one or Create anyway).",
+                    customer=ref_name(remote.get("CustomerRef")) or ref,
+                ),
+                code=HELD_CUSTOMER_CODE,
+            )
         if not partner_id:
             raise QboMappingError(
                 self.env._(

@@ -27,6 +27,7 @@ imports the record again.
 from odoo import fields
 from odoo.tools import SQL
 
+from ..const import HELD_CUSTOMER_CODE
 from ..models.qbo_push_mixin import NO_PUSH_KEY
 from ..tools.qbo_client import quote
 from .twins import (
@@ -778,6 +779,8 @@ def decide(item, decision):
             # Not imported (another sync held the lock, QuickBooks failed): the decision is
             # kept (the next import of that record follows it) and the item stays to do.
             item.write({"state": "open"})
+        elif item.qbo_entity == "Customer":
+            import_waiting_documents(conn)
         return
     if item.res_model in ("account.move", "account.payment"):
         decide_document(item, decision)
@@ -827,6 +830,29 @@ def decide(item, decision):
             )
         )
     send_documents(conn, partner)
+
+
+def import_waiting_documents(conn):
+    """The QuickBooks documents that waited for a customer of the review (``customer_held``)
+    come in now, in one run, not with the queue's next automatic retry; those of a customer
+    still held wait on."""
+    waiting = (
+        conn.env["biller_genie_qbo.sync.error"]
+        .sudo()
+        .search(
+            [
+                ("connection_id", "=", conn.id),
+                ("code", "=", HELD_CUSTOMER_CODE),
+                ("state", "in", ACTIVE),
+            ]
+        )
+    )
+    ids = {}
+    for error in waiting:
+        if error.qbo_entity and error.qbo_id:
+            ids.setdefault(error.qbo_entity, []).append(error.qbo_id)
+    if ids:
+        conn._qbo_sync_ids(ids, "retry")
 
 
 def decide_document(item, decision):

@@ -47,6 +47,9 @@ LANES = (MAIN_LANE, *(f"biller_genie_qbo.ir_cron_qbo_sync_lane_{n}" for n in ran
 POLL_SLACK = timedelta(minutes=1)  # a company polled this much early is due at the tick
 # Webhooks are healthy when no safety-net poll of this window found what they had not brought.
 WEBHOOK_HEALTH_WINDOW = timedelta(days=1)
+# ... and when their inbox is not stuck: no event waiting longer than this, none failed in the
+# window (the change it announced may not be in Odoo).
+STUCK_INBOX = timedelta(minutes=10)
 _PASS = {}  # the remaining work seen in this worker's current pass (key: its watchdog start)
 
 
@@ -205,6 +208,8 @@ class SyncRunner(Engine):
             self.commit()
             self.conn.invalidate_recordset()
             self.close_ghosts()
+            if self.conn.qbo_first_import_waits:
+                self.conn.write({"qbo_first_import_waits": False})  # the user's go (Sync)
             scan = self.conn.qbo_scan
             if scan and scan_expired(scan):
                 self.conn.write({"qbo_scan": False})
@@ -698,9 +703,10 @@ def _mark_due(env):
         if cron:
             interval = _intervalTypes[cron.interval_type](cron.interval_number)
             due_before = now - interval + POLL_SLACK
-    # One query (an idle tick is counted): the connected companies due for polling or with a
-    # scan in progress (it always waits, e.g. after a kill, whatever its polling time), and
-    # the requests of companies no longer connected (dropped).
+    # One query (an idle tick is counted): the connected companies due for polling (a first
+    # import waits for the Sync button) or with a scan in progress (it always waits, e.g.
+    # after a kill, whatever its polling time), and the requests of companies no longer
+    # connected (dropped).
     found = (
         env["biller_genie_qbo.connection"]
         .sudo()
@@ -713,11 +719,14 @@ def _mark_due(env):
                 ("sync_wanted_at", "=", False),
                 "|",
                 "|",
-                "|",
                 ("sync_requested", "=", True),
+                ("qbo_scan", "!=", False),
+                # (a first import waits for the user's Sync: the historical import's dates)
+                "&",
+                ("qbo_first_import_waits", "=", False),
+                "|",
                 ("last_sync_at", "=", False),
                 ("last_sync_at", "<=", due_before),
-                ("qbo_scan", "!=", False),
                 "&",
                 ("state", "!=", "connected"),
                 "|",
@@ -739,7 +748,8 @@ def _mark_due(env):
 
 def backed_off(connections, now):
     """The connections whose safety-net poll backs off: webhooks on and healthy (no polling
-    run of the last WEBHOOK_HEALTH_WINDOW found a change the webhooks had not brought), polled
+    run of the last WEBHOOK_HEALTH_WINDOW found a change the webhooks had not brought; no event
+    of their inbox waiting longer than STUCK_INBOX, none failed in the window), polled
     less than their ``safety_poll_minutes`` ago, no Sync button pressed. Intuit bills every
     CDC call (API_FACTS §9): an idle month then costs one call per interval."""
     candidates = connections.filtered(
@@ -773,6 +783,24 @@ def backed_off(connections, now):
             for key in ("created", "updated", "cancelled")
         )
     }
+    stuck = (
+        connections.env["biller_genie_qbo.webhook.event"]
+        .sudo()
+        .search_fetch(
+            [
+                ("connection_id", "in", candidates.ids),
+                "|",
+                "&",
+                ("state", "=", "pending"),
+                ("received_at", "<", now - STUCK_INBOX),
+                "&",
+                ("state", "=", "failed"),
+                ("received_at", ">=", now - WEBHOOK_HEALTH_WINDOW),
+            ],
+            ["connection_id"],
+        )
+    )
+    missed |= set(stuck.connection_id.ids)
     return candidates.filtered(lambda c: c.id not in missed)
 
 

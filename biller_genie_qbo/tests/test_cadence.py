@@ -128,6 +128,29 @@ class TestCadence(QboPushCommon):
         self.assertTrue(self.due(webhooks_auto_sync="yes", last_sync_at=ago(20)))
         run.start_at = now - timedelta(days=1, minutes=1)
         self.assertFalse(self.due(webhooks_auto_sync="yes", last_sync_at=ago(20)))
+        # A stuck inbox (an event waiting for 15 minutes, or one that failed today) is not
+        # healthy either: the poll resumes its normal pace until the inbox is clear.
+        event = (
+            self.env["biller_genie_qbo.webhook.event"]
+            .sudo()
+            .create(
+                {
+                    "connection_id": self.conn.id,
+                    "event_id": "stuck-1",
+                    "entity": "Invoice",
+                    "entity_id": "1",
+                    "operation": "Update",
+                    "received_at": ago(15),
+                }
+            )
+        )
+        self.assertTrue(self.due(webhooks_auto_sync="yes", last_sync_at=ago(20)))
+        event.received_at = ago(5)
+        self.assertFalse(self.due(webhooks_auto_sync="yes", last_sync_at=ago(20)), "not yet")
+        event.write({"state": "failed", "received_at": ago(60)})
+        self.assertTrue(self.due(webhooks_auto_sync="yes", last_sync_at=ago(20)))
+        event.state = "done"
+        self.assertFalse(self.due(webhooks_auto_sync="yes", last_sync_at=ago(20)))
 
     def test_an_idle_month_stays_within_the_target(self):
         """The arithmetic of the README: with webhooks on and healthy, one poll an hour, each

@@ -416,9 +416,30 @@ class TestDuplicatesIn(QboCommon):
             self.env["res.partner"].search_count([("email", "=ilike", "diego@rodriguez.com")]), 1
         )
 
+        # Diego's invoices wait for the decision, and say so.
+        diego_invoices = [
+            i["Id"] for i in self.qbo_entities("Invoice") if i["CustomerRef"]["value"] == str(diego)
+        ]
+        self.assertTrue(diego_invoices, "the demo gives Diego invoices")
+        waiting = self.env["biller_genie_qbo.sync.error"].search(
+            [
+                ("connection_id", "=", self.connection.id),
+                ("qbo_entity", "=", "Invoice"),
+                ("qbo_id", "in", diego_invoices),
+            ]
+        )
+        self.assertEqual(set(waiting.mapped("code")), {"customer_held"})
+        self.assertIn("held for the duplicate review", waiting[:1].message)
+        self.assertIn("decision", waiting[:1].explanation)
+
         diego_item = items.filtered(lambda i: i.qbo_id == str(diego))
         diego_item.action_twin_link()
         self.assertEqual(self.bound("Customer", diego), by_email)
+        # ... and come in with the decision, not with the queue's next automatic retry.
+        for qbo_id in diego_invoices:
+            self.assertTrue(self.bound("Invoice", qbo_id), f"invoice {qbo_id} came in")
+        self.assertEqual(self.bound("Invoice", diego_invoices[0]).partner_id, by_email)
+        self.assertEqual(set(waiting.mapped("state")), {"resolved"})
         self.assertEqual(by_email.name, "Diego R. (Odoo)", "Odoo keeps what it knows")
         self.assertTrue(by_email.street, "and gets what it did not know")
 

@@ -224,3 +224,35 @@ class TestOAuthFlow(HttpCase):
         )
         self.conn.invalidate_recordset()
         self.assertEqual(self.conn.state, "disconnected")
+
+    def test_the_first_import_waits_for_the_users_sync(self):
+        """Connected, nothing is imported until the manager presses Sync: the polling cron
+        leaves the company alone, so that the historical import's start dates are chosen
+        first; then Sync imports from those dates."""
+        self._callback(self._consent())
+        conn = self.conn.sudo()
+        self.assertTrue(conn.qbo_first_import_waits)
+        Connection = self.env["biller_genie_qbo.connection"].sudo()
+        Connection._cron_qbo_sync()
+        conn.invalidate_recordset()
+        self.assertFalse(conn.sync_run_ids, "the polling cron starts no first import")
+        self.assertFalse(conn.qbo_cursor)
+        # The manager chooses the invoices' start date, then presses Sync.
+        invoices = self.emulator.control.entities(DEMO_REALM_ID, "Invoice")
+        start = sorted(i["TxnDate"] for i in invoices)[len(invoices) // 2]
+        plan = self.env["biller_genie_qbo.import.plan"]._qbo_rows(conn)
+        plan.filtered(lambda r: r.entity == "Invoice").write({"start_date": start})
+        self.conn.action_qbo_sync_now()
+        Connection._cron_qbo_sync()
+        conn.invalidate_recordset()
+        self.assertFalse(conn.qbo_first_import_waits)
+        self.assertEqual(conn.last_sync_result, "success", conn.last_sync_message)
+        bound = self.env["biller_genie_qbo.binding"].search(
+            [("connection_id", "=", conn.id), ("qbo_entity", "=", "Invoice")]
+        )
+        # From the chosen date on (and the older invoices the imported payments apply to).
+        wanted = {i["Id"] for i in invoices if i["TxnDate"] >= start}
+        self.assertLessEqual(wanted, set(bound.mapped("qbo_id")))
+        self.assertLess(len(bound), len(invoices), "not everything")
+        # From now on the polling cron keeps it in sync as usual.
+        self.assertTrue(conn.qbo_cursor)
