@@ -1,7 +1,8 @@
 """The QuickBooks Online page's settings for the rest of a company's books (issue 18): payment
-terms, classes and locations, invoice PDFs; one record per connection (``books_ids``), shown
-as one block of the page (``qbo_connection_books_views.xml``). The sync that uses them:
-``sync/payment_term.py``, ``sync/analytic.py``, ``sync/invoice_pdf.py``."""
+terms, classes and locations, invoice PDFs, the item of lines without a product; one record
+per connection (``books_ids``), shown as one block of the page
+(``qbo_connection_books_views.xml``). The sync that uses them: ``sync/payment_term.py``,
+``sync/analytic.py``, ``sync/invoice_pdf.py``, ``sync/sales_lines.py``."""
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
@@ -61,6 +62,19 @@ class QboBooks(models.Model):
         help="Yes: the PDF of an Odoo invoice sent to the customer is attached to its "
         "QuickBooks Online invoice, and replaced when the invoice is sent again.\nNo: nothing "
         "is attached.",
+    )
+
+    # Invoice lines without a product (a description and a price typed by hand)
+    qbo_no_product_item_id = fields.Many2one(
+        "biller_genie_qbo.item",
+        string="Item for Lines Without a Product",
+        ondelete="set null",
+        check_company=True,
+        domain="[('connection_id', '=', connection_id), ('has_income_account', '=', True), "
+        "('item_type', 'not in', ('Group', 'Category'))]",
+        help="QuickBooks Online needs an item on every invoice line: an Odoo line without a "
+        "product is sent with this item (its description and amount as typed). Empty: such "
+        "an invoice is not sent, and says so.",
     )
 
     _sql_constraints = [

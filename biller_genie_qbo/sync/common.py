@@ -221,6 +221,7 @@ class PushContext:
     items: dict = field(default_factory=dict)  # product id -> {qbo_id, name, active}
     system: dict = field(default_factory=dict)  # product id of a system item -> its QBO item
     refund_item: dict | None = None  # the QBO item mapped to "Refunds"
+    no_product_item: dict | None = None  # the QBO item of the lines without a product
     tax_codes: Any = None  # the QBO tax codes (tools.qbo_tax_out.Catalog), read lazily
     tax_model: str = "us_ast"  # tools.qbo_tax_out.MODELS
     tax_by_quickbooks: bool = False  # "Let QuickBooks compute tax"

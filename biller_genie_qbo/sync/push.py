@@ -50,6 +50,16 @@ PUSH_MODELS = PUSH_ORDER
 __all__ = ["CRON_PUSH", "NO_PUSH_KEY", "PushEngine"]
 
 
+def item_entry(label, item):
+    """The push's view of a mapped QuickBooks item (``item``: a cache row, maybe empty)."""
+    return {
+        "label": label,
+        "qbo_id": item.qbo_id or None,
+        "name": item.name or "",
+        "active": item.active if item else True,
+    }
+
+
 class PushEngine(Engine):
     """Sends what changed in Odoo, for one connection."""
 
@@ -93,13 +103,9 @@ class PushEngine(Engine):
         labels = dict(self.env["biller_genie_qbo.item.mapping"]._fields["system_item"].selection)
         system, refund_item = {}, None
         for mapping in self.conn.sudo().item_mapping_ids:
-            item = mapping.qbo_item_id
-            entry = {
-                "label": labels.get(mapping.system_item, mapping.system_item),
-                "qbo_id": item.qbo_id or None,
-                "name": item.name or "",
-                "active": item.active if item else True,
-            }
+            entry = item_entry(
+                labels.get(mapping.system_item, mapping.system_item), mapping.qbo_item_id
+            )
             if mapping.product_id:
                 system[mapping.product_id.id] = entry
             if mapping.system_item == "refund":
@@ -111,6 +117,9 @@ class PushEngine(Engine):
             items={},
             system=system,
             refund_item=refund_item,
+            no_product_item=item_entry(
+                "", self.env["biller_genie_qbo.books"]._qbo_for(self.conn).qbo_no_product_item_id
+            ),
             tax_codes=None,
             tax_model=self.conn.qbo_tax_model or "us_ast",
             tax_by_quickbooks=self.conn.qbo_tax_by_quickbooks == "yes",

@@ -349,14 +349,17 @@ class SalesLines:
                     held=True,
                 )
         elif not product:
-            raise QboPushProblem(
-                self.env._(
-                    "The line %(line)s has no product: QuickBooks Online needs an item on "
-                    "every invoice line.",
-                    line=line.name or "/",
-                ),
-                code="missing_item",
-            )
+            item = lookups.no_product_item
+            if not item or not item["qbo_id"]:
+                raise QboPushProblem(
+                    self.env._(
+                        "The line %(line)s has no product: QuickBooks Online needs an item on "
+                        "every invoice line. Choose the Item for Lines Without a Product on the "
+                        "QuickBooks Online page (or put a product on the line), then Retry.",
+                        line=line.name or "/",
+                    ),
+                    code="missing_item",
+                )
         else:
             item = lookups.items.get(product.id)
             if not item:

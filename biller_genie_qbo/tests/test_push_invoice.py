@@ -153,6 +153,41 @@ class TestPushInvoice(QboPushCommon):
         )
         self.assertTrue(all(e.direction == "push" for e in run.error_ids))
 
+    def test_a_line_without_a_product_goes_with_the_chosen_item(self):
+        """A line typed by hand (no product) is not sent until the page names the item such
+        lines go with; then it goes with that item, its description and amount as typed."""
+        move = self.make_invoice(post=False)
+        move.write(
+            {
+                "invoice_line_ids": [
+                    Command.create(
+                        {"name": "Site visit, typed by hand", "quantity": 2, "price_unit": 62.5}
+                    )
+                ]
+            }
+        )
+        move.action_post()
+        run = self.push(allow_errors=True)
+        self.assertEqual(move.qbo_push_state, "error")
+        self.assertIn("Item for Lines Without a Product", move.qbo_push_message)
+        self.assertEqual(run.error_ids.mapped("code"), ["missing_item"])
+        self.assertFalse(self.qbo_by_note("Invoice", move), "nothing sent")
+
+        books = self.env["biller_genie_qbo.books"]._qbo_for(self.conn)
+        books.qbo_no_product_item_id = self.items["Services"]
+        move.invalidate_recordset()
+        run.error_ids.action_retry()
+        self.assertEqual(move.qbo_push_state, "done", move.qbo_push_message)
+        remote = self.qbo_of(move)
+        name = "Site visit, typed by hand"
+        typed = [ln for ln in self.item_lines(remote) if ln.get("Description") == name]
+        self.assertEqual(len(typed), 1)
+        detail = typed[0]["SalesItemLineDetail"]
+        self.assertEqual(detail["ItemRef"]["value"], self.items["Services"].qbo_id)
+        self.assertEqual(dec(typed[0]["Amount"]), dec(125))
+        self.assertEqual(dec(detail["Qty"]), dec(2))
+        self.assertEqual(dec(remote["TotalAmt"]), dec(move.amount_total))
+
     # ------------------------------------------------------------------
     # Invoice PO Number Field
     # ------------------------------------------------------------------
