@@ -2,9 +2,12 @@
 
 import hashlib
 import json
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
-CENT = Decimal("0.01")
+# The mappers' names of the one implementation (tools/qbo_values.py), imported from here.
+from ..tools.qbo_values import ref_value  # noqa: F401
+from ..tools.qbo_values import to_cents as money  # noqa: F401
+from ..tools.qbo_values import to_decimal as dec
 
 
 def values_digest(*parts):
@@ -51,34 +54,9 @@ class QboMappingError(Exception):
         self.code = code
 
 
-def dec(value, default=None):
-    """A QBO number (float, int, str) as a Decimal; ``default`` when absent."""
-    if value is None or value == "":
-        return default
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return default
-
-
 def number_text(value):
     """A Decimal as plain text without exponent or trailing zeros (10, 8.25)."""
     return format(Decimal(value).normalize(), "f")
-
-
-def money(value):
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def ref_value(ref):
-    """The id of a QBO reference ({"value": "12", "name": ...}) or None."""
-    if isinstance(ref, dict):
-        value = ref.get("value")
-    else:
-        value = ref
-    if value in (None, ""):
-        return None
-    return str(value)
 
 
 def ref_name(ref):

@@ -14,7 +14,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import float_compare
 
-from ..tools.qbo_tax import Rate, TaxCode, to_decimal
+from ..tools.qbo_tax import Rate, TaxCode
+from ..tools.qbo_values import to_decimal
 
 
 def cached(model, connection, qbo_ids):

@@ -20,33 +20,13 @@ The Odoo side maps rates to taxes and forces Odoo's tax lines to these amounts.
 from __future__ import annotations
 
 import dataclasses
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
 
-CENT = Decimal("0.01")
+from .qbo_values import ref_value as _ref
+from .qbo_values import to_cents, to_decimal
+
 ZERO = Decimal(0)
 US_CODES = ("TAX", "NON")
-
-
-def to_decimal(value: Any, default: Decimal | None = None) -> Decimal | None:
-    """A QuickBooks number (float, int, str) as a Decimal; ``default`` when absent or bad."""
-    if value is None or value == "" or isinstance(value, bool):
-        return default
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return default
-    return number if number.is_finite() else default
-
-
-def to_cents(value: Decimal) -> Decimal:
-    """Rounded to the cent as QuickBooks rounds (half up)."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _ref(ref: Any) -> str | None:
-    value = ref.get("value") if isinstance(ref, dict) else ref
-    return None if value in (None, "") else str(value)
 
 
 @dataclasses.dataclass(frozen=True)

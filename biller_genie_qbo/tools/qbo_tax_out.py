@@ -26,7 +26,8 @@ import dataclasses
 from decimal import Decimal
 from typing import Any
 
-from .qbo_tax import ZERO, TaxCode, code_for_rates, to_cents, to_decimal
+from .qbo_tax import ZERO, TaxCode, code_for_rates
+from .qbo_values import to_cents, to_decimal
 
 AST, US_MANUAL, NON_US = "us_ast", "us_manual", "non_us"
 MODELS = (AST, US_MANUAL, NON_US)
