@@ -25,6 +25,7 @@ imports the record again.
 """
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..const import HELD_CUSTOMER_CODE
@@ -867,15 +868,46 @@ def decide_document(item, decision):
         quiet.write({"qbo_not_duplicate": True, "qbo_push_state": "pending"})
         conn._qbo_run_push("retry", only={record._name: record.ids})
         return
-    note = env._(
-        "The same as %(twin)s (QuickBooks Online %(entity)s %(qbo_id)s, duplicate review): not "
-        "sent to QuickBooks. Cancel it in Odoo if it was entered twice.",
-        twin=item.twin_name,
-        entity=item.qbo_entity,
-        qbo_id=item.twin_qbo_id,
-    )
+    values = {"twin": item.twin_name, "entity": item.qbo_entity, "qbo_id": item.twin_qbo_id}
+    if cancel_duplicate(quiet):
+        note = env._(
+            "The same as %(twin)s (QuickBooks Online %(entity)s %(qbo_id)s, duplicate review): "
+            "cancelled in Odoo, not sent to QuickBooks (the money is counted once).",
+            **values,
+        )
+    else:
+        note = env._(
+            "The same as %(twin)s (QuickBooks Online %(entity)s %(qbo_id)s, duplicate review): "
+            "not sent to QuickBooks. Odoo could not cancel it (paid, or in a locked period): "
+            "cancel it or reverse it by hand so that the money is counted once.",
+            **values,
+        )
     quiet.write({"qbo_push_dirty": False, "qbo_push_state": "skipped", "qbo_push_message": note})
     record._message_log(body=note)
+
+
+def cancel_duplicate(record):
+    """Cancel the Odoo document the user linked to the one imported from QuickBooks (the same
+    money entered twice): an invoice that nothing paid yet, a payment (its reconciliation
+    undone). False when Odoo refuses (a paid invoice, a locked period): the user decides."""
+    try:
+        with record.env.cr.savepoint():
+            if record._name == "account.move":
+                if record.state == "cancel":
+                    return True
+                if record.payment_state not in ("not_paid", "invoicing_legacy"):
+                    return False
+                if record.state == "posted":
+                    record.button_draft()
+                record.button_cancel()
+            else:
+                if record.state == "canceled":
+                    return True
+                record.action_draft()
+                record.action_cancel()
+    except UserError:
+        return False
+    return True
 
 
 def send_documents(conn, partner):

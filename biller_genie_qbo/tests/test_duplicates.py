@@ -179,6 +179,27 @@ class TestDuplicatesOut(QboPushCommon):
         self.assertEqual(move.qbo_push_state, "skipped")
         self.assertFalse(self.binding_of(move))
         self.assertEqual(len(self.qbo_entities("Invoice")), before)
+        # The same money entered twice: the Odoo one is cancelled (the receivable counted
+        # once), said in its chatter, and the cancellation is not sent anywhere.
+        self.assertEqual(move.state, "cancel")
+        self.assertEqual(other.state, "posted", "the imported one stays")
+        self.assertIn("cancelled in Odoo", move.message_ids[:1].body)
+        self.push()
+        self.assertFalse(self.binding_of(move))
+        self.assertEqual(len(self.qbo_entities("Invoice")), before)
+
+    def test_link_of_a_paid_duplicate_leaves_it_to_the_user(self):
+        """Odoo does not cancel a paid invoice: Link keeps it out of QuickBooks and says to
+        cancel or reverse it by hand."""
+        other = self.imported_invoice()
+        move = self.invoice_like(other)
+        self.pay(move, move.amount_total)
+        self.push(allow_errors=True)
+        item = suspects(self.env, self.conn, res_model="account.move", res_id=move.id)
+        item.action_twin_link()
+        self.assertEqual(move.state, "posted")
+        self.assertEqual(move.qbo_push_state, "skipped")
+        self.assertIn("cancel it or reverse it by hand", move.qbo_push_message)
 
     def test_invoice_create_anyway_is_sent_and_not_asked_again(self):
         other = self.imported_invoice()
@@ -223,6 +244,7 @@ class TestDuplicatesOut(QboPushCommon):
         item.action_twin_link()
         self.assertEqual(first.qbo_push_state, "skipped")
         self.assertEqual(len(self.qbo_entities("Payment")), before)
+        self.assertEqual(first.state, "canceled", "the money is counted once")
 
         second = self.pay(invoice, other.amount, payment_date=other.date, communication="")
         self.push(allow_errors=True)
