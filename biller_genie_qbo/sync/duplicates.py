@@ -81,6 +81,26 @@ def hold_pull(result, entity, qbo_id, twin, *, message):
     )
 
 
+def settle_pull(result, entity, rows, *, twins, found, matches, linked, suspect):
+    """Settle the twins of new QuickBooks records of ``entity``: ``rows`` [(qbo id, row)],
+    ``twins`` {qbo id: Twin} keyed into ``found`` (the Odoo candidates). A strong twin is
+    linked (``matches[qbo id]``; ``linked(row, record)`` in its chatter), any other is held (a
+    queue item explained by ``suspect(row, record, twin)``). Returns the held qbo ids."""
+    held = set()
+    for qbo_id, row in rows:
+        twin = twins.get(qbo_id)
+        if not twin:
+            continue
+        record = found.browse(twin.key)
+        if twin.strong:
+            matches[qbo_id] = record
+            record._message_log(body=linked(row, record))
+            continue
+        held.add(qbo_id)
+        hold_pull(result, entity, qbo_id, record, message=suspect(row, record, twin))
+    return held
+
+
 def ids_by_name(env, names):
     """Ids of the contacts whose name, case and spaces ignored, is one of ``names`` (one
     query)."""
@@ -535,40 +555,35 @@ def review_pull_customers(sync, to_create, result):
         [(str(remote["Id"]), vals["name"], vals.get("email")) for remote, vals in todo],
         [(p.id, p.name, p.email) for p in candidates],
     )
-    held = set()
-    for remote, vals in todo:
-        qbo_id = str(remote["Id"])
-        twin = twins.get(qbo_id)
-        if not twin:
-            continue
-        partner = candidates.browse(twin.key)
-        if twin.strong:
-            matches[qbo_id] = partner
-            partner._message_log(
-                body=env._(
-                    "Linked to the QuickBooks Online customer %(name)s (%(qbo_id)s): same name "
-                    "and email.",
-                    name=vals["name"],
-                    qbo_id=qbo_id,
-                )
-            )
-            continue
-        held.add(qbo_id)
-        hold_pull(
-            result,
-            "Customer",
-            qbo_id,
-            partner,
-            message=env._(
-                "The QuickBooks Online customer %(name)s (%(qbo_id)s) looks like the Odoo "
-                "contact %(twin)s (same %(keys)s): not imported. Link to this one, or "
-                "Create anyway.",
-                name=vals["name"],
-                qbo_id=qbo_id,
-                twin=partner.display_name,
-                keys=key_words(env, twin.keys),
-            ),
+
+    def linked(row, _partner):
+        return env._(
+            "Linked to the QuickBooks Online customer %(name)s (%(qbo_id)s): same name and email.",
+            name=row[1]["name"],
+            qbo_id=str(row[0]["Id"]),
         )
+
+    def suspect(row, partner, twin):
+        return env._(
+            "The QuickBooks Online customer %(name)s (%(qbo_id)s) looks like the Odoo contact "
+            "%(twin)s (same %(keys)s): not imported. Link to this one, or Create anyway.",
+            name=row[1]["name"],
+            qbo_id=str(row[0]["Id"]),
+            twin=partner.display_name,
+            keys=key_words(env, twin.keys),
+        )
+
+    rows = [(str(remote["Id"]), (remote, vals)) for remote, vals in todo]
+    held = settle_pull(
+        result,
+        "Customer",
+        rows,
+        twins=twins,
+        found=candidates,
+        matches=matches,
+        linked=linked,
+        suspect=suspect,
+    )
     return matches, held
 
 
@@ -618,41 +633,40 @@ def review_pull_invoices(sync, to_create, result):
         ],
         [(m.id, m.commercial_partner_id.id, m.name, m.amount_total, m.invoice_date) for m in found],
     )
-    held = set()
-    for item in todo:
-        qbo_id = str(item.remote["Id"])
-        twin = twins.get(qbo_id)
-        if not twin:
-            continue
-        move = found.browse(twin.key)
-        number = item.remote.get("DocNumber") or qbo_id
-        if twin.strong:
-            matches[qbo_id] = move
-            move._message_log(
-                body=env._(
-                    "Linked to the QuickBooks Online invoice %(number)s (%(qbo_id)s): same "
-                    "customer, number and total.",
-                    number=number,
-                    qbo_id=qbo_id,
-                )
-            )
-            continue
-        held.add(qbo_id)
-        hold_pull(
-            result,
-            "Invoice",
-            qbo_id,
-            move,
-            message=env._(
-                "The QuickBooks Online invoice %(number)s (%(qbo_id)s) looks like the Odoo "
-                "invoice %(twin)s (same customer, %(keys)s): not imported. Link to this one, "
-                "or Create anyway.",
-                number=number,
-                qbo_id=qbo_id,
-                twin=move.display_name,
-                keys=key_words(env, twin.keys),
-            ),
+
+    def number(item):
+        return item.remote.get("DocNumber") or str(item.remote["Id"])
+
+    def linked(item, _move):
+        return env._(
+            "Linked to the QuickBooks Online invoice %(number)s (%(qbo_id)s): same customer, "
+            "number and total.",
+            number=number(item),
+            qbo_id=str(item.remote["Id"]),
         )
+
+    def suspect(item, move, twin):
+        return env._(
+            "The QuickBooks Online invoice %(number)s (%(qbo_id)s) looks like the Odoo invoice "
+            "%(twin)s (same customer, %(keys)s): not imported. Link to this one, or Create "
+            "anyway.",
+            number=number(item),
+            qbo_id=str(item.remote["Id"]),
+            twin=move.display_name,
+            keys=key_words(env, twin.keys),
+        )
+
+    rows = [(str(item.remote["Id"]), item) for item in todo]
+    held = settle_pull(
+        result,
+        "Invoice",
+        rows,
+        twins=twins,
+        found=found,
+        matches=matches,
+        linked=linked,
+        suspect=suspect,
+    )
     return matches, held
 
 
@@ -715,40 +729,37 @@ def review_pull_payments(sync, to_create, result):
             for p in found
         ],
     )
-    held = set()
-    for item in todo:
-        qbo_id = str(item.remote["Id"])
-        twin = twins.get(qbo_id)
-        if not twin:
-            continue
-        payment = found.browse(twin.key)
-        if twin.strong:
-            matches[qbo_id] = payment
-            payment._message_log(
-                body=env._(
-                    "Linked to the QuickBooks Online payment %(qbo_id)s: same customer, amount, "
-                    "date and reference.",
-                    qbo_id=qbo_id,
-                )
-            )
-            continue
-        held.add(qbo_id)
-        amount = f"{item.vals['amount']:,.2f}"  # (formatted outside _(): Babel reads the call)
-        hold_pull(
-            result,
-            "Payment",
-            qbo_id,
-            payment,
-            message=env._(
-                "The QuickBooks Online payment %(qbo_id)s of %(amount)s looks like the Odoo "
-                "payment %(twin)s (same customer, %(keys)s): not imported. Link to this one, "
-                "or Create anyway.",
-                qbo_id=qbo_id,
-                amount=amount,
-                twin=payment.display_name,
-                keys=key_words(env, twin.keys),
-            ),
+
+    def linked(item, _payment):
+        return env._(
+            "Linked to the QuickBooks Online payment %(qbo_id)s: same customer, amount, date "
+            "and reference.",
+            qbo_id=str(item.remote["Id"]),
         )
+
+    def suspect(item, payment, twin):
+        amount = f"{item.vals['amount']:,.2f}"  # (formatted outside _(): Babel reads the call)
+        return env._(
+            "The QuickBooks Online payment %(qbo_id)s of %(amount)s looks like the Odoo payment "
+            "%(twin)s (same customer, %(keys)s): not imported. Link to this one, or Create "
+            "anyway.",
+            qbo_id=str(item.remote["Id"]),
+            amount=amount,
+            twin=payment.display_name,
+            keys=key_words(env, twin.keys),
+        )
+
+    rows = [(str(item.remote["Id"]), item) for item in todo]
+    held = settle_pull(
+        result,
+        "Payment",
+        rows,
+        twins=twins,
+        found=found,
+        matches=matches,
+        linked=linked,
+        suspect=suspect,
+    )
     return matches, held
 
 
