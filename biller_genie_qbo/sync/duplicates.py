@@ -780,11 +780,10 @@ def decide(item, decision):
             conn = conn.with_context(**{LINK_KEY: {ref: item.twin_res_id}})
         else:
             conn = conn.with_context(**{CREATE_KEY: [ref]})
-            if item.twin_model in ("account.move", "account.payment"):
-                # Two records: the Odoo one is not asked about again on its way out.
-                env[item.twin_model].browse(item.twin_res_id).exists().with_context(
-                    **{NO_PUSH_KEY: True}
-                ).write({"qbo_not_duplicate": True})
+            # Two records: the Odoo one is not asked about again on its way out.
+            env[item.twin_model].browse(item.twin_res_id).exists().with_context(
+                **{NO_PUSH_KEY: True}
+            ).write({"qbo_not_duplicate": True})
         conn._qbo_sync_ids({item.qbo_entity: [item.qbo_id]}, "retry")
         binding = env["biller_genie_qbo.binding"]._qbo_fetch(conn, item.qbo_entity, [item.qbo_id])
         if not binding:
@@ -792,6 +791,8 @@ def decide(item, decision):
             # kept (the next import of that record follows it) and the item stays to do.
             item.write({"state": "open"})
         elif item.qbo_entity == "Customer":
+            if decision == "create":
+                name_apart(env, item, binding[item.qbo_id])
             import_waiting_documents(conn)
         return
     if item.res_model in ("account.move", "account.payment"):
@@ -842,6 +843,18 @@ def decide(item, decision):
             )
         )
     send_documents(conn, partner)
+
+
+def name_apart(env, item, binding):
+    """Create anyway of a QuickBooks customer named like the Odoo contact it looked like: that
+    contact goes to QuickBooks under a distinct name, "Name (Odoo id)" (QuickBooks names are
+    unique: it would be refused as a duplicate name, 6240, and held again)."""
+    twin = env["res.partner"].browse(item.twin_res_id).exists()
+    imported = env["res.partner"].browse(binding.res_id).exists()
+    if twin and imported and norm_name(twin.name) == norm_name(imported.name):
+        twin.with_context(**{NO_PUSH_KEY: True}).write(
+            {"qbo_display_name": f"{twin.name} ({twin.id})"}
+        )
 
 
 def import_waiting_documents(conn):

@@ -471,6 +471,9 @@ class TestDuplicatesIn(QboCommon):
         self.assertTrue(created)
         self.assertNotEqual(created, by_name)
         self.assertEqual(created.name, "Cool Cars")
+        # The Odoo "cool  cars" goes to QuickBooks under a distinct name (names are unique).
+        self.assertEqual(by_name.qbo_display_name, f"cool  cars ({by_name.id})")
+        self.assertTrue(by_name.qbo_not_duplicate)
         # Not asked again: the next sync finds both bound.
         self.assertRunOk(self.qbo_sync(), allow_errors=True)
         self.assertFalse(suspects(self.env, self.connection, direction="pull"))
