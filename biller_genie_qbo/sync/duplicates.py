@@ -824,6 +824,20 @@ def decide(item, decision):
         )
         partner = twin
     else:
+        taken = env["biller_genie_qbo.binding"]._qbo_fetch(conn, "Customer", [item.twin_qbo_id])
+        if taken:
+            # Bound since the review was raised (an import, another decision): no second link.
+            other = taken[item.twin_qbo_id]
+            raise UserError(
+                env._(
+                    "The QuickBooks Online customer %(name)s is linked to the Odoo contact "
+                    "%(other)s already (since this review was raised). Merge %(partner)s into "
+                    "that contact in Odoo, or choose Create anyway.",
+                    name=item.twin_name,
+                    other=env[other.res_model].browse(other.res_id).display_name,
+                    partner=partner.display_name,
+                )
+            )
         env["biller_genie_qbo.binding"].create(
             {
                 "connection_id": conn.id,

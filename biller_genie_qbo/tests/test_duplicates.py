@@ -4,6 +4,7 @@ never linked silently; "Link to this one" binds (no API write), "Create anyway" 
 not asked again."""
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import QboCommon
@@ -83,6 +84,29 @@ class TestDuplicatesOut(QboPushCommon):
         self.assertEqual(move.qbo_push_state, "done")
         self.assertEqual(self.qbo_of(move)["CustomerRef"]["value"], str(remote["Id"]))
         self.assertEqual(self.customers_in_qbo(), before)
+
+    def test_link_to_a_customer_bound_meanwhile_says_so(self):
+        """The QuickBooks customer got bound to another Odoo contact between the hold and the
+        decision: Link says what to do instead of failing on the database's unique key."""
+        remote = self.control.create_entity(self.realm_id, "Customer", {"DisplayName": "Race Co"})
+        remote = remote.get("Customer", remote)
+        partner = self.env["res.partner"].create({"name": "Race Co"})
+        self.make_invoice(partner=partner)
+        self.push(allow_errors=True)
+        item = suspects(self.env, self.conn, res_id=partner.id)
+        other = self.env["res.partner"].create({"name": "Race Co (imported meanwhile)"})
+        self.env["biller_genie_qbo.binding"].create(
+            {
+                "connection_id": self.conn.id,
+                "qbo_entity": "Customer",
+                "qbo_id": str(remote["Id"]),
+                "res_model": "res.partner",
+                "res_id": other.id,
+            }
+        )
+        with self.assertRaisesRegex(UserError, "linked to the Odoo contact Race Co \\(imported"):
+            item.action_twin_link()
+        self.assertFalse(self.binding_of(partner))
 
     def test_same_name_and_email_in_quickbooks_is_linked_and_said(self):
         remote = self.control.create_entity(
