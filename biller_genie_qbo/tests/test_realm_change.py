@@ -13,11 +13,12 @@ from odoo.tools import mute_logger
 
 from odoo.addons.biller_genie_qbo.sync import ADVISORY_LOCK_KEY
 
-from .common import QboCommon
+from .common import QboCommon, QboImportedCommon
 
 
-@tagged("post_install", "-at_install")
-class TestRealmChange(QboCommon):
+class RealmChangeCase(QboCommon):
+    """Reconnecting, and another company to reconnect to: helpers, no test."""
+
     def connect_to(self, realm_id):
         """Connect to QuickBooks again (Intuit's consent, the callback's code exchange)."""
         self.control.consent(realm_id=realm_id)
@@ -35,9 +36,33 @@ class TestRealmChange(QboCommon):
     def partner_of(self, qbo_id):
         return self.bound("Customer", qbo_id)
 
+
+@tagged("post_install", "-at_install")
+class TestRealmChange(RealmChangeCase):
+    def test_an_import_in_progress_is_not_continued_in_another_company(self):
+        conn = self.connection.sudo()
+        first = conn.with_context(qbo_page_size=8, qbo_slice_pages=3)._qbo_run_sync("button")
+        self.assertEqual(first.state, "running")
+        self.assertTrue(conn.qbo_scan)
+        other = self.other_realm()
+        self.assertFalse(self.connect_to(other))
+        conn.invalidate_recordset()
+        self.assertFalse(conn.qbo_scan, "the previous company's position is not the new one's")
+        self.assertEqual(first.state, "interrupted")
+        self.assertIn("another QuickBooks company", first.message)
+        run = self.qbo_sync()
+        self.assertRunOk(run)
+        items = len(self.qbo_entities("Item", other))
+        self.assertEqual(run.entity_counts["Item"].get("created"), items, "from the first page")
+        self.assertEqual(self.binding_count("Item"), items)
+
+
+@tagged("post_install", "-at_install")
+class TestRealmChangeAfterImport(RealmChangeCase, QboImportedCommon):
+    """From the class's imported demo company (QboImportedCommon)."""
+
     def test_another_company_starts_over_and_leaves_the_previous_records_alone(self):
         conn = self.connection.sudo()
-        self.assertRunOk(self.qbo_sync())
         other = self.other_realm()
         shared = {c["Id"] for c in self.qbo_entities("Customer")} & {
             c["Id"] for c in self.qbo_entities("Customer", other)
@@ -75,26 +100,8 @@ class TestRealmChange(QboCommon):
         self.assertEqual(self.partner_of(qbo_id).name, remote["DisplayName"])
         self.assertEqual(self.assertQboTotals("Invoice", other), 12)
 
-    def test_an_import_in_progress_is_not_continued_in_another_company(self):
-        conn = self.connection.sudo()
-        first = conn.with_context(qbo_page_size=8, qbo_slice_pages=3)._qbo_run_sync("button")
-        self.assertEqual(first.state, "running")
-        self.assertTrue(conn.qbo_scan)
-        other = self.other_realm()
-        self.assertFalse(self.connect_to(other))
-        conn.invalidate_recordset()
-        self.assertFalse(conn.qbo_scan, "the previous company's position is not the new one's")
-        self.assertEqual(first.state, "interrupted")
-        self.assertIn("another QuickBooks company", first.message)
-        run = self.qbo_sync()
-        self.assertRunOk(run)
-        items = len(self.qbo_entities("Item", other))
-        self.assertEqual(run.entity_counts["Item"].get("created"), items, "from the first page")
-        self.assertEqual(self.binding_count("Item"), items)
-
     def test_the_same_company_again_keeps_everything(self):
         conn = self.connection.sudo()
-        self.assertRunOk(self.qbo_sync())
         cursor, bindings = conn.qbo_cursor, self.binding_count()
         self.assertFalse(self.connect_to(self.realm_id))
         conn.invalidate_recordset()
@@ -106,7 +113,6 @@ class TestRealmChange(QboCommon):
     @mute_logger("odoo.addons.biller_genie_qbo")
     def test_not_while_a_sync_of_the_company_runs(self):
         conn = self.connection.sudo()
-        self.assertRunOk(self.qbo_sync())
         bindings = self.binding_count()
         other = self.other_realm()
         worker = sql_db.db_connect(self.env.cr.dbname).cursor()

@@ -17,7 +17,7 @@ from odoo.tools import mute_logger
 
 from odoo.addons.biller_genie_qbo import const
 
-from .common import QboCommon
+from .common import QboCommon, QboImportedCommon
 
 WEBHOOK = const.WEBHOOK_PATH
 VERIFIER = "odoo-test-verifier-token"
@@ -59,10 +59,6 @@ class WebhookCase(QboCommon, HttpCase):
         customers = self.control.entities(self.realm_id, "Customer")
         active = [c for c in customers if c.get("Active", True) and not c.get("ParentRef")]
         self.customer_a, self.customer_b = active[0]["Id"], active[1]["Id"]
-
-    def full_sync(self):
-        """Everything QuickBooks has is in Odoo before the webhooks start."""
-        self.assertRunOk(self.qbo_sync(trigger="cron"), allow_errors=True)
 
     def tearDown(self):
         self.control.webhooks(enabled=False)
@@ -122,6 +118,11 @@ class WebhookCase(QboCommon, HttpCase):
 
     def qbo_partner(self, qbo_id):
         return self.bound("Customer", qbo_id)
+
+
+class WebhookImportedCase(WebhookCase, QboImportedCommon):
+    """WebhookCase on the class's imported demo company (QboImportedCommon): everything
+    QuickBooks has is in Odoo before the webhooks start. Helpers, no test."""
 
 
 @tagged("post_install", "-at_install")
@@ -364,6 +365,23 @@ class TestWebhook(WebhookCase):
             events.search([])
         self.assertEqual(len(events.sudo().search([])), 1)
 
+    # -- end to end (from the imported company: TestWebhookAfterImport) -------------------
+    @mute_logger(*QUIET)
+    def test_failed_processing_keeps_events_then_gives_up(self):
+        self.post([self.cloudevent(self.customer_a)])
+        event = self.events()
+        self.control.fault("500", count=1000, path_contains="/v3/")
+        for attempt in range(1, 6):
+            self.process()
+            self.assertEqual(event.attempts, attempt)
+            self.assertEqual(event.state, "pending" if attempt < 5 else "failed")
+            self.assertTrue(event.error)
+        self.control.clear_faults()
+        self.assertEqual(self.connection.last_sync_result, "failed")
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookAfterImport(WebhookImportedCase):
     # -- end to end -----------------------------------------------------------------------
     def _emulator_sends_to_odoo(self, fmt):
         self.control.webhooks(
@@ -385,7 +403,6 @@ class TestWebhook(WebhookCase):
 
     @mute_logger(*QUIET)
     def test_emulator_webhooks_reach_the_odoo_record(self):
-        self.full_sync()
         for fmt, name in (("cloudevents", "Renamed by CloudEvents"), ("legacy", "Renamed Legacy")):
             self._emulator_sends_to_odoo(fmt)
             self.qbo_edit("Customer", self.customer_a, DisplayName=name)
@@ -404,7 +421,6 @@ class TestWebhook(WebhookCase):
 
     @mute_logger(*QUIET)
     def test_auto_sync_off_waits_for_the_polling_sync(self):
-        self.full_sync()
         self.connection.sudo().webhooks_auto_sync = "no"
         self._emulator_sends_to_odoo("cloudevents")
         self.qbo_edit("Customer", self.customer_a, DisplayName="Polled Later")
@@ -418,7 +434,6 @@ class TestWebhook(WebhookCase):
 
     @mute_logger(*QUIET)
     def test_coalescing_and_repeated_events(self):
-        self.full_sync()
         self.qbo_edit("Customer", self.customer_a, DisplayName="Coalesced")
         now = datetime.now(timezone.utc)
         events = [self.cloudevent(self.customer_a, when=now - timedelta(seconds=s)) for s in (3, 2)]
@@ -435,7 +450,6 @@ class TestWebhook(WebhookCase):
 
     @mute_logger(*QUIET)
     def test_out_of_order_events_never_downgrade(self):
-        self.full_sync()
         partner = self.qbo_partner(self.customer_a)
         binding = (
             self.env["biller_genie_qbo.binding"]
@@ -469,7 +483,6 @@ class TestWebhook(WebhookCase):
 
     @mute_logger(*QUIET)
     def test_catch_up_recovers_missed_webhooks(self):
-        self.full_sync()
         # Customer B changes without a webhook (lost delivery); a webhook arrives for A.
         self.qbo_edit("Customer", self.customer_b, DisplayName="Missed Webhook")
         self.qbo_edit("Customer", self.customer_a, DisplayName="Announced")
@@ -483,7 +496,6 @@ class TestWebhook(WebhookCase):
 
     @mute_logger(*QUIET)
     def test_deleted_invoice_event(self):
-        self.full_sync()
         invoice = self.control.entities(self.realm_id, "Invoice")[0]
         move = self.bound("Invoice", invoice["Id"])
         self.assertTrue(move)
@@ -503,16 +515,3 @@ class TestWebhook(WebhookCase):
             )
         )
         self.assertEqual(binding.state, "deleted")
-
-    @mute_logger(*QUIET)
-    def test_failed_processing_keeps_events_then_gives_up(self):
-        self.post([self.cloudevent(self.customer_a)])
-        event = self.events()
-        self.control.fault("500", count=1000, path_contains="/v3/")
-        for attempt in range(1, 6):
-            self.process()
-            self.assertEqual(event.attempts, attempt)
-            self.assertEqual(event.state, "pending" if attempt < 5 else "failed")
-            self.assertTrue(event.error)
-        self.control.clear_faults()
-        self.assertEqual(self.connection.last_sync_result, "failed")
