@@ -5,7 +5,7 @@ per connection (``books_ids``), shown as one block of the page
 ``sync/analytic.py``, ``sync/invoice_pdf.py``, ``sync/sales_lines.py``."""
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 # What the sync writes (QuickBooks' preferences, the plans it made): not the browser's.
@@ -88,6 +88,16 @@ class QboBooks(models.Model):
             and not self.env.user.has_group("base.group_system")
         ):
             raise AccessError(self.env._("These QuickBooks Online settings are the sync's."))
+        if vals.get("qbo_no_product_item_id"):
+            # Before Odoo's company check, whose message would name another company's item.
+            item = self.env["biller_genie_qbo.item"].sudo().browse(vals["qbo_no_product_item_id"])
+            if any(item.connection_id != books.sudo().connection_id for books in self):
+                raise UserError(
+                    self.env._(
+                        "Item for Lines Without a Product: choose an item of this company's "
+                        "QuickBooks Online."
+                    )
+                )
         return super().write(vals)
 
     @api.model

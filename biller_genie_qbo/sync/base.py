@@ -194,11 +194,10 @@ class EntitySync:
 
     def customer_id(self, remote, lookups):
         """The partner id of a transaction's customer (``lookups.partners``); QboMappingError
-        when Odoo does not have it (``customer_held``: held for the duplicate review; a
-        query on that path only)."""
+        when Odoo does not have it (``customer_held``: held for the duplicate review)."""
         ref = ref_value(remote.get("CustomerRef"))
         partner_id = lookups.partners.get(ref)
-        if not partner_id and ref and self.held_ids("Customer", {ref}):
+        if not partner_id and ref and self.customer_held(ref):
             raise QboMappingError(
                 self.env._(
                     "The customer %(customer)s is held for the duplicate review: this document "
@@ -218,6 +217,14 @@ class EntitySync:
                 code="missing_customer",
             )
         return partner_id
+
+    def customer_held(self, ref):
+        """Whether the QBO customer ``ref`` is held for the duplicate review: one query per
+        customer and sync, not per document (its 50 invoices ask once)."""
+        held = self.__dict__.setdefault("_held_customers", {})
+        if ref not in held:
+            held[ref] = bool(self.held_ids("Customer", {ref}))
+        return held[ref]
 
     def cancel_note(self, reason):
         """The chatter note of a record deleted (``reason`` 'deleted') or voided in QBO."""

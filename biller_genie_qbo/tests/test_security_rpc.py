@@ -487,6 +487,58 @@ class TestSecurityRpc(QboPushCommon, HttpCase):
         )
         self.assertRefused(answer, "PO field with B's item", ["Secret B Consulting"])
 
+    @mute_logger(*QUIET)
+    def test_the_item_of_lines_without_a_product_is_the_companys_managers(self):
+        """The books setting that decides the QuickBooks item of typed lines: no attacker sets
+        it on company A, and A's manager cannot point it at another company's item."""
+        books = self.env["biller_genie_qbo.books"]._qbo_for(self.conn)
+        item_a = self.items["Services"]
+        for user in self.attackers:
+            self.login(user)
+            answer = self.rpc(
+                "biller_genie_qbo.books",
+                "write",
+                [books.ids, {"qbo_no_product_item_id": item_a.id}],
+            )
+            self.assertRefused(answer, f"{user.login} sets the item of typed lines")
+        books.invalidate_recordset()
+        self.assertFalse(books.qbo_no_product_item_id)
+        item_b = (
+            self.env["biller_genie_qbo.item"]
+            .sudo()
+            .create(
+                {
+                    "connection_id": self.env["biller_genie_qbo.connection"]
+                    .sudo()
+                    ._qbo_get_or_create(self.company_b)
+                    .id,
+                    "qbo_id": "778",
+                    "name": "Secret B Labour",
+                }
+            )
+        )
+        manager_a = new_test_user(
+            self.env,
+            "sec_manager_a4",
+            groups="base.group_user,biller_genie_qbo.group_qbo_manager",
+            company_id=self.company_a.id,
+            company_ids=[Command.set(self.company_a.ids)],
+        )
+        self.login(manager_a)
+        answer = self.rpc(
+            "biller_genie_qbo.books",
+            "write",
+            [books.ids, {"qbo_no_product_item_id": item_b.id}],
+        )
+        self.assertRefused(answer, "typed lines with B's item", ["Secret B Labour"])
+        # Control (the test can fail): A's manager sets A's item.
+        _text, body = self.rpc(
+            "biller_genie_qbo.books",
+            "write",
+            [books.ids, {"qbo_no_product_item_id": item_a.id}],
+        )
+        self.assertNotIn("error", body, body)
+
     def test_the_callback_tells_nothing_about_other_connections(self):
         """A forged state naming another company's connection answers like one naming no
         connection (no 403 oracle); the error parameter cannot forge log lines."""
