@@ -2,8 +2,10 @@
 
 The tour opens Settings > Add-Ons > QuickBooks Online and clicks Connect: the browser really
 goes to the QBO emulator's authorize URL (an ``act_url`` to another host), which redirects
-it to Odoo's OAuth callback, which redirects it back to the page. The Sync button only queues
-the sync cron, so the test runs the cron in between two tours, as the cron worker would.
+it to Odoo's OAuth callback, which redirects it back to the page. The window is 1280 px wide
+and the tour fails when anything on the connected page is cut or scrolls sideways. The Sync
+button only queues the sync cron, so the test runs the cron in between two tours, as the cron
+worker would.
 """
 
 from odoo.tests import HttpCase, tagged
@@ -13,6 +15,8 @@ from qbo_emulator import CLIENT_ID, CLIENT_SECRET, DEMO_REALM_ID, Emulator
 
 @tagged("post_install", "-at_install")
 class TestQboPageTour(HttpCase):
+    browser_size = "1280x800"  # the width an accountant's laptop gives: nothing may be cut
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -9,6 +9,44 @@
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
+/**
+ * Nothing on the page is cut or hidden at 1280 px (tests/test_ui_tour.py opens a 1280 px
+ * window): no horizontal scrollbar on the page or in its lists, and no label, value or cell
+ * whose text overflows its box (an ellipsis, a clipped URL, a column pushed out of sight).
+ */
+function assertNothingCut() {
+    const problems = [];
+    if (window.innerWidth > 1280) {
+        problems.push(`the window is ${window.innerWidth} px wide, not 1280`);
+    }
+    const overflows = (el) => el.scrollWidth > el.clientWidth + 1;
+    const scrollers = [
+        document.querySelector(".o_content"),
+        ...document.querySelectorAll(".o_form_sheet .o_list_renderer, .o_form_sheet .table-responsive"),
+    ];
+    for (const el of scrollers) {
+        if (el && overflows(el)) {
+            const where = el.closest("[name]")?.getAttribute("name") || el.className;
+            problems.push(`${where} scrolls sideways (${el.scrollWidth} > ${el.clientWidth} px)`);
+        }
+    }
+    const texts = document.querySelectorAll(
+        ".o_form_sheet label, .o_form_sheet .o_field_widget > span, .o_form_sheet .o_field_widget a, " +
+            ".o_form_sheet .o_field_widget input, .o_form_sheet td, .o_form_sheet th"
+    );
+    for (const el of texts) {
+        const style = getComputedStyle(el);
+        const clips = style.overflowX !== "visible" || style.textOverflow === "ellipsis";
+        if (el.offsetParent && clips && overflows(el)) {
+            const text = (el.value || el.textContent).trim().slice(0, 60);
+            problems.push(`cut: "${text}" (${el.scrollWidth} > ${el.clientWidth} px)`);
+        }
+    }
+    if (problems.length) {
+        throw new Error(`The page at 1280 px: ${problems.join("; ")}`);
+    }
+}
+
 registry.category("web_tour.tours").add("biller_genie_qbo_page_connect", {
     url: "/odoo",
     steps: () => [
@@ -65,6 +103,11 @@ registry.category("web_tour.tours").add("biller_genie_qbo_page_settings", {
         {
             content: "The latest sync result is Successful",
             trigger: '.o_field_widget[name="last_sync_result"]:contains("Successful")',
+        },
+        {
+            content: "At 1280 px nothing on the connected page is cut or scrolls sideways",
+            trigger: 'div[name="item_mapping_ids"] tr.o_data_row:contains("Late Fees")',
+            run: assertNothingCut,
         },
         {
             content: "Display Line Item Groups (Bundles): No",
