@@ -4,7 +4,8 @@ model (read from QuickBooks' preferences), the "Let QuickBooks compute tax" choi
 push, and the Tax Mapping table (QuickBooks tax codes and rates -> Odoo taxes, suggested
 automatically)."""
 
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 from ..tools.qbo_tax_out import AST, NON_US, US_MANUAL, Catalog
 
@@ -41,12 +42,50 @@ class QboTaxSettings(models.AbstractModel):
         "own engine (under Automated Sales Tax from the customer's address), which may differ "
         "from the Odoo invoice; it is not checked.",
     )
+    qbo_tax_rounding_warning = fields.Char(
+        compute="_compute_qbo_tax_rounding_warning",
+        help="Set when QuickBooks rounds this company's tax otherwise than Odoo does, so that "
+        "an invoice sent from Odoo may be charged a cent more or less in QuickBooks.",
+    )
     qbo_tax_rate_ids = fields.One2many(
         "biller_genie_qbo.tax.rate", "connection_id", string="QuickBooks Tax Rates"
     )
     qbo_tax_code_ids = fields.One2many(
         "biller_genie_qbo.tax.code", "connection_id", string="QuickBooks Tax Codes"
     )
+
+    @api.depends(
+        "qbo_tax_model", "qbo_tax_by_quickbooks", "company_id.tax_calculation_rounding_method"
+    )
+    def _compute_qbo_tax_rounding_warning(self):
+        """Outside Automated Sales Tax QuickBooks takes no tax override: it applies each rate
+        once to the sum of the lines. An Odoo company that rounds per line (Odoo's default)
+        then gets invoices a cent off in QuickBooks now and then (each one flagged
+        ``tax_mismatch`` by the push); say so before the first one, with the remedy."""
+        for conn in self:
+            risky = (
+                conn.qbo_tax_model in (US_MANUAL, NON_US)
+                and conn.qbo_tax_by_quickbooks == "no"
+                and conn.company_id.tax_calculation_rounding_method != "round_globally"
+            )
+            conn.qbo_tax_rounding_warning = risky and self.env._(
+                "QuickBooks Online applies each tax rate once to the sum of an invoice's lines; "
+                "%(company)s rounds tax per line. An invoice sent from Odoo can then be charged "
+                "a cent more or less in QuickBooks (it is flagged, never silent). Set the "
+                "Rounding Method to Round Globally (Accounting > Configuration > Settings > "
+                "Taxes) so that both agree.",
+                company=conn.company_id.name,
+            )
+
+    def action_qbo_round_tax_globally(self):
+        """The remedy of the rounding warning: the company rounds tax globally, as QuickBooks
+        does. A company setting: Odoo administrators only (as in Accounting settings)."""
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(
+                self.env._("Only an administrator can change the company's Rounding Method.")
+            )
+        self.company_id.tax_calculation_rounding_method = "round_globally"
+        return True
 
     def action_qbo_suggest_taxes(self):
         """Map every unmapped QuickBooks rate to an Odoo sale tax of its percentage."""

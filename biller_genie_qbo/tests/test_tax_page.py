@@ -77,3 +77,41 @@ class TestTaxPage(AccountTestInvoicingCommon):
         self.rate.tax_id = False
         self.conn.with_user(self.manager).action_qbo_suggest_taxes()
         self.assertEqual(self.rate.tax_id.amount, 8.25)
+
+    def test_rounding_warning_before_the_first_cent_off_invoice(self):
+        """Outside Automated Sales Tax QuickBooks rounds each rate once on the sum of the lines:
+        a company rounding per line is told so on the page, with the remedy, before any
+        invoice is sent a cent off; an administrator applies the remedy in one click, a
+        QuickBooks manager cannot change the company's accounting setting."""
+        company = self.env.company
+        company.tax_calculation_rounding_method = "round_per_line"
+        self.conn.sudo().qbo_tax_model = "non_us"
+        self.assertIn("Round Globally", self.conn.qbo_tax_rounding_warning)
+        self.assertIn(company.name, self.conn.qbo_tax_rounding_warning)
+        arch = self.conn.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="tax_rounding_warning"', arch)
+        self.assertIn('name="action_qbo_round_tax_globally"', arch)
+        self.conn.sudo().qbo_tax_model = "us_manual"
+        self.assertTrue(self.conn.qbo_tax_rounding_warning, "one code per transaction, too")
+        # Automated Sales Tax takes Odoo's tax as an override; QuickBooks' own tax by choice:
+        # nothing to warn about.
+        self.conn.sudo().qbo_tax_model = "us_ast"
+        self.assertFalse(self.conn.qbo_tax_rounding_warning)
+        self.conn.sudo().write({"qbo_tax_model": "non_us", "qbo_tax_by_quickbooks": "yes"})
+        self.assertFalse(self.conn.qbo_tax_rounding_warning)
+        self.conn.sudo().qbo_tax_by_quickbooks = "no"
+
+        with self.assertRaises(AccessError):
+            self.conn.with_user(self.manager).action_qbo_round_tax_globally()
+        self.assertEqual(company.tax_calculation_rounding_method, "round_per_line")
+        admin = new_test_user(
+            self.env,
+            "tax_page_admin",
+            groups="base.group_user,base.group_system,biller_genie_qbo.group_qbo_manager",
+            company_id=company.id,
+            company_ids=[Command.set(company.ids)],
+        )
+        self.conn.with_user(admin).action_qbo_round_tax_globally()
+        self.assertEqual(company.tax_calculation_rounding_method, "round_globally")
+        self.conn.invalidate_recordset(["qbo_tax_rounding_warning"])
+        self.assertFalse(self.conn.qbo_tax_rounding_warning)
