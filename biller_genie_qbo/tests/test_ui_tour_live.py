@@ -28,8 +28,9 @@ from .test_sync_invoice import _item_line
 CONNECTION = "biller_genie_qbo.connection"
 
 
-@tagged("post_install", "-at_install")
-class TestQboLiveTours(HttpCase):
+class LiveTourCommon(HttpCase):
+    """The emulator and the app's credentials; a company connected by :meth:`connect`."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -41,30 +42,40 @@ class TestQboLiveTours(HttpCase):
         params.set_param("biller_genie_qbo.client_secret", CLIENT_SECRET)
         params.set_param("biller_genie_qbo.environment", cls.emulator.base_url)
 
-    def connect(self, seed="demo"):
-        """The main company's page connected to a fresh emulator company (real tokens)."""
-        control = self.emulator.control
-        realm = control.create_realm(seed=seed)
+    @classmethod
+    def connect(cls, seed="demo", generate=None):
+        """The main company's page connected to a fresh emulator company (real tokens): the
+        demo company, or a company of ``generate`` (counts for the emulator's generator)."""
+        control = cls.emulator.control
+        realm = control.create_realm(seed="none" if generate else seed)
+        if generate:
+            control.generate(realm, **generate)
         control.consent(realm_id=realm)
         oauth = qbo_oauth.QboOAuth(
-            CLIENT_ID, CLIENT_SECRET, "http://localhost/callback", self.emulator.base_url
+            CLIENT_ID, CLIENT_SECRET, "http://localhost/callback", cls.emulator.base_url
         )
         answer = requests.get(oauth.authorization_url("s"), allow_redirects=False, timeout=10)
         code = parse_qs(urlparse(answer.headers["Location"]).query)["code"][0]
-        company = self.env.ref("base.main_company")
-        conn = self.env[CONNECTION].sudo()._qbo_get_or_create(company)
+        company = cls.env.ref("base.main_company")
+        conn = cls.env[CONNECTION].sudo()._qbo_get_or_create(company)
         conn._qbo_store_tokens(oauth.exchange_code(code, realm))
         conn.write({"state": "connected", "realm_id": realm, "qbo_cursor": False})
         return conn, realm
 
-    def sync(self, conn):
+    @classmethod
+    def sync(cls, conn):
         run = conn.sudo()._qbo_run_sync("button")
-        self.assertNotEqual(run.state, "failed", run.message)
+        assert run.state != "failed", run.message
         return run
 
-    # ------------------------------------------------------------------
+
+@tagged("post_install", "-at_install")
+class TestQboLiveTours(LiveTourCommon):
     def test_live_progress_without_reload(self):
-        conn, _realm = self.connect()
+        # Enough for several slices of two pages of 12 (smaller than the demo: a shorter wait)
+        conn, _realm = self.connect(
+            generate={"customers": 14, "items": 8, "invoices": 30, "payments": 6}
+        )
         conn_id = conn.id
         admin = self.env.ref("base.user_admin")
         channel = hashable(channel_with_db(self.env.cr.dbname, admin.partner_id))
@@ -114,9 +125,20 @@ class TestQboLiveTours(HttpCase):
         self.assertGreater(len(seen), 2, "the sync ran in several slices")
         self.assertEqual(seen[-1], "success")
 
+
+@tagged("post_install", "-at_install")
+class TestQboToursAfterImport(LiveTourCommon):
+    """The tours of what follows an import: the demo company is imported once for the class
+    (each test rolls back to it), not once per test."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.conn, cls.realm = cls.connect()
+        cls.sync(cls.conn)
+
     def test_audit_note_on_an_invoice_changed_in_quickbooks(self):
-        conn, realm = self.connect()
-        self.sync(conn)
+        conn, realm = self.conn, self.realm
         control = self.emulator.control
         remote = next(
             i
@@ -144,7 +166,6 @@ class TestQboLiveTours(HttpCase):
         )
 
     def test_overview_from_the_app_tile(self):
-        conn, _realm = self.connect()
-        self.sync(conn)
+        conn = self.conn
         conn.item_mapping_ids[:1].write({"qbo_item_id": False})  # the checklist shows
         self.start_tour("/odoo", "biller_genie_qbo_overview", login="admin")
