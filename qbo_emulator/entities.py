@@ -1210,6 +1210,8 @@ def price_lines(realm, src, items, groups, discounts, cust, apply_after, gtc):
             o["Amount"] = money(subtotal * det["DiscountPercent"] / 100)
         discount += o["Amount"]
     discount = money(discount)
+    if discount > subtotal:
+        raise faults.business("The discount amount can't be greater than the subtotal.", "Line")
     ttd, total_tax = tax.compute(
         realm, src, items, subtotal, discount, cust, apply_after, gtc, gross=gross
     )

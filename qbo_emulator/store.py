@@ -111,6 +111,11 @@ class Realm:
             "AstJurisdictions": {},
             "TaxAfterDiscountDefault": False,
             "GlobalTaxCalculation": None,
+            # non-US: amounts a request supplies in TxnTaxDetail.TaxLine (per TaxRateRef) are
+            # "honoured" (Finance.xsd: "calculated by QuickBooks business logic or you may
+            # supply it when adding a transaction") or "ignored" (the non-US workflow page
+            # only says TxnTaxDetail is returned): sources disagree, both are modelled.
+            "SuppliedTaxLines": "honoured",
             "GroupLineAmount": "sum",
             "ShippingTaxable": False,
             "CdcTaxEntities": False,

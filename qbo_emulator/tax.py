@@ -9,7 +9,10 @@ Three models, chosen per company by ``realm.pref["TaxModel"]``:
 - ``us_manual``: US without AST. Lines are TAX/NON; the transaction's ``TxnTaxCodeRef`` (or the
   company default code) gives the rates.
 - ``non_us``: each line's ``TaxCodeRef`` is a TaxCode Id; ``GlobalTaxCalculation`` TaxExcluded,
-  TaxInclusive (tax backed out of the line amounts) or NotApplicable.
+  TaxInclusive (tax backed out of the line amounts) or NotApplicable. Tax exclusive, the
+  amounts a request supplies per rate in ``TxnTaxDetail.TaxLine`` are kept when the company's
+  ``SuppliedTaxLines`` preference is "honoured" (the XSD's reading, the default), ignored when
+  it is "ignored" (the other reading).
 
 A code's rates apply in ``TaxOrder``; ``TaxTypeApplicable`` TaxOnTax taxes the base plus the
 taxes of the code's earlier rates. One TaxLine per rate, the base aggregated over the codes that
@@ -195,7 +198,33 @@ def compute(realm, src, items, subtotal, discount, cust, apply_after, gtc, gross
         if gtc == "TaxInclusive" and g is not None and not discount:
             residual[cid] = money(g - base)
     lines, total = tax_lines(realm, by_code, residual)
+    if gtc != "TaxInclusive" and realm.pref.get("SuppliedTaxLines") == "honoured":
+        lines, total = _supplied(ttd_in, lines, total)
     return {"TotalTax": total, "TaxLine": lines}, total
+
+
+def _supplied(ttd_in, lines, total):
+    """Non-US, tax exclusive: the amount a request supplies for a rate of the transaction
+    (``TaxLine[].Amount`` with ``TaxLineDetail.TaxRateRef``) replaces QuickBooks' own; a rate
+    the transaction's codes do not carry is ignored. (lines, total) as kept."""
+    sent = {}
+    for tl in ttd_in.get("TaxLine") or []:
+        if not isinstance(tl, dict):
+            continue
+        rid = _ref_id((tl.get("TaxLineDetail") or {}).get("TaxRateRef"))
+        if rid is None or tl.get("Amount") in (None, ""):
+            continue
+        try:
+            sent[rid] = money(Decimal(str(tl["Amount"])))
+        except Exception:
+            raise faults.invalid_number("TxnTaxDetail.TaxLine.Amount", tl["Amount"]) from None
+    if not sent:
+        return lines, total
+    for line in lines:
+        rid = line["TaxLineDetail"]["TaxRateRef"]["value"]
+        if rid in sent:
+            line["Amount"] = sent[rid]
+    return lines, money(sum((line["Amount"] for line in lines), ZERO))
 
 
 def _override(realm, ttd_in, code_id, items, subtotal, discount, after):

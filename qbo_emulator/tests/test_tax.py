@@ -785,3 +785,66 @@ def test_batch_create_answers_the_computed_tax(emu, ctl, ast_api):
     assert _dec(got["a"]["TxnTaxDetail"]["TotalTax"]) == D("8.88")
     assert _dec(got["b"]["TxnTaxDetail"]["TotalTax"]) == D("8.87")
     assert _dec(got["b"]["TotalAmt"]) == D("108.87")
+
+
+def test_discount_greater_than_the_subtotal_is_refused(ctl, manual):
+    """QuickBooks' 6000 "The discount amount can't be greater than the subtotal" (PHP SDK
+    issue 232): no sales form gets a negative total through a discount; equal is allowed."""
+    items = _items(ctl, manual)
+    cust = ctl.entities(manual, "Customer")[0]["Id"]
+    body = {"CustomerRef": {"value": cust}, "Line": [_line(items["Widget"], 10, "NON")]}
+    with pytest.raises(Exception) as ei:
+        ctl.create_entity(manual, "Invoice", {**body, "Line": [*body["Line"], _discount(25)]})
+    assert "6000" in str(ei.value) and "greater than the subtotal" in str(ei.value)
+    with pytest.raises(Exception):  # noqa: B017 - the same rule for a credit memo
+        ctl.create_entity(manual, "CreditMemo", {**body, "Line": [*body["Line"], _discount(11)]})
+    inv = ctl.create_entity(manual, "Invoice", {**body, "Line": [*body["Line"], _discount(10)]})
+    assert _dec(inv["TotalAmt"]) == 0
+
+
+def test_generated_documents_never_go_negative(ctl):
+    """The generator's fixed discounts fit their documents (300 invoices of every model)."""
+    for kind in ("us_ast", "us_manual", "ca", "uk", "au"):
+        rid = ctl.create_realm(kind, invoices=300, payments=0)
+        for entity in ("Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt"):
+            for doc in ctl.entities(rid, entity):
+                assert _dec(doc["TotalAmt"]) >= 0, (kind, entity, doc["Id"], doc["TotalAmt"])
+
+
+@pytest.mark.parametrize(("supplied", "tax"), [("honoured", "15.01"), ("ignored", "15.00")])
+def test_non_us_supplied_tax_lines(ctl, supplied, tax):
+    """Finance.xsd: outside the US the TxnTaxDetail "can be calculated by QuickBooks business
+    logic or you may supply it"; the non-US page only says it is returned. Both readings:
+    ``SuppliedTaxLines`` honoured (a sent TaxLine amount per rate is kept) or ignored."""
+    rid = ctl.create_realm("ca")
+    ctl.set_preferences(rid, SuppliedTaxLines=supplied)
+    items = _items(ctl, rid)
+    codes = _codes(ctl, rid)
+    gst = next(r["Id"] for r in ctl.entities(rid, "TaxRate") if r["Name"] == "GST")
+    inv = ctl.create_entity(
+        rid,
+        "Invoice",
+        {
+            "CustomerRef": {"value": _cust(ctl, rid, "Granville Island Goods")},
+            "GlobalTaxCalculation": "TaxExcluded",
+            "Line": [_line(items["Widget"], 300, codes["GST"])],
+            "TxnTaxDetail": {
+                "TotalTax": 15.01,
+                "TaxLine": [
+                    {
+                        "Amount": 15.01,
+                        "DetailType": "TaxLineDetail",
+                        "TaxLineDetail": {"TaxRateRef": {"value": gst}, "NetAmountTaxable": 300},
+                    },
+                    {  # a rate the transaction's codes do not carry: ignored
+                        "Amount": 99,
+                        "DetailType": "TaxLineDetail",
+                        "TaxLineDetail": {"TaxRateRef": {"value": "9999"}},
+                    },
+                ],
+            },
+        },
+    )
+    assert _dec(inv["TxnTaxDetail"]["TotalTax"]) == D(tax)
+    assert [a for _n, _b, a in _tax(inv)] == [D(tax)]
+    assert _dec(inv["TotalAmt"]) == D("300") + D(tax)
