@@ -107,7 +107,8 @@ class QboTaxSettings(models.AbstractModel):
             charging = code.rate_ids.filtered("percent")
             if charging and all(charging.mapped("tax_id")):
                 code_taxes[code.qbo_id] = frozenset(charging.tax_id.ids)
-        return Catalog(codes=codes._qbo_pure(), code_taxes=code_taxes)
+        rate_taxes = {rate.qbo_id: rate.tax_id.id for rate in codes.rate_ids if rate.tax_id}
+        return Catalog(codes=codes._qbo_pure(), code_taxes=code_taxes, rate_taxes=rate_taxes)
 
     def _qbo_store_tax_lists(self, client):
         """Read QuickBooks' tax rates and codes (two queries) into the cache; returns the

@@ -407,11 +407,30 @@ class SalesLines:
                 lookups.tax_codes,
                 Decimal(str(move.amount_tax)),
                 qbo_computes=lookups.tax_by_quickbooks,
+                odoo_taxes=self.odoo_taxes(move),
             )
         except qbo_tax_out.TaxOutProblem as problem:
             raise QboPushProblem(
                 self.tax_problem_message(problem, lookups), code="tax_mapping"
             ) from None
+
+    def odoo_taxes(self, move):
+        """{Odoo tax id: :class:`~..tools.qbo_tax_out.OdooTax`}: what the document charged per
+        tax (its tax journal items, in the document's currency, as positive amounts)."""
+        amounts, bases = {}, {}
+        for line in move.line_ids.filtered("tax_line_id"):
+            tax = line.tax_line_id
+            amounts[tax] = amounts.get(tax, 0.0) + line.amount_currency
+            bases[tax] = bases.get(tax, 0.0) + line.tax_base_amount
+        sign = -1 if sum(amounts.values()) * (move.amount_tax or 1) < 0 else 1
+        return {
+            tax.id: qbo_tax_out.OdooTax(
+                amount=Decimal(str(sign * amount)),
+                base=abs(Decimal(str(bases[tax]))),
+                percent=Decimal(str(tax.amount)),
+            )
+            for tax, amount in amounts.items()
+        }
 
     def tax_problem_message(self, problem, lookups):
         params = problem.params

@@ -12,6 +12,7 @@ from odoo.addons.biller_genie_qbo.tools.qbo_tax_out import (
     US_MANUAL,
     Catalog,
     OdooLine,
+    OdooTax,
     TaxOutProblem,
     check_answer,
     plan,
@@ -175,6 +176,61 @@ def test_non_us_mixed_inclusive_and_missing_zero_code():
     with pytest.raises(TaxOutProblem) as err:
         plan(NON_US, [line(1, "1")], no_zero, D(0))
     assert err.value.kind == "no_zero_code"
+
+
+def shared_rates_catalog(**extra):
+    """GST is one QuickBooks rate shared by the GST and GST/PST BC codes (as in a real
+    Canadian company); PST BC a rate of its own."""
+    gst, pst = Rate("g", D(5), "GST"), Rate("p", D(7), "PST BC")
+    return Catalog(
+        codes={
+            "3": TaxCode("3", "GST", (gst,)),
+            "6": TaxCode("6", "GST/PST BC", (gst, pst)),
+            "9": TaxCode("9", "Exempt", ()),
+        },
+        **extra,
+    )
+
+
+def test_non_us_supplies_odoo_tax_per_rate():
+    """Outside the US each rate of the lines' codes carries what Odoo charged for its tax,
+    so that QuickBooks keeps the tax the customer was billed (Finance.xsd)."""
+    lines = [line(1, "100.05", "5", taxes={100}), line(2, "100.05", "5", "7", taxes={100, 101})]
+    odoo = {100: OdooTax(D("10.01"), D("200.10"), D(5)), 101: OdooTax(D("7.00"), D("100.05"), D(7))}
+    out = plan(NON_US, lines, shared_rates_catalog(), D("17.01"), odoo_taxes=odoo)
+    assert out.line_codes == {1: "3", 2: "6"}
+    detail = out.txn_tax_detail()
+    assert detail["TotalTax"] == 17.01
+    assert [
+        (
+            t["TaxLineDetail"]["TaxRateRef"]["value"],
+            t["Amount"],
+            t["TaxLineDetail"]["NetAmountTaxable"],
+        )
+        for t in detail["TaxLine"]
+    ] == [("g", 10.01, 200.1), ("p", 7.0, 100.05)]
+    # The mapping pairs a rate with its Odoo tax even when percentages would not tell.
+    mapped = shared_rates_catalog(rate_taxes={"g": 100, "p": 101})
+    assert plan(NON_US, lines, mapped, D("17.01"), odoo_taxes=odoo).tax_lines == out.tax_lines
+
+
+def test_non_us_supplies_nothing_when_the_pairing_is_not_one_to_one():
+    """QuickBooks then computes, and the push checks its answer (never a guess)."""
+    odoo = {100: OdooTax(D(5), D(100), D(5)), 101: OdooTax(D(7), D(100), D(7))}
+    # one Odoo 5 % tax behind two QuickBooks rates of 5 % (GST and another code's rate)
+    two_rates = CA_CODES  # its GST (code 3) and GST/PST BC (code 6) rates are distinct
+    lines = [line(1, "100", "5", taxes={100}), line(2, "100", "5", "7", taxes={100, 101})]
+    assert plan(NON_US, lines, two_rates, D(17), odoo_taxes=odoo).txn_tax_detail() is None
+    # an Odoo tax charged that no rate of the lines' codes stands for
+    stray = {**odoo, 102: OdooTax(D(1), D(100), D(1))}
+    lines = [line(1, "100", "5", taxes={100})]
+    assert not plan(NON_US, lines, shared_rates_catalog(), D(6), odoo_taxes=stray).tax_lines
+    # Let QuickBooks compute tax, or tax-inclusive prices: nothing supplied
+    assert not plan(
+        NON_US, lines, shared_rates_catalog(), D(5), odoo_taxes=odoo, qbo_computes=True
+    ).tax_lines
+    inclusive = [line(1, "100", "5", taxes={100}, gross="105", include=True)]
+    assert not plan(NON_US, inclusive, shared_rates_catalog(), D(5), odoo_taxes=odoo).tax_lines
 
 
 # ------------------------------------------------------------------ the answer

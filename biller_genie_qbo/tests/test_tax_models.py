@@ -166,12 +166,25 @@ class TestTaxModels(QboCommon):
 
     def test_ca(self):
         """Canada: per-line codes (GST, HST, GST/PST, GST/QST), bundles as one line per tax
-        treatment. A tax-on-tax code (PST PE on GST) is two plain Odoo taxes, which Odoo does
-        not compound: flagged."""
+        treatment. Pushed, each rate carries Odoo's tax (TxnTaxDetail.TaxLine), which
+        QuickBooks keeps: exact even for a tax-on-tax code (PST PE on GST), which Odoo maps to
+        two plain taxes, and even when the company rounds per line."""
         company, realm, conn = self.connect_kind("ca", groups="no")
         self.assert_imported_to_the_cent(realm, conn)
-        exact, _flagged = self.push_back(company, realm, conn)
+        company.tax_calculation_rounding_method = "round_per_line"
+        self.assertEqual(self.push_back(company, realm, conn), (PUSHED, 0))
+
+    def test_ca_when_quickbooks_ignores_the_supplied_tax(self):
+        """The other reading of Intuit's documents (the non-US page: TxnTaxDetail is
+        returned, not taken): QuickBooks computes, per rate on the sum of the lines; what
+        differs from Odoo is flagged on QuickBooks' answer, never silent."""
+        company, realm, conn = self.connect_kind("ca", groups="no")
+        self.control.set_preferences(realm, SuppliedTaxLines="ignored")
+        self.assert_imported_to_the_cent(realm, conn)
+        company.tax_calculation_rounding_method = "round_per_line"
+        exact, flagged = self.push_back(company, realm, conn)
         self.assertGreaterEqual(exact, PUSHED // 2)
+        self.assertGreater(flagged, 0, "tax on tax and per-line rounding differ somewhere")
 
     def test_uk(self):
         """UK VAT inclusive: the gross of each line is sent, QuickBooks backs the VAT out."""

@@ -89,6 +89,7 @@ class Catalog:
 
     codes: dict[str, TaxCode]
     code_taxes: dict[str, frozenset] = dataclasses.field(default_factory=dict)
+    rate_taxes: dict[str, int] = dataclasses.field(default_factory=dict)  # rate id -> Odoo tax
 
     def _sorted(self):
         return sorted(self.codes.values(), key=lambda c: (int(c.id) if c.id.isdigit() else 0, c.id))
@@ -132,14 +133,27 @@ class OutboundTax:
     global_tax: str | None = None
     gross: dict = dataclasses.field(default_factory=dict)
     checked: bool = True
+    tax_lines: list = dataclasses.field(default_factory=list)  # non-US: Odoo's tax per rate
 
     def txn_tax_detail(self) -> dict | None:
+        if self.tax_lines:
+            return {"TotalTax": float(self.total_tax or ZERO), "TaxLine": self.tax_lines}
         if self.txn_code is None:
             return None
         detail = {"TxnTaxCodeRef": {"value": self.txn_code}}
         if self.total_tax is not None:
             detail["TotalTax"] = float(self.total_tax)
         return detail
+
+
+@dataclasses.dataclass(frozen=True)
+class OdooTax:
+    """What Odoo charged for one of its taxes on the whole document: ``amount`` (the tax) on
+    ``base``, at ``percent``."""
+
+    amount: Decimal
+    base: Decimal
+    percent: Decimal
 
 
 def plan(
@@ -149,13 +163,22 @@ def plan(
     amount_tax: Decimal,
     *,
     qbo_computes: bool = False,
+    odoo_taxes: dict | None = None,
 ) -> OutboundTax:
-    """The tax of the body for ``lines`` (product lines) in a company of tax ``model``."""
+    """The tax of the body for ``lines`` (product lines) in a company of tax ``model``;
+    ``odoo_taxes`` {Odoo tax id: :class:`OdooTax`}: what the document charged per tax (outside
+    the US, supplied per rate so that QuickBooks keeps Odoo's amounts)."""
     for line in lines:
         if line.unsupported:
             raise TaxOutProblem("unsupported", tax=line.unsupported)
     if model == NON_US:
-        return _plan_non_us(lines, catalog)
+        out = _plan_non_us(lines, catalog)
+        if not qbo_computes and out.global_tax == "TaxExcluded" and odoo_taxes:
+            out.tax_lines = supplied_tax_lines(lines, out.line_codes, catalog, odoo_taxes)
+            if out.tax_lines:
+                out.total_tax = to_cents(amount_tax)
+        out.checked = not qbo_computes
+        return out
     codes = {line.key: "TAX" if line.taxed else "NON" for line in lines}
     taxed = [line for line in lines if line.taxed]
     if not taxed:
@@ -200,6 +223,60 @@ def _plan_non_us(lines: list[OdooLine], catalog: Catalog) -> OutboundTax:
     return OutboundTax(
         codes, global_tax="TaxInclusive" if inclusive else "TaxExcluded", gross=gross
     )
+
+
+def supplied_tax_lines(lines, line_codes, catalog, odoo_taxes) -> list:
+    """Outside the US, ``TxnTaxDetail.TaxLine`` carrying Odoo's tax per QuickBooks rate (the
+    rates of the codes the lines carry), so that QuickBooks keeps the tax the customer was
+    billed rather than rounding it its own way (Finance.xsd: the detail "can be calculated by
+    QuickBooks business logic or you may supply it"). A rate stands for the Odoo tax mapped to
+    it, else the line's Odoo tax of its percentage. Empty (QuickBooks computes; the answer is
+    checked) when the pairing is not one to one: an Odoo tax behind two rates, a rate behind
+    two Odoo taxes, or an Odoo tax charged that no rate stands for."""
+    by_tax: dict[int, set] = {}
+    by_rate: dict[str, set] = {}
+    for line in lines:
+        if not line.taxed:
+            continue
+        code = catalog.codes.get(line_codes.get(line.key))
+        for rate in code.rates if code else ():
+            if not rate.percent:
+                continue
+            tax = catalog.rate_taxes.get(rate.key)
+            if tax not in line.taxes:
+                same = [
+                    t
+                    for t in line.taxes
+                    if t in odoo_taxes and odoo_taxes[t].percent == rate.percent
+                ]
+                if len(same) != 1:
+                    return []
+                tax = same[0]
+            by_tax.setdefault(tax, set()).add(rate.key)
+            by_rate.setdefault(rate.key, set()).add(tax)
+    charged = {tax for tax, info in odoo_taxes.items() if info.amount}
+    if (
+        any(len(rates) != 1 for rates in by_tax.values())
+        or any(len(taxes) != 1 for taxes in by_rate.values())
+        or charged - set(by_tax)
+    ):
+        return []
+    out = []
+    for tax, (rate_id,) in sorted(by_tax.items(), key=lambda kv: sorted(kv[1])):
+        info = odoo_taxes.get(tax) or OdooTax(ZERO, ZERO, ZERO)
+        out.append(
+            {
+                "Amount": float(to_cents(info.amount)),
+                "DetailType": "TaxLineDetail",
+                "TaxLineDetail": {
+                    "TaxRateRef": {"value": rate_id},
+                    "PercentBased": True,
+                    "TaxPercent": float(info.percent),
+                    "NetAmountTaxable": float(to_cents(info.base)),
+                },
+            }
+        )
+    return out
 
 
 def check_answer(remote: dict, amount_total: Decimal, amount_tax: Decimal):
