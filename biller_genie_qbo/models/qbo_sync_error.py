@@ -135,9 +135,9 @@ class QboSyncError(models.Model):
         )
         return {
             const.HELD_CUSTOMER_CODE: self.env._(
-                "Its customer waits for your decision in the duplicate review (the item "
-                '"looks like" of that customer in this queue: Link to this one or Create '
-                "anyway). The document comes in right after the decision."
+                "Its customer (for a sub-customer, its parent) waits for your decision in the "
+                'duplicate review (the item "looks like" of that customer in this queue: Link '
+                "to this one or Create anyway). It comes in right after the decision."
             ),
             "610": self.env._(
                 "Object not found: the record, or something it refers to (customer, item, "
@@ -194,10 +194,10 @@ class QboSyncError(models.Model):
             ),
             "duplicate_suspect": self.env._(
                 "Possible duplicate: a record that looks like this one (same email or name; "
-                "same customer and number or amount and date) already exists on the other "
-                "side, so nothing was created. 'Link to this one' treats them as the same "
-                "record (nothing is written to QuickBooks); 'Create anyway' creates it and "
-                "never asks again."
+                "same kind of document, customer and number or amount and date) already exists "
+                "on the other side, so nothing was created. 'Link to this one' treats them as "
+                "the same record (nothing is written to QuickBooks); 'Create anyway' creates it "
+                "and never asks again."
             ),
             "currency_inactive": self.env._(
                 "The QuickBooks transaction is in a currency that is not active in Odoo. "

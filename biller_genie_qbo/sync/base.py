@@ -103,16 +103,18 @@ class EntitySync:
         return remotes
 
     def held_ids(self, entity, qbo_ids):
-        """The ids of ``qbo_ids`` held for the duplicate review (one query)."""
+        """The ids of ``qbo_ids`` held for the duplicate review, and the sub-customers waiting
+        for their parent held there (one query)."""
         if not qbo_ids:
             return set()
+        codes = [SUSPECT_CODE] + ([HELD_CUSTOMER_CODE] if entity == "Customer" else [])
         held = (
             self.env["biller_genie_qbo.sync.error"]
             .sudo()
             .search(
                 [
                     ("connection_id", "=", self.conn.id),
-                    ("code", "=", SUSPECT_CODE),
+                    ("code", "in", codes),
                     ("direction", "=", "pull"),
                     ("state", "in", ACTIVE_STATES),
                     ("qbo_entity", "=", entity),
@@ -164,9 +166,9 @@ class EntitySync:
     def review_twins(self, entity, to_create, result, *, review):
         """The duplicate review of the new records (sync/duplicates.py): those like an unbound
         Odoo record are linked to it (strong match, or the user's link: bound as they are, not
-        sent back) or held; returns the items still to create. ``review(sync, to_create,
-        result)`` -> ({qbo id: record} linked, {qbo ids} held)."""
-        matches, held = review(self, to_create, result)
+        sent back) or held; returns the items still to create. ``review(sync, entity,
+        to_create, result)`` -> ({qbo id: record} linked, {qbo ids} held)."""
+        matches, held = review(self, entity, to_create, result)
         linked = [
             (item, matches[str(item.remote["Id"])])
             for item in to_create

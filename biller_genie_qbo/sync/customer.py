@@ -9,6 +9,7 @@ Outbound: contacts -> QuickBooks Online Customers: CC emails, sparse updates.
 
 import re
 
+from ..const import HELD_CUSTOMER_CODE
 from ..models.qbo_mapping import (
     country_code,
     is_deleted,
@@ -128,6 +129,8 @@ class CustomerSync(EntitySync):
             if not wanted:
                 break
             wanted -= set(Binding._qbo_fetch(self.conn, "Customer", list(wanted)))
+            # Held for the duplicate review: not read again (its sub-customers wait with it).
+            wanted -= self.held_ids("Customer", wanted)
             if not wanted:
                 break
             parents = self.client.read_many("Customer", sorted(wanted), include_inactive=True)
@@ -141,14 +144,18 @@ class CustomerSync(EntitySync):
         first); ``partner_ids`` {qbo id: partner id} grows with them. Returns the triaged items
         to bind, with their ``record``."""
         # An unbound Odoo contact of the same email and name is linked; a weaker match is held
-        # for the user's review (sync/duplicates.py).
-        matches, held = duplicates.review_pull_customers(
-            self, [(t.remote, t.vals) for t in to_create], result
+        # for the user's review (sync/duplicates.py), and its sub-customers wait with it.
+        matches, held, waiting = duplicates.review_pull_customers(
+            self,
+            [(t.remote, t.vals) for t in to_create],
+            result,
+            waits=self.parents_held(to_create, partner_ids),
         )
+        self.note_waiting(to_create, waiting, result)
         new_bindings, remaining = [], []
         for item in to_create:
             remote, vals = item.remote, item.vals
-            if str(remote["Id"]) in held:
+            if str(remote["Id"]) in held or str(remote["Id"]) in waiting:
                 continue
             partner = matches.get(str(remote["Id"]))
             if not partner:
@@ -192,6 +199,57 @@ class CustomerSync(EntitySync):
                 new_bindings.append(item)
             result.count("created", len(batch))
         return new_bindings
+
+    def parents_held(self, to_create, partner_ids):
+        """``waits(held)`` -> {qbo id: parent qbo id} of the sub-customers of ``to_create``
+        whose parent is held for the duplicate review (``held``, this page's qbo ids, or held
+        before: one query) or waits itself, level by level."""
+        parents = {
+            str(item.remote["Id"]): ref_value(item.remote.get("ParentRef"))
+            for item in to_create
+            if ref_value(item.remote.get("ParentRef"))
+        }
+        page = {str(item.remote["Id"]) for item in to_create}
+        before = self.held_ids("Customer", set(parents.values()) - page - set(partner_ids))
+
+        def waits(held):
+            blocked, waiting = set(held) | before, {}
+            for _level in range(MAX_LEVELS):
+                new = {
+                    qbo_id: parent
+                    for qbo_id, parent in parents.items()
+                    if qbo_id not in waiting and (parent in blocked or parent in waiting)
+                }
+                if not new:
+                    break
+                waiting.update(new)
+            return waiting
+
+        return waits
+
+    def note_waiting(self, to_create, waiting, result):
+        """A queue item per sub-customer waiting for its parent (``waiting`` {qbo id: parent
+        qbo id}), naming the parent; retried with the parent's decision
+        (``duplicates.import_waiting_documents``)."""
+        names = {str(item.remote["Id"]): item.vals["name"] for item in to_create}
+        for item in to_create:
+            parent = waiting.get(str(item.remote["Id"]))
+            if not parent:
+                continue
+            # A parent of another page: its name is in the sub-customer's full name.
+            path = (item.remote.get("FullyQualifiedName") or "").split(":")
+            result.add_error(
+                "Customer",
+                item.remote,
+                self.env._(
+                    "The QuickBooks Online customer %(name)s is a sub-customer of %(parent)s, "
+                    "which waits for the duplicate review: it comes in under its parent as soon "
+                    "as you decide on %(parent)s (Link to this one or Create anyway).",
+                    name=item.vals["name"],
+                    parent=names.get(parent) or (path[-2] if len(path) > 1 else parent),
+                ),
+                code=HELD_CUSTOMER_CODE,
+            )
 
     def level(self, remote, remotes):
         level = remote.get("Level")

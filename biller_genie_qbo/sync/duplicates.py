@@ -1,5 +1,5 @@
-"""Duplicate-suspect review (issue 17): customers, invoices and payments both ways, and the
-user's decision.
+"""Duplicate-suspect review (issue 17): customers, sales documents (invoices, sales receipts,
+credit memos, refund receipts) and payments both ways, and the user's decision.
 
 The rules are :mod:`.twins`; this module looks the candidates up (batched ORM searches of
 Odoo's database, where the pulled QuickBooks customers are bound: no API read per record) and
@@ -11,12 +11,16 @@ holds the suspects as failures-queue items (code ``duplicate_suspect``) naming b
   compared with the QuickBooks customer of that name (one batch of queries): linked when the
   email agrees too (strong), held otherwise.
 - QuickBooks -> Odoo: a new QuickBooks customer that looks like an unbound Odoo contact is
-  linked to it when email and name agree unambiguously (strong), otherwise held (not imported).
-- Invoices and payments out: compared with the documents imported from QuickBooks (bound,
-  never sent from Odoo); such a twin is an Odoo document of its own: always held. Invoices in:
-  compared with the unbound Odoo invoices of the customer; payments in: with the unbound Odoo
-  payments of the customer (same currency, amount and date); strong (number and total; the
-  reference too) -> bound as they are, weak -> held (and the Odoo one's push with it).
+  linked to it when email and name agree unambiguously (strong), otherwise held (not imported);
+  its sub-customers wait with it (not imported without their parent).
+- Sales documents and payments out: compared with the documents imported from QuickBooks
+  (bound, never sent from Odoo); such a twin is an Odoo document of its own: always held.
+  Sales documents in: compared with the unbound Odoo documents of the same kind and customer
+  (an invoice or a sales receipt with the invoices, a credit memo or a refund receipt with the
+  credit notes; a receipt, which carries its money, only with a document that money can
+  settle); payments in: with the unbound Odoo payments of the customer (same currency, amount
+  and date); strong (number and total; the reference too) -> bound as they are, weak -> held
+  (and the Odoo one's push with it).
 
 "Link to this one" binds (or merges, for two Odoo contacts) without writing to QuickBooks;
 "Create anyway" remembers the decision (``qbo_not_duplicate`` on the Odoo record, the decision
@@ -46,6 +50,7 @@ CREATE_KEY = "qbo_twin_create"  # context: ["Entity:Id"] the user creates anyway
 # The Odoo models whose records the import's review names as twins (review_pull_*): the Odoo
 # side of a QuickBooks record waiting for its review is not sent meanwhile.
 PULL_REVIEWED = ("account.move", "account.payment")
+RECEIPTS = ("SalesReceipt", "RefundReceipt")  # sales documents with their money inside
 
 
 def key_words(env, keys):
@@ -314,12 +319,14 @@ def review_duplicate_name(push, jobs):
 
 
 def review_push_documents(push, entity, records, *, match, message):
-    """{record id: message} of the new documents of ``records`` (invoices or payments to create
-    in QuickBooks as ``entity``) that look like a document imported from QuickBooks (bound,
-    never sent from Odoo: two documents made in Odoo are two documents) already:
+    """{record id: message} of the new documents of ``records`` (invoices, credit notes or
+    payments to create in QuickBooks as ``entity``) that look like a document imported from
+    QuickBooks (bound, never sent from Odoo: two documents made in Odoo are two documents)
+    already:
     ``match(push, todo, imported)`` gives the candidates (one search, ``imported`` being the
     domain of those documents) and the twins by the entity's rule (:mod:`.twins`); held with
-    a queue item each (once), explained by ``message(env, record=, twin=, qbo_id=, keys=)``.
+    a queue item each (once), explained by ``message(env, record=, twin=, kind=, qbo_id=,
+    keys=)``.
     A bound twin is an Odoo document of its own, so the match is always held, never linked by
     itself."""
     todo = records.filtered(lambda r: not r.qbo_not_duplicate)
@@ -345,10 +352,11 @@ def review_push_documents(push, entity, records, *, match, message):
     return held
 
 
-def match_invoices(push, todo, imported):
-    """The invoices of ``imported`` (a domain) that the new invoices ``todo`` may repeat, and
-    the twins (:func:`.twins.invoice_twins`): same customer and number, or same customer,
-    total and date."""
+def match_documents(push, todo, imported):
+    """The documents of ``imported`` (a domain) that the new invoices or credit notes ``todo``
+    may repeat, and the twins (:func:`.twins.invoice_twins`, the invoice rule for every sales
+    document): same kind of document (:func:`doc_key`), customer and number, or same kind,
+    customer, total and date."""
     numbers = [m.name for m in todo if push.lookups.ctn and m.name]
     found = (
         push.env["account.move"]
@@ -356,7 +364,7 @@ def match_invoices(push, todo, imported):
         .search(
             [
                 *imported,
-                ("move_type", "=", "out_invoice"),
+                ("move_type", "in", list(set(todo.mapped("move_type")))),
                 ("state", "=", "posted"),
                 ("commercial_partner_id", "in", todo.commercial_partner_id.ids),
                 "|",
@@ -367,8 +375,8 @@ def match_invoices(push, todo, imported):
     )
 
     def row(move, number):
-        cp = move.commercial_partner_id.id
-        return (move.id, cp, number, move.amount_total, move.invoice_date)
+        key = doc_key(move.commercial_partner_id, move.move_type)
+        return (move.id, key, number, move.amount_total, move.invoice_date)
 
     twins = invoice_twins(
         [row(m, m.name if push.lookups.ctn else "") for m in todo],
@@ -377,13 +385,34 @@ def match_invoices(push, todo, imported):
     return found, twins
 
 
-def invoice_message(env, **values):
+def doc_key(partner, move_type):
+    """The key a sales document's twin must share: its customer (the commercial entity) and
+    its kind (``move_type``). An invoice's twin is an invoice (a QuickBooks Invoice or Sales
+    Receipt), a credit note's a credit note (a Credit Memo or Refund Receipt), never an
+    invoice."""
+    return (partner.commercial_partner_id.id, move_type)
+
+
+def document_message(env, **values):
     return env._(
-        "%(record)s looks like %(twin)s, which is QuickBooks Online invoice %(qbo_id)s "
-        "already (same customer, %(keys)s): not sent. Link to this one (this invoice is "
+        "%(record)s looks like %(twin)s, which is QuickBooks Online %(kind)s %(qbo_id)s "
+        "already (same customer, %(keys)s): not sent. Link to this one (this document is "
         "not sent: cancel it in Odoo if it is a duplicate) or Create anyway.",
         **values,
     )
+
+
+def kind_words(env, kind):
+    """A QuickBooks entity or an Odoo move type, in words: 'credit memo'."""
+    return {
+        "Invoice": env._("invoice"),
+        "SalesReceipt": env._("sales receipt"),
+        "CreditMemo": env._("credit memo"),
+        "RefundReceipt": env._("refund receipt"),
+        "Payment": env._("payment"),
+        "out_invoice": env._("invoice"),
+        "out_refund": env._("credit note"),
+    }.get(kind, kind)
 
 
 def match_payments(push, todo, imported):
@@ -422,9 +451,9 @@ def payment_message(env, **values):
 
 def hold_documents(push, entity, records, found, *, twins, message):
     """Hold the ``records`` with a twin among ``found`` (bound documents): {record id:
-    ``message(env, record=, twin=, qbo_id=, keys=)``} (the names of both, the twin's QBO id,
-    the agreeing keys in words), a queue item each unless one is open already, and the run's
-    count."""
+    ``message(env, record=, twin=, kind=, qbo_id=, keys=)``} (the names of both, the twin's
+    QBO entity and Id, the agreeing keys in words), a queue item each unless one is open
+    already, and the run's count."""
     if not twins:
         return {}
     env, conn = push.env, push.conn
@@ -440,6 +469,7 @@ def hold_documents(push, entity, records, found, *, twins, message):
             env,
             record=record.display_name,
             twin=other.display_name,
+            kind=kind_words(env, bindings[other.id].qbo_entity),
             qbo_id=qbo_id,
             keys=key_words(env, twin.keys),
         )
@@ -510,13 +540,16 @@ def pull_decisions(sync, entity, qbo_ids):
     return links, creates
 
 
-def review_pull_customers(sync, to_create, result):
+def review_pull_customers(sync, to_create, result, *, waits):
     """{qbo id: partner} the new QBO customers of ``to_create`` [(remote, vals)] are linked
-    to (strong matches, and the user's links), and the set of the held qbo ids (one queue
-    item each, in ``result``)."""
-    env, conn = sync.env, sync.conn
+    to (strong matches, and the user's links), the set of the held qbo ids (one queue item
+    each, in ``result``) and {qbo id: parent qbo id} of the sub-customers that wait for their
+    parent (``waits(held qbo ids)``: the parent held for the review, now or before): those are
+    neither linked nor held on their own yet (reviewed when they come in, under their
+    parent)."""
+    env = sync.env
     if not to_create:
-        return {}, set()
+        return {}, set(), {}
     Partner = sync.Model.with_context(active_test=False)
     qbo_ids = [str(remote["Id"]) for remote, _vals in to_create]
     links, decided = pull_decisions(sync, "Customer", qbo_ids)
@@ -526,35 +559,14 @@ def review_pull_customers(sync, to_create, result):
         for remote, vals in to_create
         if str(remote["Id"]) not in decided and str(remote["Id"]) not in matches
     ]
-    if not todo:
-        return matches, set()
-    emails = [norm_email(vals.get("email")) for _r, vals in todo if norm_email(vals.get("email"))]
-    named = ids_by_name(env, [norm_name(vals["name"]) for _r, vals in todo])
-    company = conn.company_id
-    excluded = (
-        env["res.company"]
-        .sudo()
-        .with_context(active_test=False)
-        .search([("partner_id", "!=", False)])
-        .partner_id.ids
-    )
-    candidates = Partner.search(
-        [
-            ("company_id", "in", [False, company.id]),
-            ("id", "not in", excluded + list(matches_ids(matches))),
-            ("user_ids", "=", False),
-            "|",
-            ("email_normalized", "in", emails),
-            ("id", "in", named),
-        ],
-        order="id",
-    )
-    bound = env["biller_genie_qbo.binding"]._qbo_fetch_records(conn, "res.partner", candidates.ids)
-    candidates = candidates.filtered(lambda p: p.id not in bound)
+    candidates = customer_candidates(sync, todo, matches)
     twins = customer_twins(
         [(str(remote["Id"]), vals["name"], vals.get("email")) for remote, vals in todo],
         [(p.id, p.name, p.email) for p in candidates],
     )
+    waiting = waits({qbo_id for qbo_id, twin in twins.items() if not twin.strong})
+    for qbo_id in waiting:
+        matches.pop(qbo_id, None)
 
     def linked(row, _partner):
         return env._(
@@ -573,7 +585,11 @@ def review_pull_customers(sync, to_create, result):
             keys=key_words(env, twin.keys),
         )
 
-    rows = [(str(remote["Id"]), (remote, vals)) for remote, vals in todo]
+    rows = [
+        (str(remote["Id"]), (remote, vals))
+        for remote, vals in todo
+        if str(remote["Id"]) not in waiting
+    ]
     held = settle_pull(
         result,
         "Customer",
@@ -584,22 +600,58 @@ def review_pull_customers(sync, to_create, result):
         linked=linked,
         suspect=suspect,
     )
-    return matches, held
+    return matches, held, waiting
 
 
-def review_pull_invoices(sync, to_create, result):
-    """{qbo id: move} the new QBO invoices of ``to_create`` [Triaged] are linked to (strong
-    matches among the unbound Odoo invoices of the same customer, and the user's links), and
-    the set of the held qbo ids (a queue item each, in ``result``)."""
+def customer_candidates(sync, todo, matches):
+    """The unbound Odoo contacts (of the company or shared; neither a company's own contact
+    nor a user's) with the email or the name of a customer of ``todo`` [(remote, vals)]."""
+    env, conn = sync.env, sync.conn
+    Partner = sync.Model.with_context(active_test=False)
+    if not todo:
+        return Partner
+    emails = [norm_email(vals.get("email")) for _r, vals in todo if norm_email(vals.get("email"))]
+    named = ids_by_name(env, [norm_name(vals["name"]) for _r, vals in todo])
+    excluded = (
+        env["res.company"]
+        .sudo()
+        .with_context(active_test=False)
+        .search([("partner_id", "!=", False)])
+        .partner_id.ids
+    )
+    candidates = Partner.search(
+        [
+            ("company_id", "in", [False, conn.company_id.id]),
+            ("id", "not in", excluded + list(matches_ids(matches))),
+            ("user_ids", "=", False),
+            "|",
+            ("email_normalized", "in", emails),
+            ("id", "in", named),
+        ],
+        order="id",
+    )
+    bound = env["biller_genie_qbo.binding"]._qbo_fetch_records(conn, "res.partner", candidates.ids)
+    return candidates.filtered(lambda p: p.id not in bound)
+
+
+def review_pull_documents(sync, entity, to_create, result):
+    """{qbo id: move} the new QBO sales documents of ``to_create`` [Triaged] (``entity``:
+    Invoice, SalesReceipt, CreditMemo or RefundReceipt) are linked to (strong matches among
+    the unbound Odoo documents of the same kind and customer, :func:`doc_key`; and the user's
+    links), and the set of the held qbo ids (a queue item each, in ``result``). A voided
+    QuickBooks document is nobody's twin; a receipt's twin is a posted document whose money
+    the receipt can carry (:func:`carries_receipt`)."""
     env, conn = sync.env, sync.conn
     Move = env["account.move"].sudo()
     qbo_ids = [str(item.remote["Id"]) for item in to_create]
-    links, decided = pull_decisions(sync, "Invoice", qbo_ids)
+    links, decided = pull_decisions(sync, entity, qbo_ids)
     matches = {qbo_id: Move.browse(res_id) for qbo_id, res_id in links.items()}
     todo = [
         item
         for item in to_create
-        if str(item.remote["Id"]) not in decided and str(item.remote["Id"]) not in matches
+        if str(item.remote["Id"]) not in decided
+        and str(item.remote["Id"]) not in matches
+        and not item.expected["voided"]
     ]
     if not todo:
         return matches, set()
@@ -609,8 +661,8 @@ def review_pull_invoices(sync, to_create, result):
     found = Move.search(
         [
             ("company_id", "=", conn.company_id.id),
-            ("move_type", "=", "out_invoice"),
-            ("state", "in", ("draft", "posted")),
+            ("move_type", "in", list({item.vals["move_type"] for item in todo})),
+            ("state", "in", ("posted",) if entity in RECEIPTS else ("draft", "posted")),
             ("commercial_partner_id", "in", partners.commercial_partner_id.ids),
             ("id", "not in", [m.id for m in matches.values()]),
             "|",
@@ -619,39 +671,54 @@ def review_pull_invoices(sync, to_create, result):
         ]
     )
     bound = env["biller_genie_qbo.binding"]._qbo_fetch_records(conn, "account.move", found.ids)
-    found = found.filtered(lambda m: m.id not in bound)
+    found = found.filtered(
+        lambda m: m.id not in bound and (entity not in RECEIPTS or carries_receipt(m))
+    )
     twins = invoice_twins(
         [
             (
                 str(item.remote["Id"]),
-                env["res.partner"].browse(item.vals["partner_id"]).commercial_partner_id.id,
+                doc_key(env["res.partner"].browse(item.vals["partner_id"]), item.vals["move_type"]),
                 item.remote.get("DocNumber") or "",
                 float(item.expected["total"]),
                 fields.Date.to_date(item.remote.get("TxnDate")),
             )
             for item in todo
         ],
-        [(m.id, m.commercial_partner_id.id, m.name, m.amount_total, m.invoice_date) for m in found],
+        [
+            (
+                m.id,
+                doc_key(m.commercial_partner_id, m.move_type),
+                m.name,
+                m.amount_total,
+                m.invoice_date,
+            )
+            for m in found
+        ],
     )
+    kind = kind_words(env, entity)
 
     def number(item):
         return item.remote.get("DocNumber") or str(item.remote["Id"])
 
     def linked(item, _move):
         return env._(
-            "Linked to the QuickBooks Online invoice %(number)s (%(qbo_id)s): same customer, "
+            "Linked to the QuickBooks Online %(kind)s %(number)s (%(qbo_id)s): same customer, "
             "number and total.",
+            kind=kind,
             number=number(item),
             qbo_id=str(item.remote["Id"]),
         )
 
     def suspect(item, move, twin):
         return env._(
-            "The QuickBooks Online invoice %(number)s (%(qbo_id)s) looks like the Odoo invoice "
-            "%(twin)s (same customer, %(keys)s): not imported. Link to this one, or Create "
-            "anyway.",
+            "The QuickBooks Online %(kind)s %(number)s (%(qbo_id)s) looks like the Odoo "
+            "%(odoo_kind)s %(twin)s (same customer, %(keys)s): not imported. Link to this one, "
+            "or Create anyway.",
+            kind=kind,
             number=number(item),
             qbo_id=str(item.remote["Id"]),
+            odoo_kind=kind_words(env, move.move_type),
             twin=move.display_name,
             keys=key_words(env, twin.keys),
         )
@@ -659,7 +726,7 @@ def review_pull_invoices(sync, to_create, result):
     rows = [(str(item.remote["Id"]), item) for item in todo]
     held = settle_pull(
         result,
-        "Invoice",
+        entity,
         rows,
         twins=twins,
         found=found,
@@ -670,7 +737,38 @@ def review_pull_invoices(sync, to_create, result):
     return matches, held
 
 
-def review_pull_payments(sync, to_create, result):
+def settling_payment(move):
+    """The one payment that settles this posted entry wholly (its whole total, in its
+    currency, with nothing else reconciled), else an empty recordset: the money of a QuickBooks
+    receipt linked to it (``PaymentSync.sync_receipt_payments``)."""
+    none = move.env["account.payment"]
+    if move.state != "posted" or not move.currency_id.is_zero(move.amount_residual):
+        return none
+    counterparts = move._qbo_reconciled_counterparts()
+    payment = counterparts.move_id.origin_payment_id
+    if (
+        len(payment) != 1
+        or counterparts.move_id != payment.move_id
+        or payment.currency_id != move.currency_id
+        or move.currency_id.compare_amounts(payment.amount, move.amount_total)
+    ):
+        return none
+    return payment
+
+
+def carries_receipt(move):
+    """Whether a QuickBooks receipt (a sale or a refund with its money) can be linked to this
+    Odoo document without counting money twice: posted, and either not paid at all (the
+    receipt's payment pays it) or paid by one payment of its whole total (that payment becomes
+    the receipt's)."""
+    if move.state != "posted":
+        return False
+    if move.payment_state == "not_paid" and not move._qbo_reconciled_counterparts():
+        return True
+    return bool(settling_payment(move))
+
+
+def review_pull_payments(sync, entity, to_create, result):
     """{qbo id: payment} the new QBO payments of ``to_create`` [Triaged] are linked to (strong
     matches among the unbound Odoo payments of the same customer: same currency, amount,
     date and reference; and the user's links), and the set of the held qbo ids (a queue item
@@ -678,7 +776,7 @@ def review_pull_payments(sync, to_create, result):
     env, conn = sync.env, sync.conn
     Payment = env["account.payment"].sudo()
     qbo_ids = [str(item.remote["Id"]) for item in to_create]
-    links, decided = pull_decisions(sync, "Payment", qbo_ids)
+    links, decided = pull_decisions(sync, entity, qbo_ids)
     matches = {qbo_id: Payment.browse(res_id) for qbo_id, res_id in links.items()}
     todo = [
         item
@@ -752,7 +850,7 @@ def review_pull_payments(sync, to_create, result):
     rows = [(str(item.remote["Id"]), item) for item in todo]
     held = settle_pull(
         result,
-        "Payment",
+        entity,
         rows,
         twins=twins,
         found=found,
@@ -773,6 +871,8 @@ def matches_ids(matches):
 def decide(item, decision):
     """Apply "Link to this one" (``link``) or "Create anyway" (``create``) to a suspect."""
     env, conn = item.env, item.connection_id
+    if item.direction == "pull" and decision == "link" and item.qbo_entity in RECEIPTS:
+        check_receipt_link(item)
     item.write({"twin_decision": decision, "state": "resolved", "next_retry_at": False})
     if item.direction == "pull":
         ref = f"{item.qbo_entity}:{item.qbo_id}"
@@ -859,6 +959,26 @@ def decide(item, decision):
     send_documents(conn, partner)
 
 
+def check_receipt_link(item):
+    """A QuickBooks receipt carries its money: linked to an Odoo document paid meanwhile
+    otherwise than by one payment of its whole total, the money would count twice (refused:
+    :func:`carries_receipt`)."""
+    env = item.env
+    twin = env[item.twin_model].browse(item.twin_res_id).exists()
+    if twin and not carries_receipt(twin):
+        raise UserError(
+            env._(
+                "%(twin)s is not posted, or it is paid in Odoo otherwise than by one payment of "
+                "its whole total, while the QuickBooks Online %(kind)s %(qbo_id)s carries its "
+                "own payment: linked, the money would be counted twice. Undo its payments in "
+                "Odoo and link again, or choose Create anyway.",
+                twin=twin.display_name,
+                kind=kind_words(env, item.qbo_entity),
+                qbo_id=item.qbo_id,
+            )
+        )
+
+
 def name_apart(env, item, binding):
     """Create anyway of a QuickBooks customer named like the Odoo contact it looked like: that
     contact goes to QuickBooks under a distinct name, "Name (Odoo id)" (QuickBooks names are
@@ -895,8 +1015,8 @@ def import_waiting_documents(conn):
 
 
 def decide_document(item, decision):
-    """An Odoo invoice or payment like an imported one: not sent (link), or sent (create
-    anyway)."""
+    """An Odoo invoice, credit note or payment like an imported one: not sent (link), or sent
+    (create anyway)."""
     env, conn = item.env, item.connection_id
     record = env[item.res_model].browse(item.res_id).exists()
     if not record:
@@ -906,7 +1026,16 @@ def decide_document(item, decision):
         quiet.write({"qbo_not_duplicate": True, "qbo_push_state": "pending"})
         conn._qbo_run_push("retry", only={record._name: record.ids})
         return
-    values = {"twin": item.twin_name, "entity": item.qbo_entity, "qbo_id": item.twin_qbo_id}
+    twin = (
+        env["biller_genie_qbo.binding"]
+        ._qbo_fetch_records(conn, item.twin_model, [item.twin_res_id])
+        .get(item.twin_res_id)
+    )
+    values = {
+        "twin": item.twin_name,
+        "entity": kind_words(env, twin.qbo_entity if twin else item.qbo_entity),
+        "qbo_id": item.twin_qbo_id,
+    }
     if cancel_duplicate(quiet):
         note = env._(
             "The same as %(twin)s (QuickBooks Online %(entity)s %(qbo_id)s, duplicate review): "
@@ -916,12 +1045,18 @@ def decide_document(item, decision):
     else:
         note = env._(
             "The same as %(twin)s (QuickBooks Online %(entity)s %(qbo_id)s, duplicate review): "
-            "not sent to QuickBooks. Odoo could not cancel it (paid, or in a locked period): "
-            "cancel it or reverse it by hand so that the money is counted once.",
+            "not sent to QuickBooks. Odoo could not cancel it (paid or applied, or in a locked "
+            "period): cancel it or reverse it by hand so that the money is counted once.",
             **values,
         )
-    quiet.write({"qbo_push_dirty": False, "qbo_push_state": "skipped", "qbo_push_message": note})
+    skipped = {"qbo_push_dirty": False, "qbo_push_state": "skipped", "qbo_push_message": note}
+    quiet.write(dict(skipped))
     record._message_log(body=note)
+    if record._name == "account.move":
+        # A credit note not sent: nor is its application to invoices (a QBO Payment of zero).
+        env["biller_genie_qbo.credit.application"].sudo().search(
+            [("move_id", "=", record.id)]
+        ).with_context(**{NO_PUSH_KEY: True}).write(dict(skipped))
 
 
 def cancel_duplicate(record):

@@ -368,14 +368,15 @@ class PaymentSync(EntitySync):
     # ------------------------------------------------------------------
     def sync_receipt_payments(self, entity, remotes):
         """One posted payment per posted receipt, for its total; cancelled with the receipt,
-        replaced when the total changed."""
+        replaced when the total changed. A receipt linked to an Odoo document (duplicate
+        review) that one payment of Odoo settles wholly has that payment as its own."""
         Binding = self.env["biller_genie_qbo.binding"]
         bindings = Binding._qbo_fetch(self.conn, entity, [str(r["Id"]) for r in remotes])
         moves = self.env["account.move"].browse([b.res_id for b in bindings.values()]).exists()
         journal = self.journal()
         to_create = []
         for move in moves:
-            payment = move.qbo_receipt_payment_id
+            payment = move.qbo_receipt_payment_id or self.adopt_payment(entity, move)
             if move.state != "posted":
                 if payment and payment.state != "canceled":
                     payment.action_cancel()
@@ -415,6 +416,28 @@ class PaymentSync(EntitySync):
             plan += self.receipt_plan(move, payment)
         if plan:
             self.env["account.move.line"]._reconcile_plan(plan)
+
+    def adopt_payment(self, entity, move):
+        """The Odoo payment that settles ``move`` wholly (:func:`.duplicates.settling_payment`),
+        made the money of the QuickBooks receipt ``move`` is linked to: not one payment more in
+        Odoo, and never sent (QuickBooks has no payment of its own for a receipt)."""
+        payment = duplicates.settling_payment(move)
+        if payment:
+            move.qbo_receipt_payment_id = payment
+            payment.sudo().write(
+                {
+                    "qbo_push_dirty": False,
+                    "qbo_push_state": "skipped",
+                    "qbo_push_message": self.env._(
+                        "The money of %(move)s, linked to a QuickBooks Online %(kind)s "
+                        "(duplicate review): not sent, QuickBooks has no payment of its own "
+                        "for it.",
+                        move=move.display_name,
+                        kind=duplicates.kind_words(self.env, entity),
+                    ),
+                }
+            )
+        return payment
 
     def receipt_plan(self, move, payment):
         receivable = move._qbo_receivable_lines().filtered(lambda r: not r.reconciled)

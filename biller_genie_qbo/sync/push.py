@@ -281,13 +281,19 @@ class PushEngine(Engine):
         ensure_qbo_analytics(self, posted)
         self.items(posted.invoice_line_ids.product_id)
         self.customers(posted)
-        suspects = duplicates.review_push_documents(
-            self,
-            "Invoice",
-            posted.filtered(lambda m: m.id not in bindings and entity_of(m) == "Invoice"),
-            match=duplicates.match_invoices,
-            message=duplicates.invoice_message,
-        )
+        # The duplicate review of the new ones, per QuickBooks entity they are sent as.
+        new = posted.filtered(lambda m: m.id not in bindings)
+        suspects = {}
+        for entity in sorted(set(map(entity_of, new))):
+            suspects.update(
+                duplicates.review_push_documents(
+                    self,
+                    entity,
+                    new.filtered(lambda m, e=entity: entity_of(m) == e),
+                    match=duplicates.match_documents,
+                    message=duplicates.document_message,
+                )
+            )
         jobs, problems = {}, []
         for move in posted:
             entity = entity_of(move)

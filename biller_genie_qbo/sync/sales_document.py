@@ -224,12 +224,11 @@ class SalesDocumentSync(SalesLines, EntitySync):
     def create_records(self, entity, to_create, *, lookups, result):
         if not to_create:
             return
-        if entity == "Invoice":
-            to_create = self.review_twins(
-                entity, to_create, result, review=duplicates.review_pull_invoices
-            )
-            if not to_create:
-                return
+        to_create = self.review_twins(
+            entity, to_create, result, review=duplicates.review_pull_documents
+        )
+        if not to_create:
+            return
         moves = self.Model.create([item.vals for item in to_create])
         self.match_tax_amounts(moves, [item.expected for item in to_create])
         match_home_totals(moves, [item.expected for item in to_create])

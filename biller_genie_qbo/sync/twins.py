@@ -1,12 +1,15 @@
-"""Duplicate-suspect review (issue 17): before a customer, an invoice or a payment is created
-on the other side, look for a likely twin among the records that side already has.
+"""Duplicate-suspect review (issue 17): before a customer, a sales document or a payment is
+created on the other side, look for a likely twin among the records that side already has.
 
 Pure rules, one per entity, on plain values (no I/O): the callers look the candidates up in
 Odoo's database in a few batched searches (the pulled QuickBooks records are bound there), never
 one API read per record.
 
 - Customer: the same normalized email, or the same name (case and spaces ignored).
-- Invoice: the same customer and DocNumber, or the same customer, total and date.
+- Invoice (the rule of every sales document: invoice, sales receipt, credit memo, refund
+  receipt; the callers' customer key carries the kind of document, so that a credit note's
+  twin is a credit note, never an invoice): the same customer and DocNumber, or the same
+  customer, total and date.
 - Payment: the same customer, amount and date; the references are compared when both have one
   (two different references are two payments).
 
