@@ -158,7 +158,10 @@ def test_foreign_credit_memo_keeps_its_remaining_credit_in_home_currency(ctl, mc
         return {
             "DetailType": "SalesItemLineDetail",
             "Amount": amount,
-            "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "TaxCodeRef": {"value": "NON"}},
+            "SalesItemLineDetail": {
+                "ItemRef": {"value": item["Id"]},
+                "TaxCodeRef": {"value": "NON"},
+            },
         }
 
     head = {"CustomerRef": {"value": cust["Id"]}, "ExchangeRate": "1.0925"}
