@@ -26,8 +26,50 @@ from decimal import ROUND_HALF_UP, Decimal
 from odoo import Command
 
 from ..models.qbo_mapping import QboMappingError, dec, money, ref_value
+from ..tools.qbo_errors import QboSetupError
 
 RATE_DIGITS = Decimal("0.000001")  # QuickBooks keeps an ExchangeRate to 6 decimals
+
+
+# ----------------------------------------------------------------------
+# The companies' own currencies
+# ----------------------------------------------------------------------
+def home_currency_code(prefs):
+    """QuickBooks' home currency (``Preferences.CurrencyPrefs.HomeCurrency``; None when the
+    preferences do not say it)."""
+    value = (((prefs or {}).get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value")
+    return (value or "").strip().upper() or None
+
+
+def home_currency_problem(conn):
+    """The message when the QuickBooks company keeps its books in another currency than the
+    Odoo company (None when they agree, or QuickBooks has not said its currency yet). Every
+    QuickBooks amount is in its home currency or converted to it: booked as the Odoo company's
+    currency, each would be wrong, so nothing is synced until the companies agree."""
+    code = conn.sudo().qbo_home_currency
+    company = conn.company_id
+    if not code or code == company.currency_id.name:
+        return None
+    return conn.env._(
+        "The QuickBooks Online company %(qbo_company)s keeps its books in %(qbo_currency)s, "
+        "the Odoo company %(company)s in %(currency)s: its amounts would be booked in the "
+        "wrong currency, so nothing is synced. Connect this QuickBooks company to an Odoo "
+        "company whose currency is %(qbo_currency)s (an Odoo company's currency can be "
+        "changed in Settings > Companies while it has no journal entries), or connect "
+        "%(company)s to a QuickBooks Online company in %(currency)s.",
+        qbo_company=conn.sudo().qbo_company_name or conn.sudo().realm_id or "?",
+        qbo_currency=code,
+        company=company.name,
+        currency=company.currency_id.name,
+    )
+
+
+def check_home_currency(conn):
+    """Raise QboSetupError (the run fails with its message) when the companies' currencies
+    differ (:func:`home_currency_problem`)."""
+    problem = home_currency_problem(conn)
+    if problem:
+        raise QboSetupError(problem, code="home_currency")
 
 
 def currency_codes(remotes):
