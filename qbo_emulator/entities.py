@@ -7,7 +7,7 @@ updates) payload into the stored object, minus Id/SyncToken/MetaData which the s
 from __future__ import annotations
 
 import datetime as _dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from . import faults, tax
 from .util import ZERO, dec, money
@@ -1383,6 +1383,7 @@ def norm_sales(realm, entity, src, old, check=True):
     elif entity == "CreditMemo":
         out["RemainingCredit"] = total
         out["Balance"] = total
+        out["HomeBalance"] = home(total, rate)  # the remaining credit in the home currency
     elif entity in ("SalesReceipt", "RefundReceipt"):
         out["Balance"] = ZERO
         acct_name = "Undeposited Funds" if entity == "SalesReceipt" else "Checking"
@@ -1428,7 +1429,17 @@ def due_date(term, txn_date):
 
 
 def home(amount, rate):
+    """An amount in the home currency: ``amount x ExchangeRate`` half-up to the cent (the
+    amount itself in a single-currency company)."""
     return money(amount * rate) if rate is not None else amount
+
+
+RATE_PLACES = Decimal("0.000001")
+
+
+def exchange_rate(value):
+    """An ``ExchangeRate`` as QuickBooks keeps it: 6 decimals, half-up (FACTS.md, issue 18)."""
+    return Decimal(value).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
 def currency_of(realm, src, cust, element="CurrencyRef"):
@@ -1453,11 +1464,14 @@ def currency_of(realm, src, cust, element="CurrencyRef"):
         return currency_ref(cur), Decimal(1)
     sent = _num(src, "ExchangeRate")
     if sent is not None and sent > 0:
+        sent = exchange_rate(sent)
+        if sent <= 0:
+            raise faults.business("The exchange rate must be positive.", element)
         return currency_ref(cur), sent
     r = realm.exchange_rate(cur, _date(src, "TxnDate") or realm.today())
     if r is None:
         raise faults.business(f"No exchange rate for {cur}.", "ExchangeRate")
-    return currency_ref(cur), r
+    return currency_ref(cur), exchange_rate(r)
 
 
 CURRENCY_NAMES = {

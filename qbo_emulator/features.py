@@ -103,7 +103,7 @@ def _rate_obj(realm, code, date, rate):
     return {
         "SourceCurrencyCode": code,
         "TargetCurrencyCode": realm.home_currency(),
-        "Rate": rate,
+        "Rate": E.exchange_rate(rate) if rate is not None else None,
         "AsOfDate": date,
         "domain": "QBO",
         "sparse": False,
@@ -147,6 +147,7 @@ def exchange_rate_set(realm, payload):
         rate = Decimal(str(payload.get("Rate")))
     except Exception:
         raise faults.invalid_number("Rate", payload.get("Rate")) from None
+    rate = E.exchange_rate(rate) if rate > 0 else rate  # 6 decimals are kept
     if rate <= 0:
         raise faults.business("The exchange rate must be positive.", "Rate")
     date = payload.get("AsOfDate") or realm.today()

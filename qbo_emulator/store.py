@@ -489,6 +489,7 @@ class Realm:
             new["LinkedTxn"] = old.get("LinkedTxn", [])
             applied = self._applied_to("CreditMemo", old["Id"])
             new["RemainingCredit"] = new["Balance"] = money(new["TotalAmt"] - applied)
+            new["HomeBalance"] = E.home(new["Balance"], new.get("ExchangeRate"))
         elif entity == "Payment":
             self._check_payment_amounts(new, old)
         cids = set()

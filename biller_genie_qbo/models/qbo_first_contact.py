@@ -1,11 +1,13 @@
 """Safe first contact and the billed-call meter of a connection (a mixin of
 ``biller_genie_qbo.connection``, shown in the self-contained blocks of
 views/qbo_api_usage_views.xml): read-only mode and the first push's preview
-(sync/first_push.py), the historical import's plan and completeness check
+(sync/first_push.py), the QuickBooks company's home currency (nothing is synced while it is not
+the Odoo company's: sync/currency.py), the historical import's plan and completeness check
 (models/qbo_import_plan.py), and this month's metered calls (models/qbo_api_usage.py)."""
 
-from odoo import fields, models
+from odoo import api, fields, models
 
+from ..sync.currency import home_currency_problem
 from ..sync.first_push import FirstPush
 from ..sync.push import CRON_PUSH
 
@@ -28,6 +30,15 @@ class QboFirstContact(models.AbstractModel):
         "does not start it).",
     )
     qbo_push_preview = fields.Char("Before Sending", compute="_compute_qbo_push_preview")
+    # The QuickBooks company's currency: it must be the Odoo company's (sync/currency.py)
+    qbo_home_currency = fields.Char(
+        "QuickBooks Home Currency",
+        readonly=True,
+        copy=False,
+        help="The currency the QuickBooks Online company keeps its books in "
+        "(Preferences.CurrencyPrefs.HomeCurrency), read on connect and on every sync.",
+    )
+    qbo_currency_problem = fields.Char("Currency Problem", compute="_compute_qbo_currency_problem")
     qbo_import_summary = fields.Char("Completeness", compute="_compute_qbo_import_summary")
 
     # Billed calls: the figures of models/qbo_api_usage.py (_qbo_page_figures)
@@ -42,6 +53,11 @@ class QboFirstContact(models.AbstractModel):
     def _compute_qbo_push_preview(self):
         for conn in self:
             conn.qbo_push_preview = FirstPush(conn).message() or False
+
+    @api.depends("qbo_home_currency")
+    def _compute_qbo_currency_problem(self):
+        for conn in self:
+            conn.qbo_currency_problem = home_currency_problem(conn) or False
 
     def _compute_qbo_import_summary(self):
         for conn in self:

@@ -17,6 +17,8 @@ Used by the importers around their update, in two lines::
 error: the accountant decides).
 """
 
+from decimal import Decimal
+
 from markupsafe import Markup
 
 from odoo import fields
@@ -26,6 +28,7 @@ from ..models.qbo_mapping import QboMappingError
 from ..tools.qbo_errors import QboPayloadError
 from ..tools.qbo_time import parse_intuit_time
 
+RATE_PLACES = Decimal("0.000001")  # an ExchangeRate as QuickBooks keeps it
 # What the notes compare, per model (the lines of an entry are compared apart).
 FIELDS = {
     "account.move": (
@@ -93,6 +96,42 @@ def _lines(move):
     )
 
 
+def _foreign(record):
+    """What a new ExchangeRate changes on a foreign-currency document ({} in the company's
+    currency): an invoice's total in the company's currency and its rate as QuickBooks writes
+    it (home units per foreign unit, 6 decimals); a payment's amount in the company's currency
+    (Odoo keeps no rate of a payment)."""
+    if "company_currency_id" not in record._fields:
+        return {}
+    company = record.company_currency_id
+    if not record.currency_id or record.currency_id == company:
+        return {}
+    env = record.env
+    if record._name == "account.payment":
+        total = abs(record.amount_company_currency_signed)
+        return {"__home_amount__": formatLang(env, total, currency_obj=company)}
+    rate = record.invoice_currency_rate
+    return {
+        "__home_total__": formatLang(env, abs(record.amount_total_signed), currency_obj=company),
+        "__rate__": env._(
+            "1 %(currency)s = %(rate)s %(company_currency)s",
+            currency=record.currency_id.name,
+            rate=(1 / Decimal(str(rate))).quantize(RATE_PLACES) if rate else "-",
+            company_currency=company.name,
+        ),
+    }
+
+
+def _foreign_labels(record):
+    company = record.company_currency_id.name
+    env = record.env
+    return {
+        "__home_amount__": env._("Amount in %(currency)s", currency=company),
+        "__home_total__": env._("Total in %(currency)s", currency=company),
+        "__rate__": env._("Exchange rate"),
+    }
+
+
 def snapshot(records, tokens=None):
     """{record id: {field: value}} of what the notes compare, taken before the change
     (``tokens``: {record id: the SyncToken its binding applied last}, to tell a re-rendering
@@ -104,6 +143,7 @@ def snapshot(records, tokens=None):
         values = {fname: _display(record, fname) for fname in fnames}
         if records._name == "account.move":
             values["__lines__"] = _lines(record)
+        values.update(_foreign(record))
         values["__token__"] = (tokens or {}).get(record.id)
         result[record.id] = values
     return result
@@ -147,6 +187,10 @@ def _changes(record, old, new):
         for fname in old
         if not fname.startswith("__") and old[fname] != new.get(fname)
     ]
+    foreign = _foreign_labels(record) if "company_currency_id" in record._fields else {}
+    for key, label in foreign.items():
+        if key in old and old[key] != new.get(key):
+            items.append(Markup("<li>%s: %s → %s</li>") % (label, old[key], new.get(key) or "-"))
     if "__lines__" in old and old["__lines__"] != new["__lines__"]:
         removed, added = list(old["__lines__"]), []
         for line in new["__lines__"]:

@@ -13,19 +13,63 @@ cent (Odoo rounds per line, QuickBooks the total: the difference, a cent or two,
 largest line). A payment's journal items get ``amount x rate``; the reconciliation then books
 the exchange difference as Odoo does (its exchange difference journal).
 
-Outbound: Odoo's rate is sent explicitly (``ExchangeRate``); when Odoo's per-line rounding makes
-its company-currency total differ from ``total x rate``, the document's effective rate (company
-total / total) is sent instead so that QuickBooks' home amount is Odoo's. QuickBooks' echo is
-checked (:func:`echo_problem`).
+Outbound: Odoo's rate is sent explicitly (``ExchangeRate``, to the 6 decimals QuickBooks keeps);
+when Odoo's per-line rounding makes its company-currency total differ from ``total x rate``, the
+document's effective rate (company total / total) is sent instead so that QuickBooks' home
+amount is Odoo's. Above about 10,000 units no 6-decimal rate may give Odoo's total (a step of
+the rate moves it by more than a cent): the nearest is sent and QuickBooks' echo, checked
+(:func:`echo_problem`), says the difference in the chatter.
 """
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from odoo import Command
 
 from ..models.qbo_mapping import QboMappingError, dec, money, ref_value
+from ..tools.qbo_errors import QboSetupError
 
-RATE_DIGITS = Decimal("0.0000000001")  # 10 decimals are sent to QuickBooks
+RATE_DIGITS = Decimal("0.000001")  # QuickBooks keeps an ExchangeRate to 6 decimals
+
+
+# ----------------------------------------------------------------------
+# The companies' own currencies
+# ----------------------------------------------------------------------
+def home_currency_code(prefs):
+    """QuickBooks' home currency (``Preferences.CurrencyPrefs.HomeCurrency``; None when the
+    preferences do not say it)."""
+    value = (((prefs or {}).get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value")
+    return (value or "").strip().upper() or None
+
+
+def home_currency_problem(conn):
+    """The message when the QuickBooks company keeps its books in another currency than the
+    Odoo company (None when they agree, or QuickBooks has not said its currency yet). Every
+    QuickBooks amount is in its home currency or converted to it: booked as the Odoo company's
+    currency, each would be wrong, so nothing is synced until the companies agree."""
+    code = conn.sudo().qbo_home_currency
+    company = conn.company_id
+    if not code or code == company.currency_id.name:
+        return None
+    return conn.env._(
+        "The QuickBooks Online company %(qbo_company)s keeps its books in %(qbo_currency)s, "
+        "the Odoo company %(company)s in %(currency)s: its amounts would be booked in the "
+        "wrong currency, so nothing is synced. Connect this QuickBooks company to an Odoo "
+        "company whose currency is %(qbo_currency)s (an Odoo company's currency can be "
+        "changed in Settings > Companies while it has no journal entries), or connect "
+        "%(company)s to a QuickBooks Online company in %(currency)s.",
+        qbo_company=conn.sudo().qbo_company_name or conn.sudo().realm_id or "?",
+        qbo_currency=code,
+        company=company.name,
+        currency=company.currency_id.name,
+    )
+
+
+def check_home_currency(conn):
+    """Raise QboSetupError (the run fails with its message) when the companies' currencies
+    differ (:func:`home_currency_problem`)."""
+    problem = home_currency_problem(conn)
+    if problem:
+        raise QboSetupError(problem, code="home_currency")
 
 
 def currency_codes(remotes):
@@ -70,6 +114,11 @@ def document_currency(env, remote, lookups):
             code="currency_rate",
         )
     return currency, rate
+
+
+def qbo_rate(rate):
+    """A rate as QuickBooks keeps it (6 decimals, half-up)."""
+    return Decimal(rate).quantize(RATE_DIGITS, rounding=ROUND_HALF_UP)
 
 
 def home(amount, rate):
@@ -146,8 +195,9 @@ def payment_line_balances(amounts, total, rate):
 def push_currency(move_or_payment, amount, company_amount):
     """(CurrencyRef, ExchangeRate) fields for a document in a foreign currency ({} in the
     company's). ``amount``: its total in its currency; ``company_amount``: in the company's.
-    Odoo's rate is sent; when it does not give back Odoo's company total (per-line rounding),
-    the document's effective rate does."""
+    Odoo's rate is sent (6 decimals, as QuickBooks keeps it); when it does not give back Odoo's
+    company total (per-line rounding), the document's effective rate does: the 6-decimal rate
+    nearest to it, which is one that gives Odoo's total whenever one exists."""
     record = move_or_payment
     if record.currency_id == record.company_id.currency_id:
         return {}
@@ -155,11 +205,9 @@ def push_currency(move_or_payment, amount, company_amount):
     company_amount = money(Decimal(str(abs(company_amount))))
     rate = None
     if "invoice_currency_rate" in record._fields and record.invoice_currency_rate:
-        rate = (Decimal(1) / Decimal(str(record.invoice_currency_rate))).quantize(RATE_DIGITS)
+        rate = qbo_rate(Decimal(1) / Decimal(str(record.invoice_currency_rate)))
     if amount and (rate is None or home(amount, rate) != company_amount):
-        rate = (company_amount / amount).quantize(RATE_DIGITS)
-        if home(amount, rate) != company_amount:  # 10 decimals always do; never send a wrong one
-            rate = (company_amount / amount).quantize(Decimal("1E-15"))
+        rate = qbo_rate(company_amount / amount)
     return {
         "CurrencyRef": {"value": record.currency_id.name},
         "ExchangeRate": float(rate or 1),

@@ -35,6 +35,7 @@ from . import (
     live,
 )
 from .common import Engine, EventsApplied, PageResult, SliceBudget
+from .currency import check_home_currency, home_currency_code
 
 _logger = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ def preference_vals(env, prefs):
     vals = {
         "qbo_custom_txn_numbers": bool(sales.get("CustomTxnNumbers")),
         "qbo_tax_model": tax_model(prefs),
+        "qbo_home_currency": home_currency_code(prefs) or False,
     }
     enabled, names = {}, {}
     for group in sales.get("CustomField") or []:
@@ -164,7 +166,11 @@ class PullEngine(Engine):
                 )
                 changes = None
             if changes is not None:
-                self.apply_preferences(changes.pop("Preferences", None))
+                prefs = changes.pop("Preferences", None)
+                if not prefs and not self.conn.qbo_home_currency:
+                    # Connected before the currency was kept: read it once.
+                    prefs = [self.client.preferences()]
+                self.apply_preferences(prefs)
                 if changes.pop("Term", None):  # the push's cached lists are read again
                     self.conn.write({"qbo_lists_cache": False})
             if changes is not None and sum(len(v) for v in changes.values()) < CDC_LIMIT:
@@ -178,11 +184,13 @@ class PullEngine(Engine):
 
     def apply_preferences(self, rows):
         """Store the company preferences QuickBooks answered (the last row of a CDC), if
-        they changed."""
+        they changed; nothing is applied when QuickBooks' home currency is not the Odoo
+        company's (raises QboSetupError)."""
         changed = preference_changes(self.conn, rows[-1]) if rows else {}
         if changed:
             self.conn.write(changed)
             self.commit()
+        check_home_currency(self.conn)
 
     def server_time(self):
         """Intuit's clock, read before a full scan (changes made during the scan are then

@@ -28,6 +28,7 @@ from .batch_writer import BatchWriter
 from .common import Engine, PushContext
 from .credit_application import CreditApplicationSync
 from .currency import (
+    check_home_currency,
     customer_currency_problem,
     new_customer_currency,
     note_echo_problems,
@@ -83,6 +84,7 @@ class PushEngine(Engine):
             self.conn.write(preference_vals(self.env, prefs))
             self.env["biller_genie_qbo.books"]._qbo_for(self.conn)._qbo_store_preferences(prefs)
             self.commit()
+            check_home_currency(self.conn)
         if only is None and not self.has_candidates():
             send_invoice_pdfs(self)  # a PDF sent again changes no synced field
             return

@@ -22,10 +22,12 @@ from ..tools.qbo_errors import (
     QboError,
     QboReconnectRequired,
     QboServerError,
+    QboSetupError,
     QboThrottled,
 )
 from . import ADVISORY_LOCK_KEY, CDC_ENTITIES, CDC_MAX_AGE, ENTITY_ORDER, PUSH_ORDER, live
 from .common import MIN_PAGE_SIZE, Engine, SliceBudget, can_commit, commit
+from .currency import check_home_currency
 from .pull import (
     PullEngine,
     next_page_seconds,
@@ -460,6 +462,7 @@ class SyncRunner(Engine):
         failure = None
         finished = True
         try:
+            check_home_currency(self.conn)  # never book amounts in the wrong currency
             client = client or self.conn._qbo_get_client()
             finished = work(run, client) is not False
         except QboReconnectRequired as error:
@@ -468,7 +471,7 @@ class SyncRunner(Engine):
                 "(%(error)s).",
                 error=error.message or error.code,
             )
-        except QboKeyError as error:
+        except (QboKeyError, QboSetupError) as error:
             failure = error.message
         except (QboServerError, QboThrottled) as error:
             failure = self.env._(

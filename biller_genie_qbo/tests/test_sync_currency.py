@@ -13,6 +13,7 @@ from odoo import Command, fields
 from odoo.tests import tagged
 
 from .common import QboCommon
+from .test_sync_terms import days_term
 
 CENT = Decimal("0.01")
 
@@ -351,6 +352,199 @@ class TestSyncCurrency(QboCommon):
             checked_differences += bool(difference)
         self.assertGreater(checked_differences, 3, "the rates moved: gains and losses booked")
 
+    def new_qbo_document(self, customer, lines, entity="Invoice", **fields_):
+        item = self.qbo("Item", "Consulting")
+        body = {
+            "CustomerRef": {"value": self.qbo("Customer", customer)["Id"]},
+            "Line": [
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": amount,
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": item["Id"]},
+                        "TaxCodeRef": {"value": "NON"},
+                    },
+                }
+                for amount in lines
+            ],
+            **fields_,
+        }
+        return self.control.create_entity(self.realm_id, entity, body)
+
+    def assert_as_quickbooks(self, move, remote, label):
+        """Odoo's amounts are QuickBooks': in the document's currency and in the company's
+        (HomeTotalAmt, HomeBalance) to the cent, at QuickBooks' rate."""
+        self.assertEqual(move.currency_id.name, self.currency_of(remote), label)
+        self.assertEqual(cents(move.amount_total), cents(remote["TotalAmt"]), label)
+        self.assertEqual(cents(move.amount_residual), cents(remote["Balance"]), label)
+        self.assertEqual(cents(abs(move.amount_total_signed)), cents(remote["HomeTotalAmt"]), label)
+        self.assertEqual(
+            cents(abs(move.amount_residual_signed)), cents(remote["HomeBalance"]), label
+        )
+        self.assertAlmostEqual(
+            move.invoice_currency_rate, 1 / float(remote["ExchangeRate"]), places=9, msg=label
+        )
+        receivable = move.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        self.assertEqual(
+            cents(abs(sum(receivable.mapped("balance")))), cents(remote["HomeTotalAmt"])
+        )
+        self.assertEqual(
+            cents(abs(sum(receivable.mapped("amount_currency")))), cents(remote["TotalAmt"])
+        )
+
+    def notes(self, record, since_id):
+        return record.message_ids.filtered(lambda m: m.id > since_id and m.message_type != "email")
+
+    def last_message_id(self):
+        return self.env["mail.message"].sudo().search([], order="id desc", limit=1).id
+
+    def test_foreign_invoice_with_a_term_has_quickbooks_due_date_and_home_amounts(self):
+        """A EUR invoice on Net 15 at a 6-decimal rate whose per-line rounding in Odoo would
+        give another home amount (571.94) than QuickBooks' (571.93): the 15-day term, QuickBooks'
+        due date on the receivable, every amount QuickBooks' to the cent. A EUR credit memo:
+        its remaining credit in USD is QuickBooks' HomeBalance."""
+        net15 = next(t for t in self.qbo_entities("Term") if t["Name"] == "Net 15")
+        txn_date = fields.Date.today() - datetime.timedelta(days=4)
+        remote = self.new_qbo_document(
+            "Berlin Brauhaus GmbH",
+            ["410.15", "77.77", "0.35"],
+            TxnDate=fields.Date.to_string(txn_date),
+            ExchangeRate="1.171349",
+            SalesTermRef={"value": net15["Id"]},
+        )
+        self.assertEqual(cents(remote["HomeTotalAmt"]), Decimal("571.93"))
+        credit = self.new_qbo_document(
+            "Toronto Tech Imports", ["99.99", "0.45"], "CreditMemo", ExchangeRate="0.731157"
+        )
+        self.assertRunOk(self.qbo_sync(), allow_errors=True)
+        move = self.bound("Invoice", remote["Id"])
+        self.assertEqual(move.state, "posted")
+        self.assertEqual(
+            remote["DueDate"], fields.Date.to_string(txn_date + datetime.timedelta(15))
+        )
+        self.assertEqual(fields.Date.to_string(move.invoice_date_due), remote["DueDate"])
+        self.assertEqual(move.invoice_payment_term_id, days_term(self.env, 15))
+        receivable = move.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        self.assertEqual(receivable.mapped("date_maturity"), [move.invoice_date_due])
+        self.assert_as_quickbooks(move, remote, "EUR invoice on Net 15")
+        credit_note = self.bound("CreditMemo", credit["Id"])
+        self.assert_as_quickbooks(credit_note, self.qbo_entity("CreditMemo", credit["Id"]), "CAD")
+        # Every imported foreign document of the company agrees the same way.
+        for entity in ("Invoice", "CreditMemo"):
+            for other in self.qbo_entities(entity):
+                doc = self.bound(entity, other["Id"])
+                if doc and doc.state == "posted" and self.currency_of(other) != "USD":
+                    if not doc.amount_residual or doc.amount_residual == doc.amount_total:
+                        self.assert_as_quickbooks(doc, other, f"{entity} {other['Id']}")
+                    if other.get("DueDate"):
+                        self.assertEqual(
+                            fields.Date.to_string(doc.invoice_date_due), other["DueDate"]
+                        )
+
+    def test_foreign_invoice_changed_in_quickbooks_follows_with_its_story(self):
+        """A EUR invoice changed in QuickBooks after its import (new lines and a new rate, then
+        the rate alone): Odoo's invoice follows, in euros and in dollars (HomeTotalAmt to the
+        cent), each change told in ONE chatter note naming the rate and the dollar total."""
+        remote = self.new_qbo_document(
+            "Berlin Brauhaus GmbH", ["410.15", "77.77", "0.35"], ExchangeRate="1.171349"
+        )
+        self.assertRunOk(self.qbo_sync(), allow_errors=True)
+        move = self.bound("Invoice", remote["Id"])
+        self.assert_as_quickbooks(move, remote, "imported")
+        item = self.qbo("Item", "Consulting")
+        lines = [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": amount,
+                "SalesItemLineDetail": {
+                    "ItemRef": {"value": item["Id"]},
+                    "TaxCodeRef": {"value": "NON"},
+                },
+            }
+            for amount in ("1234.57", "88.88", "19.99")
+        ]
+        mark = self.last_message_id()
+        edited = self.qbo_edit("Invoice", remote["Id"], Line=lines, ExchangeRate="1.208731")
+        self.assertEqual(
+            cents(edited["HomeTotalAmt"]), Decimal("1623.86")
+        )  # Odoo per line: 1623.85
+        run = self.qbo_sync()
+        self.assertRunOk(run, allow_errors=True)
+        self.assertEqual(run.entity_counts["Invoice"]["updated"], 1)
+        self.assert_as_quickbooks(move, edited, "lines and rate changed")
+        notes = self.notes(move, mark)
+        self.assertEqual(len(notes), 1, "one note for the change")
+        body = str(notes.body).replace("&nbsp;", " ")
+        self.assertIn(f"Changed in QuickBooks Online: Invoice #{remote['DocNumber']}", body)
+        self.assertIn("Line added: Consulting", body)
+        self.assertIn("Total in USD: $ 571.93 → $ 1,623.86", body)
+        self.assertIn("Exchange rate: 1 EUR = 1.171349 USD → 1 EUR = 1.208731 USD", body)
+
+        # The rate alone: the euros stay, the dollars follow, and the note says so.
+        mark = self.last_message_id()
+        edited = self.qbo_edit("Invoice", remote["Id"], ExchangeRate="1.1713")
+        self.assertRunOk(self.qbo_sync(), allow_errors=True)
+        self.assert_as_quickbooks(move, edited, "rate changed")
+        self.assertEqual(cents(abs(move.amount_total_signed)), Decimal("1573.57"))
+        notes = self.notes(move, mark)
+        self.assertEqual(len(notes), 1, "one note for the new rate")
+        body = str(notes.body).replace("&nbsp;", " ")
+        self.assertIn("Total in USD: $ 1,623.86 → $ 1,573.57", body)
+        self.assertIn("Exchange rate: 1 EUR = 1.208731 USD → 1 EUR = 1.171300 USD", body)
+        self.assertNotIn("Line added", body)
+
+        # Nothing changed since: no note.
+        mark = self.last_message_id()
+        self.assertRunOk(self.qbo_sync(), allow_errors=True)
+        self.assertFalse(self.notes(move, mark))
+
+    def test_foreign_payment_given_a_new_rate_in_quickbooks_follows_with_its_story(self):
+        """A EUR payment whose ExchangeRate is corrected in QuickBooks after its import: its
+        dollars follow (QuickBooks' TotalAmt x ExchangeRate), the invoice stays paid with the
+        exchange difference Odoo books, and one note names the new dollar amount."""
+        invoice = self.new_qbo_document(
+            "Berlin Brauhaus GmbH", ["410.15", "77.77", "0.35"], ExchangeRate="1.171349"
+        )
+        customer = self.qbo("Customer", "Berlin Brauhaus GmbH")
+        pay = self.control.create_entity(
+            self.realm_id,
+            "Payment",
+            {
+                "CustomerRef": {"value": customer["Id"]},
+                "TotalAmt": "488.27",
+                "ExchangeRate": "1.2",
+                "Line": [
+                    {
+                        "Amount": "488.27",
+                        "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
+                    }
+                ],
+            },
+        )
+        self.assertRunOk(self.qbo_sync(), allow_errors=True)
+        payment = self.bound("Payment", pay["Id"])
+        move = self.bound("Invoice", invoice["Id"])
+        self.assertEqual(cents(sum(self.liquidity(payment).mapped("balance"))), Decimal("585.92"))
+        self.assertEqual(move.payment_state, "paid")
+        mark = self.last_message_id()
+        edited = self.qbo_edit("Payment", pay["Id"], ExchangeRate="1.150001")
+        self.assertRunOk(self.qbo_sync(), allow_errors=True)
+        self.assertEqual(
+            cents(sum(self.liquidity(payment).mapped("balance"))),
+            home(edited["TotalAmt"], edited["ExchangeRate"]),
+        )
+        self.assertEqual(cents(payment.amount), Decimal("488.27"))
+        self.assertEqual(move.payment_state, "paid")
+        self.assertEqual(cents(move.amount_residual_signed), Decimal("0.00"))
+        notes = self.notes(payment, mark)
+        self.assertEqual(len(notes), 1, "one note for the new rate")
+        body = str(notes.body).replace("&nbsp;", " ")
+        self.assertIn("Amount in USD: $ 585.92 → $ 561.51", body)  # 488.27 x 1.150001
+
     # ------------------------------------------------------------------
     # Outbound
     # ------------------------------------------------------------------
@@ -456,6 +650,99 @@ class TestSyncCurrency(QboCommon):
         self.push()
         self.assertNotEqual(usd.qbo_push_state, "done")
         self.assertIn("keeps Porto Vinhos Lda in EUR", usd.qbo_push_message)
+
+    def test_foreign_invoice_with_a_term_pushed_with_its_due_date_and_home_amount(self):
+        """An Odoo EUR invoice on a 15-day term, Odoo's per-line rounding giving 1573.55 USD
+        where 1343.43 EUR x 1.1713 gives 1573.56: QuickBooks gets the Net 15 term, Odoo's due
+        date, the euros and a rate of 6 decimals (what QuickBooks keeps) that gives Odoo's
+        dollars; nothing to say in the chatter."""
+        self.assertRunOk(self.qbo_sync(), allow_errors=True)
+        partner = self.bound("Customer", self.qbo("Customer", "Lyon Lumière SARL")["Id"])
+        day = fields.Date.today() - datetime.timedelta(days=3)
+        self.env["res.currency.rate"].create(
+            {
+                "currency_id": self.eur.id,
+                "name": day,
+                "inverse_company_rate": 1.1713,
+                "company_id": self.env.company.id,
+            }
+        )
+        product = self.bound("Item", self.qbo("Item", "Consulting")["Id"])
+        invoice = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "invoice_date": day,
+                "currency_id": self.eur.id,
+                "invoice_payment_term_id": days_term(self.env, 15).id,
+                "invoice_line_ids": [
+                    Command.create({"product_id": product.id, "price_unit": price, "tax_ids": []})
+                    for price in (1234.57, 88.87, 19.99)
+                ],
+            }
+        )
+        invoice.action_post()
+        self.assertEqual(cents(invoice.amount_total), Decimal("1343.43"))
+        self.assertEqual(cents(invoice.amount_total_signed), Decimal("1573.55"))
+        mark = self.last_message_id()
+        self.push()
+        self.assertEqual(invoice.qbo_push_state, "done", invoice.qbo_push_message)
+        remote = self.qbo_entity("Invoice", self.binding_of(invoice).qbo_id)
+        net15 = next(t for t in self.qbo_entities("Term") if t["Name"] == "Net 15")
+        self.assertEqual(remote["SalesTermRef"]["value"], net15["Id"])
+        self.assertEqual(remote["DueDate"], fields.Date.to_string(invoice.invoice_date_due))
+        self.assertEqual(invoice.invoice_date_due, day + datetime.timedelta(days=15))
+        self.assertEqual(remote["CurrencyRef"]["value"], "EUR")
+        self.assertEqual(cents(remote["TotalAmt"]), Decimal("1343.43"))
+        self.assertEqual(cents(remote["HomeTotalAmt"]), Decimal("1573.55"))
+        rate = Decimal(str(remote["ExchangeRate"]))
+        self.assertEqual(rate, rate.quantize(Decimal("0.000001")), "6 decimals")
+        self.assertAlmostEqual(float(rate), 1.1713, places=4)
+        self.assertFalse(
+            self.notes(invoice, mark).filtered(lambda m: "QuickBooks recorded" in m.body)
+        )
+
+    def test_large_foreign_invoice_no_rate_can_carry_says_the_cent(self):
+        """22,346.04 EUR whose lines Odoo converts to 26,173.91 USD at 1.1713: no rate of 6
+        decimals gives that (1.171300: 26,173.92; 1.171299: 26,173.90). The invoice goes with
+        the nearest rate and its chatter says QuickBooks' dollars and Odoo's."""
+        self.assertRunOk(self.qbo_sync(), allow_errors=True)
+        partner = self.bound("Customer", self.qbo("Customer", "Lyon Lumière SARL")["Id"])
+        day = fields.Date.today() - datetime.timedelta(days=2)
+        self.env["res.currency.rate"].create(
+            {
+                "currency_id": self.eur.id,
+                "name": day,
+                "inverse_company_rate": 1.1713,
+                "company_id": self.env.company.id,
+            }
+        )
+        product = self.bound("Item", self.qbo("Item", "Consulting")["Id"])
+        invoice = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "invoice_date": day,
+                "currency_id": self.eur.id,
+                "invoice_line_ids": [
+                    Command.create({"product_id": product.id, "price_unit": price, "tax_ids": []})
+                    for price in (10000.02, 12345.67, 0.35)
+                ],
+            }
+        )
+        invoice.action_post()
+        self.assertEqual(cents(invoice.amount_total_signed), Decimal("26173.91"))
+        mark = self.last_message_id()
+        self.push()
+        self.assertEqual(invoice.qbo_push_state, "done", invoice.qbo_push_message)
+        remote = self.qbo_entity("Invoice", self.binding_of(invoice).qbo_id)
+        self.assertEqual(Decimal(str(remote["ExchangeRate"])), Decimal("1.1713"))
+        self.assertEqual(cents(remote["HomeTotalAmt"]), Decimal("26173.92"))
+        notes = self.notes(invoice, mark).filtered(lambda m: "QuickBooks recorded" in m.body)
+        self.assertEqual(len(notes), 1)
+        self.assertIn(
+            "QuickBooks recorded 26173.92 USD for this document, Odoo 26173.91", notes.body
+        )
 
     def test_invoice_for_an_imported_foreign_customer(self):
         self.assertRunOk(self.qbo_sync(), allow_errors=True)

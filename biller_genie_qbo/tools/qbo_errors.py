@@ -113,6 +113,13 @@ class QboPayloadError(QboError):
     default_code = "payload"
 
 
+class QboSetupError(QboError):
+    """The two companies cannot be synced as they are set up (e.g. QuickBooks keeps its books in
+    another currency than the Odoo company): nothing is synced; ``message`` says what to do."""
+
+    default_code = "setup"
+
+
 DUPLICATE_CODES = frozenset({"6140", "6210", "6240"})
 AUTH_CODES = frozenset({"100", "120", "3100", "3200", "3201", "3202"})
 THROTTLE_CODES = frozenset({"3001", "3002", "3003"})

@@ -144,6 +144,99 @@ def test_multicurrency_home_amounts_and_rates(emu, ctl, mc):
     assert {x["SourceCurrencyCode"]: x["Rate"] for x in r["ExchangeRate"]}["EUR"] == 1.25
 
 
+def test_foreign_credit_memo_keeps_its_remaining_credit_in_home_currency(ctl, mc):
+    """A CreditMemo is a SalesTransaction: its HomeBalance (XSD: "the balance reflecting any
+    payments made against the transaction in home currency; initially HomeTotalAmt") is its
+    RemainingCredit at its ExchangeRate, on creation, once applied, and after an update."""
+    rid = mc[0]
+    cust = next(
+        c for c in ctl.entities(rid, "Customer") if c["DisplayName"] == "Berlin Brauhaus GmbH"
+    )
+    item = next(i for i in ctl.entities(rid, "Item") if i["Name"] == "Consulting")
+
+    def line(amount):
+        return {
+            "DetailType": "SalesItemLineDetail",
+            "Amount": amount,
+            "SalesItemLineDetail": {
+                "ItemRef": {"value": item["Id"]},
+                "TaxCodeRef": {"value": "NON"},
+            },
+        }
+
+    head = {"CustomerRef": {"value": cust["Id"]}, "ExchangeRate": "1.0925"}
+    cm = ctl.create_entity(rid, "CreditMemo", {**head, "Line": [line("1490.00")]})
+    assert cm["CurrencyRef"]["value"] == "EUR"
+    assert D(str(cm["HomeTotalAmt"])) == D("1627.83")  # 1627.825, half-up
+    assert D(str(cm["RemainingCredit"])) == D("1490.00")
+    assert D(str(cm["HomeBalance"])) == D("1627.83"), "initially the HomeTotalAmt"
+    inv = ctl.create_entity(rid, "Invoice", {**head, "Line": [line("200.00")]})
+    ctl.create_entity(
+        rid,
+        "Payment",
+        {
+            "CustomerRef": {"value": cust["Id"]},
+            "TotalAmt": "0",
+            "ExchangeRate": "1.2",
+            "Line": [
+                {"Amount": "200.00", "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]},
+                {"Amount": "200.00", "LinkedTxn": [{"TxnId": cm["Id"], "TxnType": "CreditMemo"}]},
+            ],
+        },
+    )
+    cm = ctl.entity(rid, "CreditMemo", cm["Id"])
+    assert D(str(cm["RemainingCredit"])) == D("1290.00")
+    # at the credit memo's own rate (the payment's 1.2 makes the exchange difference)
+    assert D(str(cm["HomeBalance"])) == D("1409.33")  # 1290 x 1.0925 = 1409.325
+    cm = ctl.edit_entity(rid, "CreditMemo", cm["Id"], {"Line": [line("1000.00")]})
+    assert D(str(cm["RemainingCredit"])) == D("800.00")
+    assert D(str(cm["HomeBalance"])) == D("874.00")  # 800 x 1.0925
+    assert D(str(cm["HomeTotalAmt"])) == D("1092.50")
+
+
+def test_exchange_rates_are_kept_to_six_decimals(emu, ctl, mc):
+    """QuickBooks keeps an ExchangeRate to 6 decimals (half-up here); the home amounts are
+    the total at that rate, half-up to the cent."""
+    rid, ac, _qb = mc
+    cust = next(
+        c for c in ctl.entities(rid, "Customer") if c["DisplayName"] == "Berlin Brauhaus GmbH"
+    )
+    item = next(i for i in ctl.entities(rid, "Item") if i["Name"] == "Consulting")
+    body = {
+        "CustomerRef": {"value": cust["Id"]},
+        "TxnDate": "2031-03-02",
+        "Line": [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": "25000.00",
+                "SalesItemLineDetail": {
+                    "ItemRef": {"value": item["Id"]},
+                    "TaxCodeRef": {"value": "NON"},
+                },
+            }
+        ],
+    }
+    inv = ctl.create_entity(rid, "Invoice", {**body, "ExchangeRate": "1.17130049999"})
+    assert D(str(inv["ExchangeRate"])) == D("1.171300")
+    assert D(str(inv["HomeTotalAmt"])) == D("29282.50")  # not 29282.51 (1.1713005 x 25000)
+    inv = ctl.create_entity(rid, "Invoice", {**body, "ExchangeRate": 1.1713005})
+    assert D(str(inv["ExchangeRate"])) == D("1.171301")
+    assert D(str(inv["HomeTotalAmt"])) == D("29282.53")  # 29282.525, half-up
+    assert D(str(inv["HomeBalance"])) == D("29282.53")
+    r = _api(
+        emu,
+        rid,
+        ac,
+        "POST",
+        "exchangerate",
+        json={"SourceCurrencyCode": "EUR", "Rate": 1.09876549, "AsOfDate": "2031-03-01"},
+    ).json()
+    assert D(str(r["ExchangeRate"]["Rate"])) == D("1.098765")
+    inv = ctl.create_entity(rid, "Invoice", body)  # no rate sent: the company's of the day
+    assert D(str(inv["ExchangeRate"])) == D("1.098765")
+    assert D(str(inv["HomeTotalAmt"])) == D("27469.13")  # 27469.125
+
+
 def test_company_currency_added_then_used(emu, ctl, mc):
     rid, ac, qb = mc
     r = _api(emu, rid, ac, "POST", "companycurrency", json={"Code": "mxn"})
