@@ -124,6 +124,8 @@ def preference_vals(env, prefs):
 def preference_changes(connection, prefs):
     """The preference values that differ from the stored ones ({} when none)."""
     vals = preference_vals(connection.env, prefs)
+    if not vals["qbo_home_currency"]:
+        del vals["qbo_home_currency"]  # QuickBooks did not say it: keep what is known
     return {
         name: value
         for name, value in vals.items()
@@ -168,8 +170,14 @@ class PullEngine(Engine):
             if changes is not None:
                 prefs = changes.pop("Preferences", None)
                 if not prefs and not self.conn.qbo_home_currency:
-                    # Connected before the currency was kept: read it once.
+                    # Connected before the currency was kept: read it once (a billed read;
+                    # QuickBooks' preferences that do not say it are taken as the company's
+                    # currency, so that no poll reads them again).
                     prefs = [self.client.preferences()]
+                    if not home_currency_code(prefs[0]):
+                        self.conn.write(
+                            {"qbo_home_currency": self.conn.company_id.currency_id.name}
+                        )
                 self.apply_preferences(prefs)
                 if changes.pop("Term", None):  # the push's cached lists are read again
                     self.conn.write({"qbo_lists_cache": False})

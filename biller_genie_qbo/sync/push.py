@@ -39,7 +39,7 @@ from .first_push import may_write
 from .invoice_pdf import send_invoice_pdfs
 from .payment import PaymentSync
 from .payment_term import ensure_qbo_terms, load_qbo_terms
-from .pull import preference_vals
+from .pull import preference_changes
 from .sales_document import SalesDocumentSync
 from .twins import SUSPECT_CODE
 
@@ -81,7 +81,7 @@ class PushEngine(Engine):
             return
         if read_prefs:
             prefs = self.client.preferences()
-            self.conn.write(preference_vals(self.env, prefs))
+            self.conn.write(preference_changes(self.conn, prefs))
             self.env["biller_genie_qbo.books"]._qbo_for(self.conn)._qbo_store_preferences(prefs)
             self.commit()
             check_home_currency(self.conn)
