@@ -249,6 +249,7 @@ class Lookups:
     taxes: dict = field(default_factory=dict)  # Decimal percent -> the company's sale tax id
     codes: dict = field(default_factory=dict)  # QBO TaxCode id -> TaxCode (tools/qbo_tax.py)
     rate_taxes: dict = field(default_factory=dict)  # QBO rate key -> Odoo tax id (Tax Mapping)
+    document_taxes: dict = field(default_factory=dict)  # QBO id -> its DocumentTax (read once)
     groups: str = "yes"  # setting 3: bundles as a section and their components
     po_item: str | None = None  # QBO id of the Invoice PO Number Field item
     po_custom_field: str | None = None  # the sales custom field carrying the PO number

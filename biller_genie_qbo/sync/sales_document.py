@@ -36,7 +36,7 @@ from ..models.qbo_mapping import (
     values_digest,
 )
 from ..models.qbo_push_mixin import NO_PUSH_KEY, QboPushProblem
-from ..tools.qbo_tax import DocumentTax
+from ..tools.qbo_tax import DocumentTax, item_lines
 from . import audit, duplicates, precision
 from .analytic import analytic_lookups, apply_qbo_analytics, ensure_analytics, line_analytics
 from .base import EntitySync
@@ -109,7 +109,7 @@ class SalesDocumentSync(SalesLines, EntitySync):
         named = set()
         for remote in remotes:
             named.add(ref_value((remote.get("TxnTaxDetail") or {}).get("TxnTaxCodeRef")))
-            for line in DocumentTax(remote).lines:
+            for line in item_lines(remote):
                 named.add(ref_value((line.get("SalesItemLineDetail") or {}).get("TaxCodeRef")))
         named -= {None, "TAX", "NON", "tax", "non"}
         if not named - known:
@@ -154,10 +154,11 @@ class SalesDocumentSync(SalesLines, EntitySync):
             taxes.setdefault(Decimal(str(tax.amount)).normalize(), tax.id)
         digits = precision.ensure_digits(self.conn, remotes)
         carrier = self.conn.po_number_carrier or ""
-        codes, rate_taxes = self.tax_lookups(remotes)
+        codes, rate_taxes, document_taxes = self.tax_lookups(remotes)
         return Lookups(
             codes=codes,
             rate_taxes=rate_taxes,
+            document_taxes=document_taxes,
             move_type=MOVE_TYPE[entity],
             partners=partners,
             products=products,
@@ -177,9 +178,10 @@ class SalesDocumentSync(SalesLines, EntitySync):
         )
 
     def tax_lookups(self, remotes):
-        """({code id: TaxCode}, {rate key: Odoo tax id}) for a page: the connection's codes,
-        and every rate the page's documents name (a rate QuickBooks' list lacks, such as an
-        Automated Sales Tax jurisdiction, is added with its Odoo tax)."""
+        """({code id: TaxCode}, {rate key: Odoo tax id}, {QBO id: DocumentTax}) for a page: the
+        connection's codes, every rate the page's documents name (a rate QuickBooks' list
+        lacks, such as an Automated Sales Tax jurisdiction, is added with its Odoo tax), and
+        each document's tax read once (the mapper uses it)."""
         code_records = (
             self.env["biller_genie_qbo.tax.code"]
             .with_context(active_test=False)
@@ -189,11 +191,14 @@ class SalesDocumentSync(SalesLines, EntitySync):
         rates = {}
         for code in codes.values():
             rates.update({rate.key: rate for rate in code.rates})
+        documents = {}
         for remote in remotes:
-            for line in DocumentTax(remote, codes).tax_lines:
+            doc = documents[str(remote.get("Id"))] = DocumentTax(remote, codes)
+            for line in doc.tax_lines:
                 rates.setdefault(line.rate.key, line.rate)
         records = self.env["biller_genie_qbo.tax.rate"]._qbo_ensure(self.conn, list(rates.values()))
-        return codes, {key: rate.tax_id.id for key, rate in records.items() if rate.tax_id}
+        taxes = {key: rate.tax_id.id for key, rate in records.items() if rate.tax_id}
+        return codes, taxes, documents
 
     def map_remote(self, remote, lookups):
         """A QBO transaction mapped for the binding's triage."""
@@ -319,7 +324,9 @@ class SalesDocumentSync(SalesLines, EntitySync):
         lines_in = remote.get("Line") or []
         # QuickBooks' TxnTaxDetail is the truth: which rates tax each line, how a discount
         # splits, what each rate charged (tools/qbo_tax.py).
-        doc = DocumentTax(remote, lookups.codes)
+        doc = lookups.document_taxes.get(str(remote.get("Id")))
+        if doc is None or doc.document is not remote:  # (a mapper called outside its page)
+            doc = DocumentTax(remote, lookups.codes)
         po_number = None
         lines = []
         for line in lines_in:

@@ -77,7 +77,7 @@ class TaxLine:
     base: Decimal | None
 
 
-def _item_lines(document: dict) -> list[dict]:
+def item_lines(document: dict) -> list[dict]:
     """The SalesItemLineDetail lines, bundles' children included, in document order."""
     out = []
     for line in document.get("Line") or []:
@@ -114,7 +114,7 @@ class DocumentTax:
         self.total_tax = to_cents(
             total if total is not None else sum((t.amount for t in self.tax_lines), ZERO)
         )
-        self.lines = _item_lines(document)
+        self.lines = item_lines(document)
         self.us = any(_line_code(line) in US_CODES for line in self.lines)
         self.total = to_cents(to_decimal(document.get("TotalAmt"), ZERO))
         self._all_lines_taxed = self._base_covers_every_line()
