@@ -70,7 +70,7 @@ NOTIFICATION_DAYS_MAX = 365
 COMMODITY_CODE_MAX = 20
 COMMODITY_CODE_RE = re.compile(rf"[A-Za-z0-9.\-]{{1,{COMMODITY_CODE_MAX}}}")
 
-# The failures-queue code of a duplicate suspect (sync/duplicates.py, sync/twins.py).
+# The failures-queue code of a duplicate suspect (sync/duplicates/, sync/twins.py).
 SUSPECT_CODE = "duplicate_suspect"
 # A QuickBooks document whose customer is held for that review (it waits for the decision).
 HELD_CUSTOMER_CODE = "customer_held"

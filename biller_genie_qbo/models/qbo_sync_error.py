@@ -66,7 +66,7 @@ class QboSyncError(models.Model):
         index=True,
     )
     create_date = fields.Datetime("Date", readonly=True)
-    # Duplicate-suspect review (sync/duplicates.py): the likely twin of the record, on the
+    # Duplicate-suspect review (sync/duplicates/): the likely twin of the record, on the
     # other side, that the user links to or creates anyway.
     twin_model = fields.Char(readonly=True)
     twin_res_id = fields.Many2oneReference("Twin Record", model_field="twin_model", readonly=True)

@@ -39,7 +39,7 @@ class ResPartner(models.Model):
         "each customer in one currency; its documents are in that currency).",
     )
 
-    # Duplicate review (sync/duplicates.py): "Create anyway" of a contact of the same name.
+    # Duplicate review (sync/duplicates/): "Create anyway" of a contact of the same name.
     qbo_display_name = fields.Char(
         "QuickBooks Display Name",
         readonly=True,

@@ -164,7 +164,7 @@ class EntitySync:
         result.ok_ids += [str(item.remote["Id"]) for item, _record in pairs]
 
     def review_twins(self, entity, to_create, result, *, review):
-        """The duplicate review of the new records (sync/duplicates.py): those like an unbound
+        """The duplicate review of the new records (sync/duplicates/): those like an unbound
         Odoo record are linked to it (strong match, or the user's link: bound as they are, not
         sent back) or held; returns the items still to create. ``review(sync, entity,
         to_create, result)`` -> ({qbo id: record} linked, {qbo ids} held)."""

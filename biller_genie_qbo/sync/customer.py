@@ -2,7 +2,7 @@
 
 Inbound: QBO Customers -> contacts (sub-customers as child contacts, inactive ones archived);
 a new QBO customer is linked to an unbound Odoo contact of the same email and name, or held for
-the duplicate review when only one of them agrees (sync/duplicates.py).
+the duplicate review when only one of them agrees (sync/duplicates/).
 
 Outbound: contacts -> QuickBooks Online Customers: CC emails, sparse updates.
 """
@@ -144,7 +144,7 @@ class CustomerSync(EntitySync):
         first); ``partner_ids`` {qbo id: partner id} grows with them. Returns the triaged items
         to bind, with their ``record``."""
         # An unbound Odoo contact of the same email and name is linked; a weaker match is held
-        # for the user's review (sync/duplicates.py), and its sub-customers wait with it.
+        # for the user's review (sync/duplicates/), and its sub-customers wait with it.
         matches, held, waiting = duplicates.review_pull_customers(
             self,
             [(t.remote, t.vals) for t in to_create],

@@ -3,7 +3,7 @@ writes to QuickBooks), and nothing is sent before a manager saw what the first p
 ("would create N customers, M invoices, K payments; X matched to existing records") and
 confirmed it. The preview costs no API call: it counts Odoo's records and the bindings the
 first import made (a QuickBooks customer met again is bound, never created twice), and the
-contacts that look like a bound customer (held for the duplicate review, sync/duplicates.py)."""
+contacts that look like a bound customer (held for the duplicate review, sync/duplicates/)."""
 
 from odoo import fields
 
