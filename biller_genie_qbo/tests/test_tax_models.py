@@ -5,6 +5,7 @@ pushed back, get from QuickBooks the totals and tax Odoo has (checked on QuickBo
 the push itself, and here on the stored document)."""
 
 import os
+import sys
 from decimal import Decimal
 
 from odoo import Command, fields
@@ -69,6 +70,7 @@ class TestTaxModels(QboCommon):
                     cents(move.amount_tax), cents(tax), f"{entity} {remote.get('DocNumber')} tax"
                 )
         self.assertGreater(checked, 0)
+        sys.stderr.write(f"\n{conn.company_id.name}: {checked} documents equal to QuickBooks\n")
         return checked
 
     def push_back(self, company, realm, conn, count=PUSHED):
@@ -147,6 +149,10 @@ class TestTaxModels(QboCommon):
             error = run.error_ids.filtered(lambda e, m=move: e.res_id == m.id)
             self.assertEqual(error.code, "tax_mismatch")
         self.assertEqual(exact + flagged, len(copies))
+        sys.stderr.write(
+            f"\n{company.name}: {len(copies)} invoices pushed back, {exact} exact, {flagged} "
+            "flagged\n"
+        )
         return exact, flagged
 
     def test_us_ast(self):
