@@ -305,3 +305,34 @@ class TestSecurityRpcReview(SecurityRpcCommon):
             [[self.conn.id], ["qbo_home_currency", "qbo_currency_problem"]],
         )
         self.assertNotIn("error", body, body)
+
+    # ------------------------------------------------------------------
+    # The no-push switch on a reconciliation
+    # ------------------------------------------------------------------
+    @mute_logger(*QUIET)
+    def test_an_accountant_applies_a_credit_note_and_quickbooks_is_told(self):
+        """Applying a credit note to an invoice (the invoice form's Outstanding credits) with
+        the no-push switch in the browser's context: the application still goes to
+        QuickBooks (otherwise the invoice stays open there, its balance wrong, silently)."""
+        refund = self.make_invoice(
+            lines=[(self.product_services, 1, 10.00, None)], move_type="out_refund"
+        )
+        receivable = refund.line_ids.filtered(
+            lambda ln: ln.account_id.account_type == "asset_receivable"
+        )
+        self.login(self.plain)
+        _text, body = self.rpc(
+            "account.move",
+            "js_assign_outstanding_line",
+            [self.invoice.ids, receivable.id],
+            context={"qbo_no_push": True},
+        )
+        self.assertNotIn("error", body, body)
+        application = (
+            self.env["biller_genie_qbo.credit.application"]
+            .sudo()
+            .search([("move_id", "=", refund.id)])
+        )
+        self.assertTrue(application, "the application is to be sent")
+        self.assertTrue(application.qbo_push_dirty)
+        self.assertTrue(refund.qbo_push_dirty)
