@@ -24,11 +24,17 @@ class AccountPartialReconcile(models.Model):
     @api.model
     def _qbo_mark_counterparts(self, lines):
         """A reconciliation changed: the payments (amounts applied), the credit notes
-        (refunded, applied or not) and their applications to invoices must be sent again."""
-        if self.env.context.get(NO_PUSH_KEY) or not lines:
+        (refunded, applied or not) and their applications to invoices must be sent again.
+        The no-push switch is the engine's (as on the documents: a browser's is ignored)."""
+        if not lines:
             return
+        if self.env.context.get(NO_PUSH_KEY):
+            if self.env["account.move"]._qbo_trusted():
+                return
+            # (dropped: the marks below run as the superuser, who would be trusted with it)
+            lines = lines.with_context(**{NO_PUSH_KEY: False})
         moves = lines.move_id
         moves.origin_payment_id._qbo_mark_dirty()
         credit_notes = moves.filtered(lambda m: m.move_type == "out_refund")
         credit_notes._qbo_mark_dirty()
-        self.env["biller_genie_qbo.credit.application"]._qbo_mark_credit_notes(credit_notes)
+        lines.env["biller_genie_qbo.credit.application"]._qbo_mark_credit_notes(credit_notes)

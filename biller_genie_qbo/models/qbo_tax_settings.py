@@ -79,11 +79,13 @@ class QboTaxSettings(models.AbstractModel):
 
     def action_qbo_round_tax_globally(self):
         """The remedy of the rounding warning: the company rounds tax globally, as QuickBooks
-        does. A company setting: Odoo administrators only (as in Accounting settings)."""
+        does. A company setting: Odoo administrators only (as in Accounting settings), of the
+        companies active in their session (the refusal names no other)."""
         if not self.env.user.has_group("base.group_system"):
             raise AccessError(
                 self.env._("Only an administrator can change the company's Rounding Method.")
             )
+        self._qbo_check_scope(self.sudo().company_id, "base.group_system")
         self.company_id.tax_calculation_rounding_method = "round_globally"
         return True
 

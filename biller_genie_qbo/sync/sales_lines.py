@@ -416,17 +416,24 @@ class SalesLines:
 
     def odoo_taxes(self, move):
         """{Odoo tax id: :class:`~..tools.qbo_tax_out.OdooTax`}: what the document charged per
-        tax (its tax journal items, in the document's currency, as positive amounts)."""
+        tax (its tax journal items, in the document's currency, as positive amounts), on the
+        base Odoo taxed, in the document's currency too and once per tax (a tax journal item's
+        ``tax_base_amount`` is in the company's currency, and repeated on each item of a tax
+        booked over several accounts)."""
         amounts, bases = {}, {}
         for line in move.line_ids.filtered("tax_line_id"):
             tax = line.tax_line_id
             amounts[tax] = amounts.get(tax, 0.0) + line.amount_currency
-            bases[tax] = bases.get(tax, 0.0) + line.tax_base_amount
+        base_lines, _tax_lines = move._get_rounded_base_and_tax_lines()
+        for base_line in base_lines:
+            for tax_data in base_line["tax_details"]["taxes_data"]:
+                tax = tax_data["tax"]
+                bases[tax] = bases.get(tax, 0.0) + tax_data["base_amount_currency"]
         sign = -1 if sum(amounts.values()) * (move.amount_tax or 1) < 0 else 1
         return {
             tax.id: qbo_tax_out.OdooTax(
                 amount=Decimal(str(sign * amount)),
-                base=abs(Decimal(str(bases[tax]))),
+                base=abs(Decimal(str(bases.get(tax, 0.0)))),
                 percent=Decimal(str(tax.amount)),
             )
             for tax, amount in amounts.items()

@@ -7,6 +7,7 @@ from . import (
     test_push_payment,
     test_security,
     test_security_rpc,
+    test_security_rpc_review,
     test_sync_engine,
     test_sync_invoice,
     test_sync_live,

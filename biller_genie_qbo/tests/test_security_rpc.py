@@ -20,8 +20,10 @@ VERIFIER = "verifier-token-nobody-may-read"
 QUIET = ("odoo.http", "odoo.addons.biller_genie_qbo.models.qbo_connection")
 
 
-@tagged("post_install", "-at_install")
-class TestSecurityRpc(QboPushCommon, HttpCase):
+class SecurityRpcCommon(QboPushCommon, HttpCase):
+    """The attackers, the secrets and JSON-RPC as a browser sends it (also used by
+    test_security_rpc_review.py)."""
+
     registry_test_mode = False  # QboCommon puts the registry in test mode already
 
     @classmethod
@@ -127,6 +129,9 @@ class TestSecurityRpc(QboPushCommon, HttpCase):
         counters = self.control.counters()
         return counters.get("total", 0)
 
+
+@tagged("post_install", "-at_install")
+class TestSecurityRpc(SecurityRpcCommon):
     # ------------------------------------------------------------------
     # Secrets
     # ------------------------------------------------------------------

@@ -34,8 +34,6 @@ what follows). Everything is importable from the package.
 
 from .common import (
     ACTIVE,
-    CREATE_KEY,
-    LINK_KEY,
     PULL_REVIEWED,
     RECEIPTS,
     active_suspects,
@@ -80,8 +78,6 @@ from .outbound import (
 
 __all__ = [
     "ACTIVE",
-    "CREATE_KEY",
-    "LINK_KEY",
     "PULL_REVIEWED",
     "RECEIPTS",
     "active_suspects",

@@ -9,8 +9,6 @@ from ..twins import (
 )
 
 ACTIVE = ("open", "retrying", "given_up")
-LINK_KEY = "qbo_twin_link"  # context: {"Entity:Id": Odoo record id} the user linked
-CREATE_KEY = "qbo_twin_create"  # context: ["Entity:Id"] the user creates anyway
 # The Odoo models whose records the import's review names as twins (review_pull_*): the Odoo
 # side of a QuickBooks record waiting for its review is not sent meanwhile.
 PULL_REVIEWED = ("account.move", "account.payment")

@@ -8,7 +8,7 @@ from ...models.qbo_push_mixin import NO_PUSH_KEY
 from ..twins import (
     norm_name,
 )
-from .common import ACTIVE, CREATE_KEY, LINK_KEY, RECEIPTS
+from .common import ACTIVE, RECEIPTS
 from .inbound import carries_receipt
 from .outbound import kind_words
 
@@ -20,11 +20,8 @@ def decide(item, decision):
         check_receipt_link(item)
     item.write({"twin_decision": decision, "state": "resolved", "next_retry_at": False})
     if item.direction == "pull":
-        ref = f"{item.qbo_entity}:{item.qbo_id}"
-        if decision == "link":
-            conn = conn.with_context(**{LINK_KEY: {ref: item.twin_res_id}})
-        else:
-            conn = conn.with_context(**{CREATE_KEY: [ref]})
+        # The import reads the decision from the item (sync.duplicates.pull_decisions).
+        if decision == "create":
             # Two records: the Odoo one is not asked about again on its way out.
             env[item.twin_model].browse(item.twin_res_id).exists().with_context(
                 **{NO_PUSH_KEY: True}

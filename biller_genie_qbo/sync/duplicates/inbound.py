@@ -12,8 +12,6 @@ from ..twins import (
     payment_twins,
 )
 from .common import (
-    CREATE_KEY,
-    LINK_KEY,
     RECEIPTS,
     ids_by_name,
     key_words,
@@ -27,18 +25,12 @@ from .outbound import (
 
 def pull_decisions(sync, entity, qbo_ids):
     """The user's decisions on these new QBO records of ``entity``: ({qbo id: Odoo id} to
-    link, {qbo ids} to create anyway), from the context of the decision's import and from the
-    queue items decided "create" before (one query)."""
+    link, {qbo ids} to create anyway), from the queue items decided (one query; the decision's
+    own import finds its item decided already). Never from the context: a browser sends the
+    one of a Retry, which a QuickBooks user may click, and would decide for the manager
+    (create a duplicate, or link to any record, another company's included)."""
     env = sync.env
     links, creates = {}, set()
-    for key, res_id in (env.context.get(LINK_KEY) or {}).items():
-        kind, _sep, qbo_id = key.partition(":")
-        if kind == entity and qbo_id in qbo_ids:
-            links[qbo_id] = res_id
-    for key in env.context.get(CREATE_KEY) or []:
-        kind, _sep, qbo_id = key.partition(":")
-        if kind == entity:
-            creates.add(qbo_id)
     decided = (
         env["biller_genie_qbo.sync.error"]
         .sudo()
