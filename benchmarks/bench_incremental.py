@@ -143,6 +143,19 @@ def main():
         # 3. Polling (webhooks off on the page too: with webhooks on and healthy the safety-net
         # poll backs off to safety_poll_minutes).
         emulator.control.webhooks(enabled=False)
+        # The webhook phase's last runs end first (a lane may still poll once after them,
+        # which would move the last sync time again).
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with registry.cursor() as cr:
+                cr.execute(
+                    "SELECT bool_or(sync_running OR sync_requested OR sync_wanted_at IS NOT NULL)"
+                    " FROM biller_genie_qbo_connection"
+                )
+                if not cr.fetchone()[0]:
+                    break
+            time.sleep(0.5)
+        time.sleep(2)
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             connections = env["biller_genie_qbo.connection"].search([])

@@ -6,6 +6,8 @@ The sync of QBO Payments, both directions, is ``sync/payment.py``.
 
 from odoo import fields, models
 
+from .qbo_push_mixin import ENGINE
+
 
 class AccountPayment(models.Model):
     _name = "account.payment"
@@ -22,7 +24,7 @@ class AccountPayment(models.Model):
     def _synchronize_to_moves(self, changed_fields):
         # Payments imported from QBO carry one receivable line per application: their journal
         # entry is rewritten by the importer, not by the generic synchronisation.
-        if self.env.context.get("qbo_skip_move_sync"):
+        if self.env.context.get("qbo_skip_move_sync") is ENGINE:  # the importer's, in code
             return None
         return super()._synchronize_to_moves(changed_fields)
 

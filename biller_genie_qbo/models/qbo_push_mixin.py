@@ -22,6 +22,19 @@ PUSH_STATES = [
 # States the push cron picks up by itself (errors wait for a change or a Retry).
 RUNNABLE_STATES = ("pending", "unknown")
 NO_PUSH_KEY = "qbo_no_push"
+# The engine's switches in a context: a browser sends only JSON values, so a switch whose value
+# must be this object (``context.get(key) is ENGINE``) cannot be forged through JSON-RPC.
+ENGINE = type("EngineSwitch", (), {"__repr__": lambda self: "ENGINE", "__slots__": ()})()
+
+
+def without_engine_context(records):
+    """``records`` with the browser's ``qbo_*`` context keys dropped (the engine's tuning and
+    switches: page sizes, slices, force, no-push): what an interactive button runs the engine
+    with. (The engine sets its own keys afterwards, in code.)"""
+    context = {k: v for k, v in records.env.context.items() if not k.startswith("qbo_")}
+    return records.with_context(context) if len(context) != len(records.env.context) else records
+
+
 CRON_PUSH = "biller_genie_qbo.ir_cron_qbo_push"
 # The push's own state: written by the engine only (see QboPushMixin._qbo_engine_fields).
 ENGINE_FIELDS = frozenset(

@@ -15,6 +15,7 @@ from odoo.exceptions import AccessError
 from .. import const
 from ..sync.common import can_commit, commit
 from .qbo_binding import QBO_ENTITIES
+from .qbo_push_mixin import without_engine_context
 
 _logger = logging.getLogger(__name__)
 
@@ -303,7 +304,7 @@ class QboSyncError(models.Model):
             return connection._qbo_notify(
                 self.env._("Nothing to retry: these failures are resolved or dismissed."), "info"
             )
-        runs = todo.sudo()._qbo_retry()
+        runs = without_engine_context(todo.sudo())._qbo_retry()
         failed = [run for run in runs if run.state in ("failed", "warning")]
         still = todo.exists().filtered(lambda e: e.state in ACTIVE_STATES)
         if failed or still:
@@ -351,7 +352,7 @@ class QboSyncError(models.Model):
             )
         from ..sync import duplicates  # (the sync package imports the models' helpers)
 
-        for item in todo.sudo():
+        for item in without_engine_context(todo.sudo()):
             duplicates.decide(item, decision)
         still = todo.exists().filtered(lambda e: e.state in ACTIVE_STATES)
         if still:

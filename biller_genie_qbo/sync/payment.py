@@ -28,7 +28,7 @@ from ..models.qbo_mapping import (
     ref_value,
     values_digest,
 )
-from ..models.qbo_push_mixin import QboPushProblem
+from ..models.qbo_push_mixin import ENGINE, QboPushProblem
 from . import audit, duplicates
 from .base import EntitySync
 from .common import Lookups, Triaged
@@ -52,7 +52,7 @@ class PaymentSync(EntitySync):
 
     def triage_records(self):
         # Their journal entry is written by the importer (one receivable line per application).
-        return self.Model.with_context(qbo_skip_move_sync=True)
+        return self.Model.with_context(qbo_skip_move_sync=ENGINE)
 
     def journal(self):
         """The journal QBO payments are recorded in: the company's first bank (else cash)."""

@@ -336,3 +336,35 @@ class TestSecurityRpcReview(SecurityRpcCommon):
         self.assertTrue(application, "the application is to be sent")
         self.assertTrue(application.qbo_push_dirty)
         self.assertTrue(refund.qbo_push_dirty)
+
+    def test_no_browser_context_unties_a_payment_from_its_journal_entry(self):
+        """The importer rewrites an imported payment's journal entry itself and switches Odoo's
+        payment -> entry synchronisation off in code (a Python object a browser cannot send):
+        an accountant sending that switch by name with an edit still gets the entry updated."""
+        journal = self.env["account.journal"].search(
+            [("company_id", "=", self.company_a.id), ("type", "=", "bank")], limit=1
+        )
+        payment = self.env["account.payment"].create(
+            {
+                "payment_type": "inbound",
+                "partner_type": "customer",
+                "partner_id": self.customer.id,
+                "amount": 100.0,
+                "journal_id": journal.id,
+            }
+        )
+        payment.action_post()
+        self.login(self.plain)
+        for method, args in (("action_draft", []), ("write", [{"amount": 75.0}])):
+            _text, body = self.rpc(
+                "account.payment",
+                method,
+                [payment.ids, *args],
+                company=self.company_a,
+                context={"qbo_skip_move_sync": True},
+            )
+            self.assertNotIn("error", body, body)
+        payment.invalidate_recordset()
+        liquidity = payment.move_id.line_ids.filtered(lambda ln: ln.debit)
+        self.assertEqual(payment.amount, 75.0)
+        self.assertEqual(sum(liquidity.mapped("debit")), 75.0, "the entry follows the payment")
