@@ -81,7 +81,11 @@ class PushEngine(Engine):
             return
         if read_prefs:
             prefs = self.client.preferences()
-            self.conn.write(preference_changes(self.conn, prefs))
+            # Only what changed: an empty write still updates the row, and a lane marking the
+            # company due at that moment then kills this run (serialization failure).
+            changes = preference_changes(self.conn, prefs)
+            if changes:
+                self.conn.write(changes)
             self.env["biller_genie_qbo.books"]._qbo_for(self.conn)._qbo_store_preferences(prefs)
             self.commit()
             check_home_currency(self.conn)
