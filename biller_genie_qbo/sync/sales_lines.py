@@ -407,7 +407,10 @@ class SalesLines:
                 lookups.tax_codes,
                 Decimal(str(move.amount_tax)),
                 qbo_computes=lookups.tax_by_quickbooks,
-                odoo_taxes=self.odoo_taxes(move),
+                # (only outside the US, tax as billed: the one case that supplies them)
+                odoo_taxes=self.odoo_taxes(move)
+                if lookups.tax_model == qbo_tax_out.NON_US and not lookups.tax_by_quickbooks
+                else None,
             )
         except qbo_tax_out.TaxOutProblem as problem:
             raise QboPushProblem(
